@@ -1,0 +1,204 @@
+// Package wire owns the framed protocol spoken between the concurr client and
+// its agents, locally over an in-process pipe and remotely over an SSH
+// session's stdio.
+//
+// Each side opens its stream with the magic bytes, then sends frames. A frame
+// is a 4-byte big-endian length, then that many bytes: one type byte and the
+// message payload. Payload fields are unsigned varints and length-prefixed
+// byte strings, so any byte value, including NUL and bytes that are not UTF-8,
+// passes through unchanged. Frames larger than MaxFrame are refused before
+// anything is allocated, and unknown frame types are returned to the caller,
+// which skips them, so that a newer peer can add messages.
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Magic opens every stream, in both directions. The NUL first byte keeps it
+// from being mistaken for text a login shell prints.
+const Magic = "\x00concurr\x01"
+
+// Version is the protocol version. The agent announces it in Hello and the
+// client refuses an agent whose version differs.
+const Version = 1
+
+// MaxFrame is the largest frame either side accepts, type byte included.
+const MaxFrame = 64 << 20
+
+// MaxNoise is how much output a login shell may print before the agent's
+// magic bytes appear (MOTD, rc files) before the client gives up.
+const MaxNoise = 1 << 20
+
+// ErrFrameTooLarge is returned for a frame whose length exceeds MaxFrame.
+var ErrFrameTooLarge = errors.New("frame exceeds the size limit")
+
+// Type identifies a message.
+type Type byte
+
+// The message types. The numbers are part of the protocol.
+const (
+	TypeHello   Type = 1 // agent → client: who the agent is and its slot count
+	TypeCommand Type = 2 // client → agent: create a command with a compiled template
+	TypeInput   Type = 3 // client → agent: one job for a command
+	TypeOutput  Type = 4 // agent → client: a chunk of a job's stdout or stderr
+	TypeResult  Type = 5 // agent → client: a job has ended
+	TypeDelete  Type = 6 // client → agent: retire a command
+	TypeCancel  Type = 7 // client → agent: kill one job or all jobs
+	TypeError   Type = 8 // agent → client: a command or input was refused
+	TypePing    Type = 9 // either way: liveness; the agent answers with a ping
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypeHello:
+		return "hello"
+	case TypeCommand:
+		return "command"
+	case TypeInput:
+		return "input"
+	case TypeOutput:
+		return "output"
+	case TypeResult:
+		return "result"
+	case TypeDelete:
+		return "delete"
+	case TypeCancel:
+		return "cancel"
+	case TypeError:
+		return "error"
+	case TypePing:
+		return "ping"
+	}
+	return fmt.Sprintf("type(%d)", byte(t))
+}
+
+// WriteMagic writes the stream opening.
+func WriteMagic(w io.Writer) error {
+	_, err := io.WriteString(w, Magic)
+	return err
+}
+
+// ReadMagic consumes the stream opening. Up to maxNoise bytes of other output
+// before it are skipped and returned, so that the caller can show what a
+// login shell printed; pass 0 to demand the magic bytes first.
+func ReadMagic(r *bufio.Reader, maxNoise int) (noise []byte, err error) {
+	var skipped bytes.Buffer
+	for {
+		b, err := r.Peek(len(Magic))
+		if err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				skipped.Write(b)
+				return skipped.Bytes(), fmt.Errorf("stream ended before the protocol began: %w", io.ErrUnexpectedEOF)
+			}
+			return skipped.Bytes(), err
+		}
+		if string(b) == Magic {
+			r.Discard(len(Magic))
+			return skipped.Bytes(), nil
+		}
+		if skipped.Len() >= maxNoise {
+			return skipped.Bytes(), errors.New("no protocol opening in the stream: the peer is not a concurr agent")
+		}
+		c, _ := r.ReadByte()
+		skipped.WriteByte(c)
+	}
+}
+
+// Frame is one undecoded message. Its Payload is only valid until the next
+// call to ReadFrame on the same reader.
+type Frame struct {
+	Type    Type
+	Payload []byte
+}
+
+// Reader reads frames from a stream whose magic bytes have been consumed.
+type Reader struct {
+	r   *bufio.Reader
+	buf []byte
+}
+
+// NewReader returns a frame reader on r.
+func NewReader(r *bufio.Reader) *Reader { return &Reader{r: r} }
+
+// ReadFrame reads the next frame. It returns io.EOF at a clean end of stream
+// and io.ErrUnexpectedEOF when the stream ends inside a frame.
+func (fr *Reader) ReadFrame() (Frame, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(fr.r, hdr[:]); err != nil {
+		return Frame{}, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 {
+		return Frame{}, errors.New("empty frame")
+	}
+	if n > MaxFrame {
+		return Frame{}, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, n)
+	}
+	if cap(fr.buf) < int(n) {
+		// Grow in steps so that a peer that lies about a length costs at most
+		// what it actually sends.
+		if n > 1<<20 {
+			return fr.readLarge(int(n))
+		}
+		fr.buf = make([]byte, n)
+	}
+	b := fr.buf[:n]
+	if _, err := io.ReadFull(fr.r, b); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Frame{}, err
+	}
+	return Frame{Type: Type(b[0]), Payload: b[1:]}, nil
+}
+
+func (fr *Reader) readLarge(n int) (Frame, error) {
+	var buf bytes.Buffer
+	if _, err := io.CopyN(&buf, fr.r, int64(n)); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Frame{}, err
+	}
+	b := buf.Bytes()
+	return Frame{Type: Type(b[0]), Payload: b[1:]}, nil
+}
+
+// Writer writes frames to a buffered stream. It is not safe for concurrent
+// use; callers serialise and decide when to Flush, so that many small frames
+// go out in one write.
+type Writer struct {
+	w   *bufio.Writer
+	buf []byte
+}
+
+// NewWriter returns a frame writer on w.
+func NewWriter(w *bufio.Writer) *Writer { return &Writer{w: w} }
+
+// Write encodes and buffers one message.
+func (fw *Writer) Write(m Message) error {
+	fw.buf = append(fw.buf[:0], 0, 0, 0, 0, byte(m.Type()))
+	fw.buf = m.AppendTo(fw.buf)
+	n := len(fw.buf) - 4
+	if n > MaxFrame {
+		return fmt.Errorf("%w: %s of %d bytes", ErrFrameTooLarge, m.Type(), n)
+	}
+	binary.BigEndian.PutUint32(fw.buf, uint32(n))
+	_, err := fw.w.Write(fw.buf)
+	if cap(fw.buf) > 1<<20 {
+		fw.buf = nil
+	}
+	return err
+}
+
+// Flush writes buffered frames to the stream.
+func (fw *Writer) Flush() error { return fw.w.Flush() }
+
+// Buffered reports how many bytes wait for Flush.
+func (fw *Writer) Buffered() int { return fw.w.Buffered() }
