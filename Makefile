@@ -1,0 +1,70 @@
+# A thin wrapper around the go tool. Every target is one or two go commands
+# that can be run by hand; the README names the same targets.
+#
+# Test tiers:
+#   make test   unit tests, CLI scripts and the differential test against GNU
+#               Parallel (internal/difftest skips itself when `parallel` is not
+#               on PATH, and under -short)
+#   make e2e    tests that need real services (a running sshd on loopback).
+#               Convention: such tests have E2E or SSHD in their name and skip
+#               unless CONCURR_E2E=1 is set; this target sets it.
+#   make race   the unit tests again under the race detector
+
+GO        ?= go
+BIN       := bin
+PKG       := ./...
+FUZZTIME  ?= 20s
+DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+
+# staticcheck is not a module dependency: use an installed copy of the pinned
+# version when there is one, otherwise fetch and run that version.
+STATICCHECK_VERSION := 0.8.2
+STATICCHECK_INSTALLED := $(HOME)/go/bin/staticcheck
+STATICCHECK ?= $(shell $(STATICCHECK_INSTALLED) -version 2>/dev/null | grep -q '(v*$(STATICCHECK_VERSION))' \
+	&& echo $(STATICCHECK_INSTALLED) \
+	|| echo $(GO) run honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION))
+
+.PHONY: all build test race lint fuzz e2e bench dist clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/concurr ./cmd/concurr
+
+test:
+	$(GO) test $(PKG)
+
+race:
+	$(GO) test -race $(PKG)
+
+lint:
+	$(GO) vet $(PKG)
+	@out=$$(gofmt -s -l .); if [ -n "$$out" ]; then \
+		echo "gofmt -s: these files need formatting:"; echo "$$out"; exit 1; fi
+	$(STATICCHECK) $(PKG)
+
+# Runs every fuzz target of every package for FUZZTIME each (make fuzz FUZZTIME=2m).
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKG)); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+e2e:
+	CONCURR_E2E=1 $(GO) test -count=1 -run 'E2E|SSHD' $(PKG)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKG)
+
+dist:
+	@set -e; for platform in $(DIST_PLATFORMS); do \
+		os=$${platform%/*}; arch=$${platform#*/}; \
+		echo "== $(BIN)/concurr-$$os-$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath \
+			-o $(BIN)/concurr-$$os-$$arch ./cmd/concurr; \
+	done
+
+clean:
+	rm -rf $(BIN)
