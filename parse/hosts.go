@@ -1,0 +1,440 @@
+package parse
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Host is one node to run jobs on, from -S/--sshlogin, --slf or a batch
+// scheduler's allocation.
+type Host struct {
+	Spec  string // the login as written, after range expansion, for messages
+	Slots int    // jobs at once; 0 means ask the node's agent
+	User  string // login user; "" means from ssh_config or the local user
+	Name  string // host name or ssh_config alias; "" when Local
+	Port  int    // 0 means from ssh_config, else 22
+	Local bool   // ":": this machine, no SSH
+}
+
+// String returns the host as a login, without its slot count: ":" for this
+// machine, else [user@]name[:port] with IPv6 names in brackets.
+func (h Host) String() string {
+	if h.Local {
+		return ":"
+	}
+	var b strings.Builder
+	if h.User != "" {
+		b.WriteString(h.User)
+		b.WriteByte('@')
+	}
+	name := h.Name
+	if strings.Contains(name, ":") {
+		name = "[" + name + "]"
+	}
+	b.WriteString(name)
+	if h.Port != 0 {
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(h.Port))
+	}
+	return b.String()
+}
+
+// MaxHosts bounds how many hosts one spec or hostlist may expand to, so that
+// a typo such as node[1-100000000] fails instead of exhausting memory.
+const MaxHosts = 100000
+
+// ParseSSHLogins parses -S/--sshlogin values. Each value is a comma-separated
+// list of [N/][user@]host[:port] logins, where ":" is this machine, an IPv6
+// address goes in brackets, and numeric ranges in a host name such as
+// node[01-16] or n[1-3,7] expand (several ranges expand to their product).
+func ParseSSHLogins(specs []string) ([]Host, error) {
+	var hosts []Host
+	for _, spec := range specs {
+		items, err := splitTopLevel(spec)
+		if err != nil {
+			return nil, fmt.Errorf("host spec %q: %w", spec, err)
+		}
+		for _, item := range items {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			hs, err := parseLogin(item)
+			if err != nil {
+				return nil, fmt.Errorf("host spec %q: %w", item, err)
+			}
+			if len(hosts)+len(hs) > MaxHosts {
+				return nil, fmt.Errorf("host spec %q: expands to more than %d hosts", spec, MaxHosts)
+			}
+			hosts = append(hosts, hs...)
+		}
+	}
+	return hosts, nil
+}
+
+// ReadSSHLoginFile reads a GNU Parallel --slf file: one login per line, in
+// the syntax of ParseSSHLogins, with blank lines and # comments skipped.
+func ReadSSHLoginFile(path string) ([]Host, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read ssh login file: %w", err)
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if _, err := ParseSSHLogins([]string{line}); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		lines = append(lines, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read ssh login file %s: %w", path, err)
+	}
+	return ParseSSHLogins(lines)
+}
+
+// HostsFromScheduler returns the nodes of the batch job this process runs in:
+// Slurm's SLURM_JOB_NODELIST (hostlist syntax) with SLURM_JOB_CPUS_PER_NODE
+// (such as 8(x2),4) for slots, else PBS/Torque's PBS_NODEFILE, which lists
+// each node once per slot. getenv is os.Getenv in production.
+func HostsFromScheduler(getenv func(string) string) ([]Host, error) {
+	if list := firstNonEmpty(getenv("SLURM_JOB_NODELIST"), getenv("SLURM_NODELIST")); list != "" {
+		names, err := ExpandHostlist(list)
+		if err != nil {
+			return nil, fmt.Errorf("SLURM_JOB_NODELIST: %w", err)
+		}
+		var slots []int
+		if cpus := firstNonEmpty(getenv("SLURM_JOB_CPUS_PER_NODE"), getenv("SLURM_CPUS_ON_NODES")); cpus != "" {
+			slots, err = parseCPUsPerNode(cpus, len(names))
+			if err != nil {
+				return nil, fmt.Errorf("SLURM_JOB_CPUS_PER_NODE: %w", err)
+			}
+		}
+		hosts := make([]Host, len(names))
+		for i, name := range names {
+			hosts[i] = Host{Spec: name, Name: name}
+			if slots != nil {
+				hosts[i].Slots = slots[i]
+				hosts[i].Spec = strconv.Itoa(slots[i]) + "/" + name
+			}
+		}
+		return hosts, nil
+	}
+	if path := getenv("PBS_NODEFILE"); path != "" {
+		return readPBSNodefile(path)
+	}
+	return nil, errors.New("no batch scheduler allocation: neither SLURM_JOB_NODELIST nor PBS_NODEFILE is set")
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func readPBSNodefile(path string) ([]Host, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read PBS_NODEFILE: %w", err)
+	}
+	defer f.Close()
+	var order []string
+	count := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name := strings.TrimSpace(sc.Text())
+		if name == "" || strings.HasPrefix(name, "#") {
+			continue
+		}
+		if count[name] == 0 {
+			order = append(order, name)
+		}
+		count[name]++
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read PBS_NODEFILE %s: %w", path, err)
+	}
+	if len(order) == 0 {
+		return nil, fmt.Errorf("PBS_NODEFILE %s lists no nodes", path)
+	}
+	hosts := make([]Host, len(order))
+	for i, name := range order {
+		hosts[i] = Host{Spec: strconv.Itoa(count[name]) + "/" + name, Name: name, Slots: count[name]}
+	}
+	return hosts, nil
+}
+
+// parseCPUsPerNode parses Slurm's compressed per-node counts, such as
+// "8(x2),4", into one count for each of n nodes.
+func parseCPUsPerNode(s string, n int) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		count, repeat := part, "1"
+		if i := strings.Index(part, "(x"); i >= 0 && strings.HasSuffix(part, ")") {
+			count, repeat = part[:i], part[i+2:len(part)-1]
+		}
+		c, err := strconv.Atoi(count)
+		if err != nil || c < 1 {
+			return nil, fmt.Errorf("bad count %q in %q", count, s)
+		}
+		r, err := strconv.Atoi(repeat)
+		if err != nil || r < 1 || r > MaxHosts || len(out)+r > n {
+			return nil, fmt.Errorf("%q does not match the %d nodes of the node list", s, n)
+		}
+		for range r {
+			out = append(out, c)
+		}
+	}
+	if len(out) != n {
+		return nil, fmt.Errorf("%q gives counts for %d nodes, the node list has %d", s, len(out), n)
+	}
+	return out, nil
+}
+
+// ExpandHostlist expands a Slurm hostlist such as "d05-[41-42],gpu[1-3]" or
+// "node[001-003,007]" into host names, keeping zero padding.
+func ExpandHostlist(list string) ([]string, error) {
+	items, err := splitTopLevel(list)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, item := range items {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		expanded, err := expandRanges(item, MaxHosts-len(names))
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", item, err)
+		}
+		names = append(names, expanded...)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("hostlist %q names no hosts", list)
+	}
+	return names, nil
+}
+
+// splitTopLevel splits s at commas outside brackets.
+func splitTopLevel(s string) ([]string, error) {
+	var parts []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[':
+			depth++
+			if depth > 1 {
+				return nil, errors.New("nested brackets")
+			}
+		case ']':
+			depth--
+			if depth < 0 {
+				return nil, errors.New("unbalanced ]")
+			}
+		case ',':
+			if depth == 0 {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	if depth != 0 {
+		return nil, errors.New("unbalanced [")
+	}
+	return append(parts, s[start:]), nil
+}
+
+// parseLogin parses one [N/][user@]host[:port] login and expands its ranges.
+func parseLogin(item string) ([]Host, error) {
+	h := Host{}
+	rest := item
+	if i := strings.IndexByte(rest, '/'); i > 0 && isDigits(rest[:i]) {
+		n, err := strconv.Atoi(rest[:i])
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad slot count %q", rest[:i])
+		}
+		h.Slots = n
+		rest = rest[i+1:]
+	}
+	if strings.IndexFunc(rest, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '/' }) >= 0 {
+		return nil, errors.New("want [N/][user@]host[:port]")
+	}
+	if rest == ":" {
+		h.Local = true
+		h.Spec = item
+		return []Host{h}, nil
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		h.User = rest[:i]
+		if h.User == "" {
+			return nil, errors.New("empty user name before @")
+		}
+		rest = rest[i+1:]
+	}
+	name, port, err := splitHostPort(rest)
+	if err != nil {
+		return nil, err
+	}
+	if port != "" {
+		p, err := strconv.Atoi(port)
+		if err != nil || p < 1 || p > 65535 {
+			return nil, fmt.Errorf("bad port %q", port)
+		}
+		h.Port = p
+	}
+	var names []string
+	if strings.Contains(name, ":") {
+		if _, err := netip.ParseAddr(name); err != nil {
+			return nil, fmt.Errorf("bad IPv6 address %q", name)
+		}
+		names = []string{name} // an IPv6 address has no ranges
+	} else {
+		names, err = expandRanges(name, MaxHosts)
+		if err != nil {
+			return nil, err
+		}
+	}
+	hosts := make([]Host, len(names))
+	for i, n := range names {
+		hosts[i] = h
+		hosts[i].Name = n
+		hosts[i].Spec = hosts[i].String()
+		if h.Slots != 0 {
+			hosts[i].Spec = strconv.Itoa(h.Slots) + "/" + hosts[i].Spec
+		}
+	}
+	return hosts, nil
+}
+
+// splitHostPort splits host[:port], [ipv6][:port] and a bare IPv6 address.
+func splitHostPort(s string) (host, port string, err error) {
+	if s == "" {
+		return "", "", errors.New("empty host name")
+	}
+	if s[0] == '[' {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", "", errors.New("unbalanced [")
+		}
+		inner := s[1:end]
+		if strings.Contains(inner, ":") {
+			host, rest := inner, s[end+1:]
+			if rest == "" {
+				return host, "", nil
+			}
+			if rest[0] != ':' {
+				return "", "", fmt.Errorf("unexpected %q after IPv6 address", rest)
+			}
+			return host, rest[1:], nil
+		}
+	}
+	// A colon inside brackets cannot occur here: ranges hold digits only.
+	switch strings.Count(s, ":") {
+	case 0:
+		return s, "", nil
+	case 1:
+		i := strings.IndexByte(s, ':')
+		if i == 0 {
+			return "", "", errors.New("empty host name")
+		}
+		return s[:i], s[i+1:], nil
+	}
+	return s, "", nil // bare IPv6 address
+}
+
+// expandRanges expands every [a-b,c] group in name into the product of
+// their values, the leftmost group varying slowest. Each number keeps the
+// width of its range's lower bound, so node[01-10] gives node01 … node10.
+func expandRanges(name string, limit int) ([]string, error) {
+	if name == "" {
+		return nil, errors.New("empty host name")
+	}
+	out := []string{""}
+	rest := name
+	for {
+		open := strings.IndexByte(rest, '[')
+		if open < 0 {
+			if strings.IndexByte(rest, ']') >= 0 {
+				return nil, errors.New("unbalanced ]")
+			}
+			for i := range out {
+				out[i] += rest
+			}
+			return out, nil
+		}
+		end := strings.IndexByte(rest, ']')
+		if end < open {
+			return nil, errors.New("unbalanced brackets")
+		}
+		values, err := expandRangeList(rest[open+1:end], limit)
+		if err != nil {
+			return nil, err
+		}
+		if len(out)*len(values) > limit {
+			return nil, fmt.Errorf("expands to more than %d hosts", MaxHosts)
+		}
+		next := make([]string, 0, len(out)*len(values))
+		for _, o := range out {
+			for _, v := range values {
+				next = append(next, o+rest[:open]+v)
+			}
+		}
+		out, rest = next, rest[end+1:]
+	}
+}
+
+// expandRangeList expands the inside of one bracket group, such as
+// "01-03,7".
+func expandRangeList(s string, limit int) ([]string, error) {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		if !isDigits(lo) || (isRange && !isDigits(hi)) {
+			return nil, fmt.Errorf("bad range [%s]: want numbers such as [01-16] or [1-3,7]", s)
+		}
+		if !isRange {
+			out = append(out, lo)
+			continue
+		}
+		a, errA := strconv.ParseUint(lo, 10, 63)
+		b, errB := strconv.ParseUint(hi, 10, 63)
+		if errA != nil || errB != nil || b < a {
+			return nil, fmt.Errorf("bad range [%s]", s)
+		}
+		if b-a >= uint64(limit) || len(out)+int(b-a)+1 > limit {
+			return nil, fmt.Errorf("expands to more than %d hosts", MaxHosts)
+		}
+		for v := a; v <= b; v++ {
+			out = append(out, fmt.Sprintf("%0*d", len(lo), v))
+		}
+	}
+	return out, nil
+}
+
+func isDigits(s string) bool {
+	if s == "" || len(s) > 18 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,207 @@
+package parse
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseSSHLogins(t *testing.T) {
+	tests := []struct {
+		name  string
+		specs []string
+		want  []Host
+		err   string
+	}{
+		{name: "plain", specs: []string{"node1"}, want: []Host{{Spec: "node1", Name: "node1"}}},
+		{name: "local", specs: []string{":"}, want: []Host{{Spec: ":", Local: true}}},
+		{name: "local with slots", specs: []string{"2/:"}, want: []Host{{Spec: "2/:", Local: true, Slots: 2}}},
+		{name: "full", specs: []string{"4/alice@node1:2222"}, want: []Host{{Spec: "4/alice@node1:2222", Slots: 4, User: "alice", Name: "node1", Port: 2222}}},
+		{name: "comma list", specs: []string{"a,2/b", "c"}, want: []Host{
+			{Spec: "a", Name: "a"}, {Spec: "2/b", Name: "b", Slots: 2}, {Spec: "c", Name: "c"}}},
+		{name: "ipv6 bracketed with port", specs: []string{"bob@[::1]:22"}, want: []Host{{Spec: "bob@[::1]:22", User: "bob", Name: "::1", Port: 22}}},
+		{name: "ipv6 bracketed", specs: []string{"[fe80::1]"}, want: []Host{{Spec: "[fe80::1]", Name: "fe80::1"}}},
+		{name: "ipv6 bare", specs: []string{"::1"}, want: []Host{{Spec: "[::1]", Name: "::1"}}},
+		{name: "range padded", specs: []string{"node[08-10]"}, want: []Host{
+			{Spec: "node08", Name: "node08"}, {Spec: "node09", Name: "node09"}, {Spec: "node10", Name: "node10"}}},
+		{name: "range list inside a comma list", specs: []string{"2/u@n[1-2,7]:22,x"}, want: []Host{
+			{Spec: "2/u@n1:22", Slots: 2, User: "u", Name: "n1", Port: 22},
+			{Spec: "2/u@n2:22", Slots: 2, User: "u", Name: "n2", Port: 22},
+			{Spec: "2/u@n7:22", Slots: 2, User: "u", Name: "n7", Port: 22},
+			{Spec: "x", Name: "x"}}},
+		{name: "range product", specs: []string{"r[1-2]n[0-1]"}, want: []Host{
+			{Spec: "r1n0", Name: "r1n0"}, {Spec: "r1n1", Name: "r1n1"}, {Spec: "r2n0", Name: "r2n0"}, {Spec: "r2n1", Name: "r2n1"}}},
+		{name: "empty items skipped", specs: []string{"a,,b,"}, want: []Host{{Spec: "a", Name: "a"}, {Spec: "b", Name: "b"}}},
+		{name: "bad port", specs: []string{"a:http"}, err: "bad port"},
+		{name: "port out of range", specs: []string{"a:70000"}, err: "bad port"},
+		{name: "zero slots", specs: []string{"0/a"}, err: "bad slot count"},
+		{name: "empty user", specs: []string{"@a"}, err: "empty user"},
+		{name: "empty host", specs: []string{"u@"}, err: "empty host"},
+		{name: "unbalanced", specs: []string{"n[1-3"}, err: "unbalanced"},
+		{name: "reversed range", specs: []string{"n[3-1]"}, err: "bad range"},
+		{name: "letters in range", specs: []string{"n[a-c]"}, err: "bad range"},
+		{name: "huge range", specs: []string{"n[1-999999999]"}, err: "more than"},
+		{name: "spaces", specs: []string{"ssh -p 22 host"}, err: "want [N/]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseSSHLogins(tt.specs)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExpandHostlist(t *testing.T) {
+	tests := []struct {
+		name string
+		list string
+		want []string
+		err  string
+	}{
+		{name: "single", list: "node1", want: []string{"node1"}},
+		{name: "slurm mixed", list: "d05-[41-42],gpu[1-3]", want: []string{"d05-41", "d05-42", "gpu1", "gpu2", "gpu3"}},
+		{name: "padding and list", list: "node[001-003,007]", want: []string{"node001", "node002", "node003", "node007"}},
+		{name: "product", list: "r[1-2]-n[01-02]", want: []string{"r1-n01", "r1-n02", "r2-n01", "r2-n02"}},
+		{name: "empty", list: ",", err: "names no hosts"},
+		{name: "nested", list: "n[[1-2]]", err: "nested"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ExpandHostlist(tt.list)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadSSHLoginFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "slf")
+	text := "# cluster\n\n4/node1\n  alice@node[2-3]:2200  \n:\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadSSHLoginFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Host{
+		{Spec: "4/node1", Name: "node1", Slots: 4},
+		{Spec: "alice@node2:2200", User: "alice", Name: "node2", Port: 2200},
+		{Spec: "alice@node3:2200", User: "alice", Name: "node3", Port: 2200},
+		{Spec: ":", Local: true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("ok\nn[2-1]\n"), 0o600)
+	if _, err := ReadSSHLoginFile(bad); err == nil || !strings.Contains(err.Error(), ":2:") {
+		t.Errorf("err = %v, want the line number", err)
+	}
+}
+
+func TestHostsFromScheduler(t *testing.T) {
+	nodefile := filepath.Join(t.TempDir(), "nodes")
+	os.WriteFile(nodefile, []byte("n1\nn1\nn2\nn1\n"), 0o600)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []Host
+		err  string
+	}{
+		{name: "slurm with cpus", env: map[string]string{
+			"SLURM_JOB_NODELIST": "d05-[41-42],gpu1", "SLURM_JOB_CPUS_PER_NODE": "8(x2),4"},
+			want: []Host{{Spec: "8/d05-41", Name: "d05-41", Slots: 8}, {Spec: "8/d05-42", Name: "d05-42", Slots: 8}, {Spec: "4/gpu1", Name: "gpu1", Slots: 4}}},
+		{name: "slurm without cpus", env: map[string]string{"SLURM_JOB_NODELIST": "n[1-2]"},
+			want: []Host{{Spec: "n1", Name: "n1"}, {Spec: "n2", Name: "n2"}}},
+		{name: "slurm cpus mismatch", env: map[string]string{"SLURM_JOB_NODELIST": "n[1-2]", "SLURM_JOB_CPUS_PER_NODE": "8(x3)"}, err: "does not match"},
+		{name: "slurm cpus short", env: map[string]string{"SLURM_JOB_NODELIST": "n[1-2]", "SLURM_JOB_CPUS_PER_NODE": "8"}, err: "gives counts for 1"},
+		{name: "pbs", env: map[string]string{"PBS_NODEFILE": nodefile},
+			want: []Host{{Spec: "3/n1", Name: "n1", Slots: 3}, {Spec: "1/n2", Name: "n2", Slots: 1}}},
+		{name: "pbs missing file", env: map[string]string{"PBS_NODEFILE": nodefile + ".missing"}, err: "PBS_NODEFILE"},
+		{name: "neither", env: map[string]string{}, err: "no batch scheduler"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HostsFromScheduler(func(k string) string { return tt.env[k] })
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParseSSHLogins checks that no spec panics or expands without bound,
+// and that every host it yields parses back to itself.
+func FuzzParseSSHLogins(f *testing.F) {
+	for _, s := range []string{"node1", "4/alice@node[01-16]:2222", ":", "[::1]:22,n[1-3,7]", "r[1-2]n[0-1]", "a,,b", "n[3-1]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		hosts, err := ParseSSHLogins([]string{spec})
+		if err != nil {
+			return
+		}
+		if len(hosts) > MaxHosts {
+			t.Fatalf("%d hosts", len(hosts))
+		}
+		for _, h := range hosts {
+			again, err := ParseSSHLogins([]string{h.Spec})
+			if err != nil {
+				// A name that still holds brackets after expansion is not
+				// possible; anything else must parse back.
+				t.Fatalf("%q from %q does not parse: %v", h.Spec, spec, err)
+			}
+			if len(again) != 1 || again[0] != h {
+				t.Fatalf("%q from %q parses to %+v", h.Spec, spec, again)
+			}
+		}
+	})
+}
+
+// FuzzExpandHostlist checks the Slurm hostlist parser never panics or
+// expands without bound.
+func FuzzExpandHostlist(f *testing.F) {
+	for _, s := range []string{"d05-[41-42],gpu[1-3]", "node[001-003,007]", "r[1-2]-n[01-02]", "n[", "]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		names, err := ExpandHostlist(list)
+		if err == nil && (len(names) == 0 || len(names) > MaxHosts) {
+			t.Fatalf("%d names", len(names))
+		}
+	})
+}
