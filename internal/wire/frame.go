@@ -202,3 +202,6 @@ func (fw *Writer) Flush() error { return fw.w.Flush() }
 
 // Buffered reports how many bytes wait for Flush.
 func (fw *Writer) Buffered() int { return fw.w.Buffered() }
+
+// Raw returns the buffered stream beneath the frames, for the opening.
+func (fw *Writer) Raw() io.Writer { return fw.w }

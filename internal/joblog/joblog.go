@@ -1,0 +1,178 @@
+// Package joblog owns the job log: GNU Parallel's tab-separated record of
+// every finished job (--joblog), and reading it back to resume a run
+// (--resume, --resume-failed).
+//
+// Each line is written with a single write to a file opened for appending,
+// so a client killed at any moment leaves only whole lines of finished jobs.
+package joblog
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Header is the first line of a job log.
+const Header = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
+
+// Entry is one finished job.
+type Entry struct {
+	Seq     uint64
+	Host    string // ":" for this machine
+	Start   time.Time
+	Runtime time.Duration
+	Send    int64 // bytes sent to the job's stdin
+	Receive int64 // bytes of the job's stdout
+	Exit    int   // -1 when the job was killed by its timeout or never ran
+	Signal  int
+	Command string
+}
+
+// Failed reports whether the entry records a failed job.
+func (e Entry) Failed() bool { return e.Exit != 0 || e.Signal != 0 }
+
+// Format returns the entry as a job log line.
+func (e Entry) Format() string {
+	start := float64(e.Start.UnixNano()) / 1e9
+	// A command with a newline would break the line format; GNU Parallel
+	// writes it as is, we keep the log parseable.
+	cmd := strings.ReplaceAll(e.Command, "\n", "\\n")
+	return fmt.Sprintf("%d\t%s\t%.3f\t%10.3f\t%d\t%d\t%d\t%d\t%s\n",
+		e.Seq, e.Host, start, e.Runtime.Seconds(), e.Send, e.Receive, e.Exit, e.Signal, cmd)
+}
+
+// Writer appends entries to a job log.
+type Writer struct {
+	mu sync.Mutex
+	w  io.Writer
+	f  *os.File
+}
+
+// Create opens path for appending entries. The header is written when the
+// log is new or empty, or always when truncate is set (a run that does not
+// resume starts a fresh log). The path "-" is stdout.
+func Create(path string, truncate bool, stdout io.Writer) (*Writer, error) {
+	if path == "-" {
+		_, err := io.WriteString(stdout, Header)
+		return &Writer{w: stdout}, err
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	if truncate {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open job log: %w", err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open job log: %w", err)
+	}
+	if info.Size() == 0 {
+		if _, err := f.WriteString(Header); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write job log: %w", err)
+		}
+	}
+	return &Writer{w: f, f: f}, nil
+}
+
+// Write appends one entry.
+func (w *Writer) Write(e Entry) error {
+	line := e.Format()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, err := io.WriteString(w.w, line); err != nil {
+		return fmt.Errorf("write job log: %w", err)
+	}
+	return nil
+}
+
+// Close closes the log file.
+func (w *Writer) Close() error {
+	if w.f == nil {
+		return nil
+	}
+	return w.f.Close()
+}
+
+// Read returns the entries of the job log at path, by sequence number; when
+// a job appears more than once the last line wins, as a resumed run appends.
+// A missing file is an empty log. A final line cut short by a crash is
+// ignored.
+func Read(path string) (map[uint64]Entry, error) {
+	entries := make(map[uint64]Entry)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return entries, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read job log: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if n == 1 && line+"\n" == Header {
+			continue
+		}
+		e, err := parseLine(line)
+		if err != nil {
+			// Only a last line may be incomplete; anything else is not a job log.
+			if !sc.Scan() {
+				break
+			}
+			return nil, fmt.Errorf("read job log %s: line %d: %w", path, n, err)
+		}
+		entries[e.Seq] = e
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read job log: %w", err)
+	}
+	return entries, nil
+}
+
+func parseLine(line string) (Entry, error) {
+	f := strings.SplitN(line, "\t", 9)
+	if len(f) != 9 {
+		return Entry{}, errors.New("not a job log line: want 9 tab-separated columns")
+	}
+	var e Entry
+	var err error
+	if e.Seq, err = strconv.ParseUint(f[0], 10, 64); err != nil {
+		return Entry{}, fmt.Errorf("bad Seq %q", f[0])
+	}
+	e.Host = f[1]
+	start, err := strconv.ParseFloat(strings.TrimSpace(f[2]), 64)
+	if err != nil {
+		return Entry{}, fmt.Errorf("bad Starttime %q", f[2])
+	}
+	e.Start = time.Unix(0, int64(start*1e9))
+	rt, err := strconv.ParseFloat(strings.TrimSpace(f[3]), 64)
+	if err != nil {
+		return Entry{}, fmt.Errorf("bad JobRuntime %q", f[3])
+	}
+	e.Runtime = time.Duration(rt * 1e9)
+	if e.Send, err = strconv.ParseInt(f[4], 10, 64); err != nil {
+		return Entry{}, fmt.Errorf("bad Send %q", f[4])
+	}
+	if e.Receive, err = strconv.ParseInt(f[5], 10, 64); err != nil {
+		return Entry{}, fmt.Errorf("bad Receive %q", f[5])
+	}
+	if e.Exit, err = strconv.Atoi(f[6]); err != nil {
+		return Entry{}, fmt.Errorf("bad Exitval %q", f[6])
+	}
+	if e.Signal, err = strconv.Atoi(f[7]); err != nil {
+		return Entry{}, fmt.Errorf("bad Signal %q", f[7])
+	}
+	e.Command = f[8]
+	return e, nil
+}

@@ -1,0 +1,383 @@
+// Package output owns how jobs' output reaches the client's stdout and
+// stderr: grouped per job (the default), in input order (-k), line by line
+// (--line-buffer) or as it comes (-u), with --tag prefixes. Grouped output is
+// held in memory up to a bound and spilled to unlinked temporary files past
+// it, so the client's memory stays bounded whatever the jobs print.
+package output
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Mode is how output from concurrent jobs is interleaved.
+type Mode int
+
+// The modes, as GNU Parallel names them.
+const (
+	Group      Mode = iota // --group: each job's output at its end, together
+	LineBuffer             // --line-buffer: whole lines as they come
+	Ungroup                // -u: bytes as they come
+)
+
+// Options configure a Writer.
+type Options struct {
+	Mode      Mode
+	KeepOrder bool   // -k: jobs' output in sequence order
+	TempDir   string // for spill files; "" is the system default
+	// MemoryLimit bounds the output held in memory across all jobs before it
+	// spills to files. 0 means 32 MiB.
+	MemoryLimit int
+	// Results sends each job's output to files in the directory given to
+	// Begin instead of stdout and stderr (--results).
+	Results bool
+}
+
+// Streams.
+const (
+	Stdout = 1
+	Stderr = 2
+)
+
+// Job is one job's output in progress. It is created by Begin and belongs to
+// the Writer until Finish or Discard.
+type Job struct {
+	Seq uint64
+	// Tag prefixes every line when non-nil (--tag, --tagstring), tab
+	// included.
+	Tag []byte
+
+	streams  [2]spool
+	partial  [2][]byte // line-buffer: the unfinished last line
+	midLine  [2]bool   // a line has been started on the stream and not ended
+	finished bool
+	header   []byte // printed before the job's stdout, for -v
+	live     bool   // keep-order head: streaming straight out
+	files    [2]*os.File
+}
+
+// Writer serialises all jobs' output onto stdout and stderr.
+type Writer struct {
+	mu     sync.Mutex
+	opts   Options
+	out    [2]*bufio.Writer
+	err    error
+	next   uint64 // keep-order: the next sequence number to print
+	held   map[uint64]*Job
+	skip   map[uint64]bool
+	memory int // bytes held in memory by all spools
+}
+
+// New returns a Writer on stdout and stderr. Sequence numbers start at 1.
+func New(stdout, stderr io.Writer, opts Options) *Writer {
+	if opts.MemoryLimit == 0 {
+		opts.MemoryLimit = 32 << 20
+	}
+	if opts.KeepOrder && opts.Mode == Ungroup {
+		opts.Mode = Group
+	}
+	return &Writer{
+		opts: opts,
+		out:  [2]*bufio.Writer{bufio.NewWriterSize(stdout, 64<<10), bufio.NewWriterSize(stderr, 16<<10)},
+		next: 1,
+		held: make(map[uint64]*Job),
+		skip: make(map[uint64]bool),
+	}
+}
+
+// Begin starts collecting output for a job. With Options.Results, dir is
+// where its files go.
+func (w *Writer) Begin(seq uint64, tag []byte, dir string) *Job {
+	j := &Job{Seq: seq, Tag: tag}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.opts.Results {
+		w.openResults(j, dir)
+		return j
+	}
+	for i := range j.streams {
+		j.streams[i].dir = w.opts.TempDir
+	}
+	if w.opts.KeepOrder && seq == w.next {
+		j.live = true
+	}
+	return j
+}
+
+// Chunk adds output of a job on a stream.
+func (w *Writer) Chunk(j *Job, stream int, data []byte) {
+	if stream != Stdout && stream != Stderr {
+		return
+	}
+	i := stream - 1
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if j.files[i] != nil {
+		if _, err := j.files[i].Write(data); err != nil && w.err == nil {
+			w.err = err
+		}
+		return
+	}
+	if w.opts.KeepOrder && !j.live && j.Seq == w.next {
+		// The job's turn has come while it runs: stream it from now on.
+		w.flushHeld(j)
+		j.live = true
+	}
+	switch {
+	case j.live:
+		w.emit(j, i, data)
+	case w.opts.KeepOrder || w.opts.Mode == Group:
+		w.hold(j, i, data)
+	case w.opts.Mode == LineBuffer:
+		w.lines(j, i, data)
+	default:
+		w.emit(j, i, data)
+	}
+}
+
+// hold keeps data for later, in memory while the global budget allows.
+func (w *Writer) hold(j *Job, i int, data []byte) {
+	s := &j.streams[i]
+	before := s.mem.Len()
+	if s.file == nil && w.memory+len(data) > w.opts.MemoryLimit {
+		s.limit = 0 // spill this stream now
+	} else if s.file == nil {
+		s.limit = s.mem.Len() + len(data)
+	}
+	s.Write(data)
+	w.memory += s.mem.Len() - before
+}
+
+// lines writes the complete lines in data and keeps the rest.
+func (w *Writer) lines(j *Job, i int, data []byte) {
+	p := append(j.partial[i], data...)
+	cut := bytes.LastIndexByte(p, '\n') + 1
+	if cut == 0 && len(p) > 64<<10 {
+		// A line longer than this goes out in pieces rather than growing
+		// without bound.
+		cut = len(p)
+	}
+	w.emit(j, i, p[:cut])
+	j.partial[i] = append(p[:0], p[cut:]...)
+}
+
+// emit writes data to the stream, putting the tag at the start of every line.
+func (w *Writer) emit(j *Job, i int, data []byte) {
+	if len(data) == 0 || w.err != nil {
+		return
+	}
+	out := w.out[i]
+	if j.Tag == nil {
+		_, w.err = out.Write(data)
+		return
+	}
+	for len(data) > 0 {
+		if !j.midLine[i] {
+			out.Write(j.Tag)
+			j.midLine[i] = true
+		}
+		n := bytes.IndexByte(data, '\n')
+		if n < 0 {
+			_, w.err = out.Write(data)
+			return
+		}
+		if _, w.err = out.Write(data[:n+1]); w.err != nil {
+			return
+		}
+		j.midLine[i] = false
+		data = data[n+1:]
+	}
+}
+
+// SetHeader sets text printed before the job's output, as -v does.
+func (w *Writer) SetHeader(j *Job, header []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if j.live || (!w.opts.KeepOrder && w.opts.Mode != Group) {
+		w.emit(&Job{}, 0, header)
+		return
+	}
+	j.header = header
+}
+
+// Discard drops what a job printed so far, for a job that will run again.
+func (w *Writer) Discard(j *Job) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.release(j)
+	j.partial = [2][]byte{}
+	for _, f := range j.files {
+		if f != nil {
+			f.Truncate(0)
+			f.Seek(0, 0)
+		}
+	}
+}
+
+func (w *Writer) release(j *Job) {
+	for i := range j.streams {
+		w.memory -= j.streams[i].mem.Len()
+		j.streams[i].reset()
+	}
+}
+
+// Finish ends a job: its output is printed now, or when its turn comes with
+// -k.
+func (w *Writer) Finish(j *Job) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	j.finished = true
+	if w.opts.Results {
+		w.closeResults(j)
+		return
+	}
+	if !w.opts.KeepOrder {
+		w.print(j)
+		return
+	}
+	if j.Seq != w.next {
+		w.held[j.Seq] = j
+		return
+	}
+	w.print(j)
+	w.advance()
+}
+
+// Skip tells a keep-order Writer that seq will never run (--resume).
+func (w *Writer) Skip(seq uint64) {
+	if !w.opts.KeepOrder {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if seq != w.next {
+		w.skip[seq] = true
+		return
+	}
+	w.advance()
+}
+
+// advance moves past the printed head job and prints every held job whose
+// turn has come.
+func (w *Writer) advance() {
+	for {
+		w.next++
+		if w.skip[w.next] {
+			delete(w.skip, w.next)
+			continue
+		}
+		j, ok := w.held[w.next]
+		if !ok {
+			return
+		}
+		delete(w.held, w.next)
+		w.print(j)
+	}
+}
+
+// print writes a finished job's held output.
+func (w *Writer) print(j *Job) {
+	if !j.live {
+		w.flushHeld(j)
+	}
+	for i := range j.partial {
+		w.emit(j, i, j.partial[i])
+		j.partial[i] = nil
+	}
+}
+
+func (w *Writer) flushHeld(j *Job) {
+	if len(j.header) > 0 {
+		w.emit(&Job{}, 0, j.header)
+		j.header = nil
+	}
+	for i := range j.streams {
+		w.memory -= j.streams[i].mem.Len()
+		err := j.streams[i].drain(func(b []byte) error {
+			w.emit(j, i, b)
+			return w.err
+		})
+		if err != nil && w.err == nil {
+			w.err = err
+		}
+	}
+}
+
+// Flush writes buffered output. It returns the first write error, such as a
+// closed pipe.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, o := range w.out {
+		if err := o.Flush(); err != nil && w.err == nil {
+			w.err = err
+		}
+	}
+	return w.err
+}
+
+// Err returns the first error met writing output.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// ResultsDir returns where --results puts a job's files, as GNU Parallel
+// lays them out: for each position, its name (the header's, or the position
+// number) and then its value, with "\\" doubled and "/" written as "\\_".
+func ResultsDir(root string, names []string, args []string) string {
+	parts := []string{root}
+	for i, a := range args {
+		name := fmt.Sprint(i + 1)
+		if i < len(names) {
+			name = names[i]
+		}
+		a = strings.ReplaceAll(a, `\`, `\\`)
+		a = strings.ReplaceAll(a, "/", `\_`)
+		parts = append(parts, name, a)
+	}
+	return filepath.Join(parts...)
+}
+
+func (w *Writer) openResults(j *Job, dir string) {
+	fail := func(err error) {
+		if w.err == nil {
+			w.err = fmt.Errorf("--results: %w", err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fail(err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, "seq"), fmt.Appendf(nil, "%d", j.Seq), 0o644); err != nil {
+		fail(err)
+		return
+	}
+	for i, name := range []string{"stdout", "stderr"} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			fail(err)
+			return
+		}
+		j.files[i] = f
+	}
+}
+
+func (w *Writer) closeResults(j *Job) {
+	for i, f := range j.files {
+		if f == nil {
+			continue
+		}
+		if err := f.Close(); err != nil && w.err == nil {
+			w.err = fmt.Errorf("--results: %w", err)
+		}
+		j.files[i] = nil
+	}
+}

@@ -1,0 +1,135 @@
+package sched
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"concurr/internal/wire"
+)
+
+// Conn is the client's end of one agent's protocol stream.
+type Conn struct {
+	Hello  wire.Hello
+	Noise  []byte // what the stream carried before the agent's opening
+	r      *wire.Reader
+	br     *bufio.Reader
+	wmu    sync.Mutex
+	w      *wire.Writer
+	stdin  io.Closer
+	closer io.Closer
+}
+
+// Handshake opens the protocol on a stream to a freshly started agent: it
+// reads the agent's opening and hello, skipping what a login shell may print
+// before them, and answers with the client's opening. Closing w tells the
+// agent to finish; closer releases everything (and kills the agent if it is
+// still running).
+func Handshake(ctx context.Context, r io.Reader, w io.WriteCloser, closer io.Closer) (*Conn, error) {
+	stop := context.AfterFunc(ctx, func() { closer.Close() })
+	defer stop()
+	c := &Conn{
+		br:     bufio.NewReaderSize(r, 64<<10),
+		w:      wire.NewWriter(bufio.NewWriterSize(w, 64<<10)),
+		stdin:  w,
+		closer: closer,
+	}
+	noise, err := wire.ReadMagic(c.br, wire.MaxNoise)
+	c.Noise = noise
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if len(noise) > 0 {
+			return nil, fmt.Errorf("%w (it printed %q)", err, clip(noise, 200))
+		}
+		return nil, err
+	}
+	c.r = wire.NewReader(c.br)
+	f, err := c.r.ReadFrame()
+	if err != nil {
+		return nil, fmt.Errorf("read hello: %w", err)
+	}
+	m, err := wire.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("read hello: %w", err)
+	}
+	hello, ok := m.(*wire.Hello)
+	if !ok {
+		return nil, fmt.Errorf("agent spoke %s before hello", f.Type)
+	}
+	if hello.Version != wire.Version {
+		return nil, fmt.Errorf("agent speaks protocol version %d, this client speaks %d", hello.Version, wire.Version)
+	}
+	if hello.Slots == 0 {
+		return nil, errors.New("agent announced no slots")
+	}
+	c.Hello = *hello
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := wire.WriteMagic(c.w.Raw()); err != nil {
+		return nil, fmt.Errorf("write opening: %w", err)
+	}
+	if err := c.w.Flush(); err != nil {
+		return nil, fmt.Errorf("write opening: %w", err)
+	}
+	return c, nil
+}
+
+func clip(b []byte, n int) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+// Send buffers a message; flush sends it and everything buffered before.
+func (c *Conn) Send(m wire.Message, flush bool) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.w.Write(m); err != nil {
+		return err
+	}
+	if flush || c.w.Buffered() >= 32<<10 {
+		return c.w.Flush()
+	}
+	return nil
+}
+
+// Flush sends buffered messages.
+func (c *Conn) Flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.w.Flush()
+}
+
+// Receive reads the next message. It returns io.EOF when the agent ends its
+// stream cleanly.
+func (c *Conn) Receive() (wire.Message, error) {
+	f, err := c.r.ReadFrame()
+	if err != nil {
+		return nil, err
+	}
+	return wire.Decode(f)
+}
+
+// Idle reports whether no received bytes wait to be decoded, the moment to
+// flush output downstream.
+func (c *Conn) Idle() bool { return c.br.Buffered() == 0 }
+
+// CloseWrite ends the stream to the agent, which then exits after killing
+// whatever still runs.
+func (c *Conn) CloseWrite() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.w.Flush()
+	return c.stdin.Close()
+}
+
+// Close releases the connection at once; the agent exits and kills its jobs.
+func (c *Conn) Close() error { return c.closer.Close() }

@@ -1,0 +1,126 @@
+package sched
+
+import (
+	"context"
+	"sync"
+)
+
+// queue is the run's one shared queue of jobs. The feeder adds fresh jobs,
+// results may put jobs back, and every node's sender takes from it. It also
+// counts the jobs not yet finished, which tells senders when the run is
+// over: the source is exhausted and nothing is pending or queued.
+type queue struct {
+	mu       sync.Mutex
+	cond     sync.Cond
+	fresh    []*job // from the source, in order
+	retry    []*job // put back after a failure or a lost node: these go first
+	pending  int    // created and not finished
+	srcDone  bool
+	stopping bool // halt or interrupt: hand out nothing more
+	limit    int  // how many fresh jobs the feeder may read ahead
+}
+
+func newQueue(limit int) *queue {
+	q := &queue{limit: limit}
+	q.cond.L = &q.mu
+	return q
+}
+
+// push adds a fresh job, waiting while the read-ahead is full. It reports
+// false when the run is stopping.
+func (q *queue) push(ctx context.Context, j *job) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.fresh) >= q.limit && !q.stopping && ctx.Err() == nil {
+		q.cond.Wait()
+	}
+	if q.stopping || ctx.Err() != nil {
+		return false
+	}
+	q.fresh = append(q.fresh, j)
+	q.pending++
+	q.cond.Broadcast()
+	return true
+}
+
+// sourceDone records that the feeder has read everything.
+func (q *queue) sourceDone() {
+	q.mu.Lock()
+	q.srcDone = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// requeue puts a job back at the front.
+func (q *queue) requeue(j *job) {
+	q.mu.Lock()
+	q.retry = append(q.retry, j)
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// finished records a job as done for good.
+func (q *queue) finished() {
+	q.mu.Lock()
+	q.pending--
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// stop makes take return false from now on and unblocks the feeder.
+func (q *queue) stop() {
+	q.mu.Lock()
+	q.stopping = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// over reports whether nothing remains to be run or reported.
+func (q *queue) over() bool {
+	return q.stopping || (q.srcDone && q.pending == 0)
+}
+
+// take returns the next job for node, waiting for one. wait=false returns
+// nil at once when none is ready. ok=false means the run is over for
+// senders: stopping, or everything finished. A retried job avoids the node
+// it failed on while other nodes could take it (others reports how many
+// live nodes there are).
+func (q *queue) take(node string, others func() int, wait bool) (j *job, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		if q.stopping {
+			return nil, false
+		}
+		for i, r := range q.retry {
+			if r.avoid != node || others() <= 1 {
+				q.retry = append(q.retry[:i], q.retry[i+1:]...)
+				return r, true
+			}
+		}
+		if len(q.fresh) > 0 {
+			j := q.fresh[0]
+			q.fresh[0] = nil
+			q.fresh = q.fresh[1:]
+			if len(q.fresh) == 0 {
+				q.fresh = q.fresh[:0:0]
+			}
+			q.cond.Broadcast()
+			return j, true
+		}
+		if q.srcDone && q.pending == 0 {
+			return nil, false
+		}
+		if !wait {
+			return nil, true
+		}
+		q.cond.Wait()
+	}
+}
+
+// wake unblocks waiters so they re-check conditions such as node counts.
+func (q *queue) wake() {
+	q.mu.Lock()
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}

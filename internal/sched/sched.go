@@ -1,0 +1,740 @@
+// Package sched owns the client's side of a run: one shared queue of jobs
+// fed lazily from the inputs, nodes that pull from it as their slots free up
+// (with a small prefetch to hide the round trip), results turned into
+// output, job log lines, retries and halts, and jobs of a lost node put back
+// for the others.
+package sched
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"concurr/internal/joblog"
+	"concurr/internal/output"
+	"concurr/internal/wire"
+	"concurr/parse"
+)
+
+// Source yields each job's argument values; io.EOF ends it.
+type Source interface {
+	Next() ([]string, error)
+}
+
+// Node is a place jobs can run: this machine or a host.
+type Node struct {
+	Name string // for {host}, --tag and the job log's Host column; ":" is this machine
+	// Dial starts the node's agent and completes the handshake.
+	Dial func(ctx context.Context) (*Conn, error)
+	// Slots decides how many jobs run at once on the node, given what its
+	// agent announced.
+	Slots func(hello wire.Hello) int
+	// Prefetch is how many jobs beyond its slots the node is sent ahead.
+	Prefetch int
+}
+
+// HaltWhen says which jobs count towards --halt.
+type HaltWhen int
+
+// The halt conditions.
+const (
+	HaltNever HaltWhen = iota
+	HaltOnFail
+	HaltOnSuccess
+	HaltOnDone
+)
+
+// Halt is a --halt policy.
+type Halt struct {
+	When    HaltWhen
+	Now     bool    // kill running jobs; otherwise let them finish (soon)
+	Count   int     // halt after this many; 0 when Percent is used
+	Percent float64 // halt after this share of all jobs, 0–100
+}
+
+// Config is everything a run needs besides its nodes and inputs.
+type Config struct {
+	Template *parse.Template
+	Env      []string // NAME=value for every job
+	Workdir  string
+
+	// Pack is how many input records one job takes (-X, -m); 0 or 1 is one.
+	// With PackSpread, a short input is spread over the slots as GNU
+	// Parallel does.
+	Pack       int
+	PackSpread bool
+
+	Timeout        time.Duration // per job; 0 is none
+	TimeoutPercent float64       // per job, relative to the median runtime so far
+	Retries        int           // runs per job at most, as GNU Parallel counts (0 and 1 mean once)
+	Halt           Halt
+	Delay          time.Duration // between job starts
+
+	Output  *output.Writer
+	JobLog  *joblog.Writer
+	Tag     func(args []string, seq uint64, host string) []byte // nil: no tag
+	Verbose bool                                                // print each command before its output
+	Skip    func(seq uint64) bool                               // --resume: jobs not to run
+	// ResultsDir names the directory of a job's --results files.
+	ResultsDir func(args []string) string
+
+	// Warn prints a warning or a notice on the client's stderr.
+	Warn func(format string, args ...any)
+	// Progress, when set, is told about every job that starts and ends.
+	Progress Progress
+}
+
+// Progress follows a run for --bar, --eta and --progress.
+type Progress interface {
+	Started(seq uint64)
+	Ended(seq uint64, failed bool)
+	SourceDone(total uint64)
+}
+
+// Summary is how a run ended.
+type Summary struct {
+	Jobs     uint64 // finished jobs
+	Failed   int
+	Halted   bool
+	HaltExit int // with Halted: the exit status to use
+}
+
+// ErrNoNodes is returned when no node could be started.
+var ErrNoNodes = errors.New("no host could be reached")
+
+// job is one job on the client.
+type job struct {
+	seq     uint64
+	args    []string
+	attempt int
+	avoid   string // the node it last failed on
+	out     *output.Job
+	stdout  int64
+	node    *nodeRun
+}
+
+type run struct {
+	cfg      Config
+	q        *queue
+	template []byte
+
+	mu       sync.Mutex
+	failed   int
+	done     uint64
+	total    uint64
+	halted   bool
+	haltExit int
+	runtimes []time.Duration // finished jobs' runtimes, for --timeout N%
+	fatal    error
+
+	nodesMu   sync.Mutex
+	live      int
+	nodes     []*nodeRun
+	lastStart time.Time
+}
+
+type nodeRun struct {
+	run   *run
+	node  Node
+	conn  *Conn
+	slots int
+
+	mu       sync.Mutex
+	inflight map[uint64]*job
+	credit   chan struct{}
+	changed  chan struct{} // a result arrived or the node was lost
+	dead     bool
+	closing  bool // the client ended the stream on purpose
+}
+
+// Run runs every job from src on the nodes and reports how it went. It
+// returns when all jobs have finished, the run halted, or ctx ended (then
+// running jobs are killed). An error means the run could not go on.
+func Run(ctx context.Context, cfg Config, nodes []Node, src Source) (Summary, error) {
+	tmpl, err := cfg.Template.MarshalBinary()
+	if err != nil {
+		return Summary{}, err
+	}
+	if cfg.Warn == nil {
+		cfg.Warn = func(string, ...any) {}
+	}
+	r := &run{cfg: cfg, q: newQueue(4096), template: tmpl, live: len(nodes)}
+
+	// When ctx ends, stop handing out jobs and kill the running ones.
+	stopOnCancel := context.AfterFunc(ctx, func() {
+		r.q.stop()
+		r.cancelAll(syscall.SIGTERM)
+	})
+	defer stopOnCancel()
+
+	var wg sync.WaitGroup
+	wg.Go(func() { r.feed(ctx, src) })
+	for _, n := range nodes {
+		wg.Go(func() { r.runNode(ctx, n) })
+	}
+	wg.Wait()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sum := Summary{Jobs: r.done, Failed: r.failed, Halted: r.halted, HaltExit: r.haltExit}
+	if r.fatal != nil {
+		return sum, r.fatal
+	}
+	if ctx.Err() != nil {
+		return sum, ctx.Err()
+	}
+	return sum, nil
+}
+
+// feed reads the inputs into jobs, numbering them.
+func (r *run) feed(ctx context.Context, src Source) {
+	defer r.q.sourceDone()
+	pack := max(r.cfg.Pack, 1)
+	var seq uint64
+	emit := func(args []string) bool {
+		seq++
+		if r.cfg.Skip != nil && r.cfg.Skip(seq) {
+			r.cfg.Output.Skip(seq)
+			return true
+		}
+		j := &job{seq: seq, args: args}
+		return r.q.push(ctx, j)
+	}
+	defer func() {
+		r.mu.Lock()
+		r.total = seq
+		r.mu.Unlock()
+		if r.cfg.Progress != nil {
+			r.cfg.Progress.SourceDone(seq)
+		}
+	}()
+	if pack == 1 {
+		for {
+			args, err := src.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				r.fail(fmt.Errorf("read input: %w", err))
+				return
+			}
+			if !emit(args) {
+				return
+			}
+		}
+	}
+	// Packing: read up to a full job; a short input is spread over the
+	// slots first, as GNU Parallel does for -X and -m.
+	var batch [][]string
+	first := true
+	for {
+		args, err := src.Next()
+		if err != nil && err != io.EOF {
+			r.fail(fmt.Errorf("read input: %w", err))
+			return
+		}
+		if err == nil {
+			batch = append(batch, args)
+		}
+		spreadLimit := pack
+		if first && r.cfg.PackSpread {
+			spreadLimit = pack * r.totalSlots()
+		}
+		if err == nil && len(batch) < spreadLimit {
+			continue
+		}
+		per := pack
+		if err == io.EOF && first && r.cfg.PackSpread && len(batch) > 0 {
+			per = (len(batch) + r.totalSlots() - 1) / r.totalSlots()
+			per = min(max(per, 1), pack)
+		}
+		first = false
+		for len(batch) > 0 && (len(batch) >= per || err == io.EOF) {
+			n := min(per, len(batch))
+			if !emit(slices.Concat(batch[:n]...)) {
+				return
+			}
+			batch = batch[n:]
+		}
+		if err == io.EOF {
+			return
+		}
+	}
+}
+
+// totalSlots is the spread target for packing: the slots of the nodes that
+// are up, or the count they announced once known. Before any node is up it
+// waits briefly for one.
+func (r *run) totalSlots() int {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.nodesMu.Lock()
+		n := 0
+		for _, nr := range r.nodes {
+			n += nr.slots
+		}
+		live := r.live
+		r.nodesMu.Unlock()
+		if n > 0 || live == 0 || time.Now().After(deadline) {
+			return max(n, 1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (r *run) fail(err error) {
+	r.mu.Lock()
+	if r.fatal == nil {
+		r.fatal = err
+	}
+	r.mu.Unlock()
+	r.q.stop()
+	r.cancelAll(syscall.SIGTERM)
+}
+
+func (r *run) liveNodes() int {
+	r.nodesMu.Lock()
+	defer r.nodesMu.Unlock()
+	return r.live
+}
+
+// runNode starts one node's agent and feeds it until the run is over.
+func (r *run) runNode(ctx context.Context, n Node) {
+	conn, err := n.Dial(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.cfg.Warn("%s: %v", n.Name, err)
+		}
+		r.nodeLost(nil)
+		return
+	}
+	slots := max(n.Slots(conn.Hello), 1)
+	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots,
+		inflight: make(map[uint64]*job), changed: make(chan struct{}, 1), credit: make(chan struct{}, slots+n.Prefetch)}
+	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever && !r.cfg.Halt.Now {
+		// Jobs sent ahead would start the moment a slot frees, past the
+		// delay or the halt.
+		nr.credit = make(chan struct{}, slots)
+	}
+	for range cap(nr.credit) {
+		nr.credit <- struct{}{}
+	}
+	r.nodesMu.Lock()
+	r.nodes = append(r.nodes, nr)
+	r.nodesMu.Unlock()
+
+	err = conn.Send(&wire.Command{ID: 1, Template: r.template, Env: r.cfg.Env,
+		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(slots)}, true)
+	if err != nil {
+		r.cfg.Warn("%s: %v", n.Name, err)
+		conn.Close()
+		r.nodeLost(nr)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { nr.receive() })
+	nr.send(ctx)
+	nr.conn.Send(&wire.Delete{Command: 1}, true)
+	nr.drain(ctx)
+	nr.mu.Lock()
+	nr.closing = true
+	nr.mu.Unlock()
+	nr.conn.CloseWrite()
+	wg.Wait()
+	nr.conn.Close()
+}
+
+// nodeLost takes a node out of the run and puts its unfinished jobs back.
+func (r *run) nodeLost(nr *nodeRun) {
+	var orphans []*job
+	if nr != nil {
+		nr.mu.Lock()
+		if nr.dead {
+			nr.mu.Unlock()
+			return
+		}
+		nr.dead = true
+		for _, j := range nr.inflight {
+			orphans = append(orphans, j)
+		}
+		clear(nr.inflight)
+		nr.mu.Unlock()
+	}
+	if nr != nil {
+		nr.signal()
+	}
+	r.nodesMu.Lock()
+	r.live--
+	live := r.live
+	r.nodesMu.Unlock()
+	if live == 0 {
+		r.q.mu.Lock()
+		unfinished := !(r.q.srcDone && r.q.pending == 0) && !r.q.stopping
+		r.q.mu.Unlock()
+		if unfinished {
+			r.mu.Lock()
+			if r.fatal == nil {
+				r.fatal = ErrNoNodes
+				if r.done > 0 || len(orphans) > 0 {
+					r.fatal = errors.New("every host was lost before the jobs finished")
+				}
+			}
+			r.mu.Unlock()
+		}
+	}
+	sort.Slice(orphans, func(a, b int) bool { return orphans[a].seq < orphans[b].seq })
+	for _, j := range orphans {
+		r.cfg.Output.Discard(j.out)
+		j.node = nil
+		r.q.requeue(j)
+	}
+	if live == 0 {
+		r.q.stop()
+	}
+	r.q.wake()
+}
+
+// send hands jobs to the node while it has credit, sending as many as are
+// at hand before one flush.
+func (nr *nodeRun) send(ctx context.Context) {
+	r := nr.run
+	for {
+		select {
+		case <-nr.credit:
+		case <-ctx.Done():
+			return
+		}
+		j, ok := r.q.take(nr.node.Name, r.liveNodes, true)
+		if !ok {
+			return
+		}
+		if nr.start(j) != nil {
+			return
+		}
+	more:
+		for {
+			select {
+			case <-nr.credit:
+			default:
+				break more
+			}
+			j, ok = r.q.take(nr.node.Name, r.liveNodes, false)
+			if j == nil {
+				nr.credit <- struct{}{}
+				if !ok {
+					nr.conn.Flush()
+					return
+				}
+				break
+			}
+			if nr.start(j) != nil {
+				return
+			}
+		}
+		if nr.conn.Flush() != nil {
+			return
+		}
+	}
+}
+
+// drain waits until the node has no job left in flight, so that closing its
+// stream kills nothing that should finish. After ctx ends it waits only
+// briefly: the jobs were cancelled and should report at once.
+func (nr *nodeRun) drain(ctx context.Context) {
+	var grace <-chan time.Time
+	for {
+		nr.mu.Lock()
+		idle := len(nr.inflight) == 0 || nr.dead
+		nr.mu.Unlock()
+		if idle {
+			return
+		}
+		if grace == nil && ctx.Err() != nil {
+			grace = time.After(5 * time.Second)
+		}
+		select {
+		case <-nr.changed:
+		case <-ctx.Done():
+		case <-grace:
+			return
+		}
+	}
+}
+
+// start sends one job to the node.
+func (nr *nodeRun) start(j *job) error {
+	r := nr.run
+	if r.cfg.Delay > 0 {
+		r.nodesMu.Lock()
+		wait := time.Until(r.lastStart.Add(r.cfg.Delay))
+		if wait > 0 {
+			r.lastStart = r.lastStart.Add(r.cfg.Delay)
+		} else {
+			r.lastStart = time.Now()
+		}
+		r.nodesMu.Unlock()
+		if wait > 0 {
+			nr.conn.Flush()
+			time.Sleep(wait)
+		}
+	}
+	var tag []byte
+	if r.cfg.Tag != nil {
+		tag = r.cfg.Tag(j.args, j.seq, nr.node.Name)
+	}
+	if j.out == nil {
+		dir := ""
+		if r.cfg.ResultsDir != nil {
+			dir = r.cfg.ResultsDir(j.args)
+		}
+		j.out = r.cfg.Output.Begin(j.seq, tag, dir)
+	} else {
+		j.out.Tag = tag
+	}
+	j.node = nr
+	j.stdout = 0
+	nr.mu.Lock()
+	if nr.dead {
+		nr.mu.Unlock()
+		r.q.requeue(j)
+		return errors.New("node lost")
+	}
+	nr.inflight[j.seq] = j
+	nr.mu.Unlock()
+	if r.cfg.Progress != nil {
+		r.cfg.Progress.Started(j.seq)
+	}
+	in := &wire.Input{Command: 1, Seq: j.seq, Args: j.args, Timeout: r.timeoutMillis()}
+	if err := nr.conn.Send(in, false); err != nil {
+		r.cfg.Warn("%s: %v", nr.node.Name, err)
+		nr.conn.Close()
+		r.nodeLost(nr)
+		return err
+	}
+	return nil
+}
+
+func (r *run) timeoutMillis() uint64 {
+	if r.cfg.TimeoutPercent > 0 {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if len(r.runtimes) < 3 {
+			return 0
+		}
+		s := slices.Clone(r.runtimes)
+		slices.Sort(s)
+		median := s[len(s)/2]
+		return uint64(max(float64(median.Milliseconds())*r.cfg.TimeoutPercent/100, 1))
+	}
+	return uint64(r.cfg.Timeout.Milliseconds())
+}
+
+// receive handles what the node's agent sends until its stream ends.
+func (nr *nodeRun) receive() {
+	r := nr.run
+	for {
+		m, err := nr.conn.Receive()
+		if err != nil {
+			nr.mu.Lock()
+			expected := nr.closing && len(nr.inflight) == 0
+			nr.mu.Unlock()
+			if !expected {
+				r.cfg.Warn("%s: lost the agent: %v", nr.node.Name, describeEOF(err))
+			}
+			nr.conn.Close()
+			r.nodeLost(nr)
+			return
+		}
+		switch m := m.(type) {
+		case *wire.Output:
+			if j := nr.lookup(m.Seq); j != nil {
+				if m.Stream == wire.Stdout {
+					j.stdout += int64(len(m.Data))
+				}
+				r.cfg.Output.Chunk(j.out, int(m.Stream), m.Data)
+			}
+		case *wire.Result:
+			nr.mu.Lock()
+			j := nr.inflight[m.Seq]
+			delete(nr.inflight, m.Seq)
+			nr.mu.Unlock()
+			if j != nil {
+				nr.credit <- struct{}{}
+				r.finish(j, nr, m)
+				nr.signal()
+			}
+		case *wire.Error:
+			r.fail(fmt.Errorf("%s: agent refused the command: %s", nr.node.Name, m.Message))
+		}
+		if nr.conn.Idle() {
+			if err := r.cfg.Output.Flush(); err != nil {
+				r.fail(fmt.Errorf("write output: %w", err))
+			}
+		}
+	}
+}
+
+func describeEOF(err error) error {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("connection closed")
+	}
+	return err
+}
+
+func (nr *nodeRun) signal() {
+	select {
+	case nr.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (nr *nodeRun) lookup(seq uint64) *job {
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	return nr.inflight[seq]
+}
+
+// finish handles a job's result: retry it, or report it and count it.
+func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
+	failed := res.Exit != 0 || res.Signal != 0 || res.Flags&(wire.ResultTimedOut|wire.ResultNotRun) != 0
+	r.mu.Lock()
+	halted := r.halted && r.cfg.Halt.Now
+	r.mu.Unlock()
+	if halted || res.Flags&wire.ResultCancelled != 0 && r.q.over() {
+		// Killed by the halt or an interrupt: not a result of its own.
+		r.cfg.Output.Discard(j.out)
+		r.q.finished()
+		return
+	}
+	j.attempt++
+	if failed && j.attempt < r.cfg.Retries && !r.q.over() {
+		r.cfg.Output.Discard(j.out)
+		j.avoid = nr.node.Name
+		r.q.requeue(j)
+		return
+	}
+	display := ""
+	if r.cfg.Verbose || r.cfg.JobLog != nil {
+		display = r.cfg.Template.Display(parse.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args})
+	}
+	if r.cfg.Verbose {
+		r.cfg.Output.SetHeader(j.out, []byte(display+"\n"))
+	}
+	r.cfg.Output.Finish(j.out)
+	if r.cfg.JobLog != nil {
+		e := joblog.Entry{Seq: j.seq, Host: nr.node.Name, Start: time.Unix(0, res.Start),
+			Runtime: time.Duration(res.Runtime), Receive: j.stdout, Exit: int(res.Exit),
+			Signal: int(res.Signal), Command: display}
+		if res.Flags&(wire.ResultTimedOut|wire.ResultNotRun) != 0 {
+			e.Exit = -1
+		}
+		if err := r.cfg.JobLog.Write(e); err != nil {
+			r.fail(err)
+		}
+	}
+	if r.cfg.Progress != nil {
+		r.cfg.Progress.Ended(j.seq, failed)
+	}
+	if res.Flags&wire.ResultTimedOut != 0 {
+		r.cfg.Warn("this job was killed because it timed out: %s",
+			r.cfg.Template.Display(parse.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))
+	}
+
+	r.mu.Lock()
+	r.done++
+	if failed {
+		r.failed++
+	} else if r.cfg.TimeoutPercent > 0 {
+		r.runtimes = append(r.runtimes, time.Duration(res.Runtime))
+	}
+	halt := r.shouldHalt(failed)
+	if halt && !r.halted {
+		r.halted = true
+		r.haltExit = int(res.Exit)
+		if r.cfg.Halt.When == HaltOnFail && res.Exit == 0 {
+			r.haltExit = 1
+		}
+		if r.cfg.Halt.When == HaltOnDone {
+			r.haltExit = min(r.failed, 101)
+		}
+	}
+	r.mu.Unlock()
+	r.q.finished()
+	if halt {
+		what := "failed"
+		if !failed {
+			what = "succeeded"
+		}
+		r.cfg.Warn("this job %s: %s", what,
+			r.cfg.Template.Display(parse.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))
+		r.q.stop()
+		if r.cfg.Halt.Now {
+			r.cancelAll(syscall.SIGTERM)
+		}
+	}
+}
+
+// shouldHalt applies the --halt policy; r.mu is held.
+func (r *run) shouldHalt(failed bool) bool {
+	h := r.cfg.Halt
+	var count int
+	switch h.When {
+	case HaltNever:
+		return false
+	case HaltOnFail:
+		if !failed {
+			return false
+		}
+		count = r.failed
+	case HaltOnSuccess:
+		if failed {
+			return false
+		}
+		count = int(r.done) - r.failed
+	case HaltOnDone:
+		count = int(r.done)
+	}
+	if h.Percent > 0 {
+		// GNU Parallel judges a share only once the total is known, and
+		// after at least 3 jobs.
+		if r.total == 0 || r.done < 3 {
+			return false
+		}
+		return float64(count)*100/float64(r.total) >= h.Percent
+	}
+	return count >= max(h.Count, 1)
+}
+
+// cancelAll kills every running job on every node.
+func (r *run) cancelAll(sig syscall.Signal) {
+	r.nodesMu.Lock()
+	nodes := slices.Clone(r.nodes)
+	r.nodesMu.Unlock()
+	for _, nr := range nodes {
+		nr.conn.Send(&wire.Cancel{Signal: uint64(sig)}, true)
+	}
+}
+
+// Kill ends every node's stream at once, without waiting: agents kill their
+// jobs when their stream closes. It is for a second interrupt.
+func Kill(nodes []*Conn) {
+	for _, c := range nodes {
+		c.Close()
+	}
+}
+
+// FormatHosts lists node names for messages.
+func FormatHosts(nodes []Node) string {
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	return strings.Join(names, ",")
+}
