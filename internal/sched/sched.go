@@ -70,6 +70,10 @@ type Config struct {
 	// Parallel does.
 	Pack       int
 	PackSpread bool
+	PackChars  int // and at most this many bytes of arguments; 0 is no limit
+
+	// DryRun prints each job's command instead of running it.
+	DryRun bool
 
 	Timeout        time.Duration // per job; 0 is none
 	TimeoutPercent float64       // per job, relative to the median runtime so far
@@ -233,6 +237,7 @@ func (r *run) feed(ctx context.Context, src Source) {
 	// Packing: read up to a full job; a short input is spread over the
 	// slots first, as GNU Parallel does for -X and -m.
 	var batch [][]string
+	chars := 0
 	first := true
 	for {
 		args, err := src.Next()
@@ -242,12 +247,16 @@ func (r *run) feed(ctx context.Context, src Source) {
 		}
 		if err == nil {
 			batch = append(batch, args)
+			for _, a := range args {
+				chars += len(a) + 1
+			}
 		}
+		full := r.cfg.PackChars > 0 && chars >= r.cfg.PackChars
 		spreadLimit := pack
 		if first && r.cfg.PackSpread {
 			spreadLimit = pack * r.totalSlots()
 		}
-		if err == nil && len(batch) < spreadLimit {
+		if err == nil && len(batch) < spreadLimit && !full {
 			continue
 		}
 		per := pack
@@ -256,17 +265,41 @@ func (r *run) feed(ctx context.Context, src Source) {
 			per = min(max(per, 1), pack)
 		}
 		first = false
-		for len(batch) > 0 && (len(batch) >= per || err == io.EOF) {
+		for len(batch) > 0 && (len(batch) >= per || err == io.EOF || full) {
 			n := min(per, len(batch))
+			if full {
+				n = r.fitChars(batch, per)
+			}
 			if !emit(slices.Concat(batch[:n]...)) {
 				return
 			}
 			batch = batch[n:]
 		}
+		chars = 0
+		for _, b := range batch {
+			for _, a := range b {
+				chars += len(a) + 1
+			}
+		}
 		if err == io.EOF {
 			return
 		}
 	}
+}
+
+// fitChars is how many records from the start of batch fit PackChars, at
+// least one.
+func (r *run) fitChars(batch [][]string, most int) int {
+	chars := 0
+	for i, b := range batch[:min(most, len(batch))] {
+		for _, a := range b {
+			chars += len(a) + 1
+		}
+		if chars > r.cfg.PackChars {
+			return max(i, 1)
+		}
+	}
+	return min(most, len(batch))
 }
 
 // totalSlots is the spread target for packing: the slots of the nodes that
@@ -500,6 +533,14 @@ func (nr *nodeRun) start(j *job) error {
 	}
 	j.node = nr
 	j.stdout = 0
+	if r.cfg.DryRun {
+		slot := (j.seq-1)%uint64(nr.slots) + 1
+		text := r.cfg.Template.Display(parse.Job{Seq: j.seq, Slot: slot, Host: nr.node.Name, Args: j.args})
+		r.cfg.Output.Chunk(j.out, output.Stdout, []byte(text+"\n"))
+		nr.credit <- struct{}{}
+		r.finish(j, nr, &wire.Result{Seq: j.seq, Slot: slot, Start: time.Now().UnixNano()})
+		return nil
+	}
 	nr.mu.Lock()
 	if nr.dead {
 		nr.mu.Unlock()
@@ -624,7 +665,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 	if r.cfg.Verbose || r.cfg.JobLog != nil {
 		display = r.cfg.Template.Display(parse.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args})
 	}
-	if r.cfg.Verbose {
+	if r.cfg.Verbose && !r.cfg.DryRun {
 		r.cfg.Output.SetHeader(j.out, []byte(display+"\n"))
 	}
 	r.cfg.Output.Finish(j.out)

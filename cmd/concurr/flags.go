@@ -1,0 +1,295 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// options are the command-line options, named as GNU Parallel names them.
+type options struct {
+	jobs       string
+	keepOrder  bool
+	group      bool
+	lineBuffer bool
+	ungroup    bool
+	tag        bool
+	tagString  string
+
+	replace        string
+	extReplace     string
+	baseReplace    string
+	dirReplace     string
+	baseExtReplace string
+	seqReplace     string
+	slotReplace    string
+	contextReplace bool // -X
+	xargs          bool // -m
+	quote          bool
+	maxChars       int
+	argFiles       stringList
+	delimiter      string
+	null           bool
+	colsep         string
+	header         string
+	maxArgs        int
+	trim           string
+	link           bool
+	eof            string
+	noRunIfEmpty   bool
+	halt           string
+	retries        int
+	timeout        string
+	delay          string
+	dryRun         bool
+	verbose        bool
+	jobLog         string
+	resume         bool
+	resumeFailed   bool
+	results        string
+	env            stringList
+	bar, eta       bool
+	progress       bool
+	sshLogins      stringList
+	sshLoginFiles  stringList
+	sshCommand     string
+	sshConfig      string
+	sshDelay       string
+	schedulerHosts bool
+	onAll, nonAll  bool
+	workdir        string
+	tmpdir         string
+	config         string
+	version, help  bool
+	agent          bool
+}
+
+// stringList is a repeatable option.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// optionSpec describes one option for the flag set, the argument
+// normaliser and the help text.
+type optionSpec struct {
+	long  []string // long names; the first is the one shown and used for CONCURR_ variables
+	short string   // one-letter name, or ""
+	arg   string   // the value's name in help; "" for a switch
+	help  string
+	bind  func(fs *flag.FlagSet, name string)
+}
+
+func (o *options) specs() []optionSpec {
+	str := func(p *string, def string) func(*flag.FlagSet, string) {
+		*p = def
+		return func(fs *flag.FlagSet, name string) { fs.StringVar(p, name, def, "") }
+	}
+	boolean := func(p *bool) func(*flag.FlagSet, string) {
+		return func(fs *flag.FlagSet, name string) { fs.BoolVar(p, name, false, "") }
+	}
+	integer := func(p *int, def int) func(*flag.FlagSet, string) {
+		*p = def
+		return func(fs *flag.FlagSet, name string) { fs.IntVar(p, name, def, "") }
+	}
+	list := func(p *stringList) func(*flag.FlagSet, string) {
+		return func(fs *flag.FlagSet, name string) { fs.Var(p, name, "") }
+	}
+	return []optionSpec{
+		{long: []string{"jobs"}, short: "j", arg: "N", help: "jobs at once per host: N, N% of cores, +N or -N cores (default: usable cores)", bind: str(&o.jobs, "")},
+		{long: []string{"max-procs"}, short: "P", arg: "N", help: "same as -j", bind: str(&o.jobs, "")},
+		{long: []string{"keep-order"}, short: "k", help: "print jobs' output in input order", bind: boolean(&o.keepOrder)},
+		{long: []string{"group"}, help: "print each job's output together when it ends (default)", bind: boolean(&o.group)},
+		{long: []string{"line-buffer", "lb"}, help: "print whole lines as jobs produce them", bind: boolean(&o.lineBuffer)},
+		{long: []string{"ungroup"}, short: "u", help: "print output as it comes, unbuffered", bind: boolean(&o.ungroup)},
+		{long: []string{"tag"}, help: "prefix output lines with the job's arguments", bind: boolean(&o.tag)},
+		{long: []string{"tagstring"}, arg: "STR", help: "prefix output lines with STR (replacement strings allowed)", bind: str(&o.tagString, "")},
+		{long: []string{"replace"}, short: "I", arg: "STR", help: "use STR instead of {}", bind: str(&o.replace, "")},
+		{long: []string{"extensionreplace", "er"}, arg: "STR", help: "use STR instead of {.}", bind: str(&o.extReplace, "")},
+		{long: []string{"basenamereplace", "bnr"}, arg: "STR", help: "use STR instead of {/}", bind: str(&o.baseReplace, "")},
+		{long: []string{"dirnamereplace", "dnr"}, arg: "STR", help: "use STR instead of {//}", bind: str(&o.dirReplace, "")},
+		{long: []string{"basenameextensionreplace", "bner"}, arg: "STR", help: "use STR instead of {/.}", bind: str(&o.baseExtReplace, "")},
+		{long: []string{"seqreplace"}, arg: "STR", help: "use STR instead of {#}", bind: str(&o.seqReplace, "")},
+		{long: []string{"slotreplace"}, arg: "STR", help: "use STR instead of {%}", bind: str(&o.slotReplace, "")},
+		{long: []string{"xargs"}, short: "m", help: "put as many arguments as fit in one command", bind: boolean(&o.xargs)},
+		{long: []string{"context-replace"}, short: "X", help: "like -m, repeating the word around {} for each argument", bind: boolean(&o.contextReplace)},
+		{long: []string{"max-chars"}, short: "s", arg: "N", help: "with -m and -X, limit a command to N characters", bind: integer(&o.maxChars, 0)},
+		{long: []string{"quote"}, short: "q", help: "quote the command so that it is not shell code", bind: boolean(&o.quote)},
+		{long: []string{"arg-file"}, short: "a", arg: "FILE", help: "read arguments from FILE (- is stdin); repeatable", bind: list(&o.argFiles)},
+		{long: []string{"delimiter"}, short: "d", arg: "DELIM", help: "input items end with DELIM (\\n, \\t, \\0 understood)", bind: str(&o.delimiter, "")},
+		{long: []string{"null"}, short: "0", help: "input items end with NUL", bind: boolean(&o.null)},
+		{long: []string{"colsep"}, short: "C", arg: "REGEX", help: "split each input line into columns {1} {2} …", bind: str(&o.colsep, "")},
+		{long: []string{"header"}, arg: "REGEX", help: "the first input line names the columns, for {name} (use :)", bind: str(&o.header, "")},
+		{long: []string{"max-args"}, short: "N", arg: "N", help: "N arguments per job ({1}…{N}); -N0 runs once per input with none", bind: integer(&o.maxArgs, -1)},
+		{long: []string{"trim"}, arg: "lr", help: "trim white space from arguments: n, l, r, lr", bind: str(&o.trim, "")},
+		{long: []string{"eof"}, short: "E", arg: "STR", help: "an input item equal to STR ends the input", bind: str(&o.eof, "")},
+		{long: []string{"no-run-if-empty"}, short: "r", help: "skip input items that are only white space", bind: boolean(&o.noRunIfEmpty)},
+		{long: []string{"link", "xapply"}, help: "link input sources instead of combining them", bind: boolean(&o.link)},
+		{long: []string{"halt"}, arg: "WHEN", help: "stop on failures: now|soon,fail|success|done=N|N%", bind: str(&o.halt, "")},
+		{long: []string{"retries"}, arg: "N", help: "run a failing job up to N times, on another host if there is one", bind: integer(&o.retries, 0)},
+		{long: []string{"timeout"}, arg: "SECS", help: "kill jobs running longer than SECS, or N% of the median runtime", bind: str(&o.timeout, "")},
+		{long: []string{"delay"}, arg: "SECS", help: "wait SECS between job starts", bind: str(&o.delay, "")},
+		{long: []string{"dry-run"}, help: "print the commands instead of running them", bind: boolean(&o.dryRun)},
+		{long: []string{"verbose"}, short: "v", help: "print each command before its output", bind: boolean(&o.verbose)},
+		{long: []string{"joblog"}, arg: "FILE", help: "log finished jobs to FILE (- is stdout)", bind: str(&o.jobLog, "")},
+		{long: []string{"resume"}, help: "with --joblog, skip jobs the log shows as run", bind: boolean(&o.resume)},
+		{long: []string{"resume-failed"}, help: "with --joblog, skip jobs the log shows as succeeded", bind: boolean(&o.resumeFailed)},
+		{long: []string{"results", "res"}, arg: "DIR", help: "save each job's output in files under DIR", bind: str(&o.results, "")},
+		{long: []string{"env"}, arg: "VAR", help: "pass the variable VAR to remote jobs; repeatable", bind: list(&o.env)},
+		{long: []string{"bar"}, help: "show a progress bar on stderr", bind: boolean(&o.bar)},
+		{long: []string{"eta"}, help: "show the estimated time left on stderr", bind: boolean(&o.eta)},
+		{long: []string{"progress"}, help: "show progress on stderr", bind: boolean(&o.progress)},
+		{long: []string{"sshlogin"}, short: "S", arg: "HOSTS", help: "run on [N/][user@]host[:port], comma-separated; : is this machine", bind: list(&o.sshLogins)},
+		{long: []string{"sshloginfile", "slf"}, arg: "FILE", help: "read hosts from FILE, one per line", bind: list(&o.sshLoginFiles)},
+		{long: []string{"scheduler-hosts"}, help: "run on the hosts of the Slurm or PBS job this runs in", bind: boolean(&o.schedulerHosts)},
+		{long: []string{"ssh"}, arg: "CMD", help: "reach hosts with this OpenSSH command instead of the built-in client", bind: str(&o.sshCommand, "")},
+		{long: []string{"ssh-config"}, short: "F", arg: "FILE", help: "ssh_config file to resolve hosts with", bind: str(&o.sshConfig, "")},
+		{long: []string{"sshdelay"}, arg: "SECS", help: "wait SECS between starting SSH connections", bind: str(&o.sshDelay, "")},
+		{long: []string{"onall"}, help: "run every job on every host", bind: boolean(&o.onAll)},
+		{long: []string{"nonall"}, help: "run the command, without arguments, on every host", bind: boolean(&o.nonAll)},
+		{long: []string{"workdir", "wd"}, arg: "DIR", help: "run jobs in DIR on each host (... makes a temporary one)", bind: str(&o.workdir, "")},
+		{long: []string{"tmpdir"}, arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
+		{long: []string{"config"}, arg: "FILE", help: "read options from FILE (one 'name value' per line)", bind: str(&o.config, "")},
+		{long: []string{"version"}, help: "print the version", bind: boolean(&o.version)},
+		{long: []string{"help"}, short: "h", help: "print this help", bind: boolean(&o.help)},
+		{long: []string{"agent"}, bind: boolean(&o.agent)}, // hidden: serve the protocol on stdio
+	}
+}
+
+// newFlagSet registers every spelling of every option on one variable.
+func (o *options) newFlagSet() (*flag.FlagSet, []optionSpec) {
+	fs := flag.NewFlagSet("concurr", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	specs := o.specs()
+	for _, s := range specs {
+		for _, name := range s.long {
+			s.bind(fs, name)
+		}
+		if s.short != "" {
+			s.bind(fs, s.short)
+		}
+	}
+	return fs, specs
+}
+
+// normalizeArgs rewrites GNU-style short options, which Go's flag package
+// does not understand, into long ones: "-j4" becomes "--jobs=4" and "-kv"
+// becomes "--keep-order --verbose". It stops at the first argument that is
+// not an option, which starts the command.
+func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
+	byShort := map[byte]optionSpec{}
+	takesArg := map[string]bool{}
+	for _, s := range specs {
+		if s.short != "" {
+			byShort[s.short[0]] = s
+		}
+		for _, l := range s.long {
+			takesArg[l] = s.arg != ""
+		}
+	}
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append(out, args[i:]...), nil
+		case strings.HasPrefix(a, "--"):
+			out = append(out, a)
+			name, _, hasValue := strings.Cut(a[2:], "=")
+			if takesArg[name] && !hasValue && i+1 < len(args) {
+				i++
+				out = append(out, args[i])
+			}
+		case len(a) > 1 && a[0] == '-':
+			// A bundle of short options, the last of which may take a value.
+			for k := 1; k < len(a); k++ {
+				s, ok := byShort[a[k]]
+				if !ok {
+					if k == 1 {
+						// Not a short option: maybe a long one with one dash,
+						// which Go's flag package accepts.
+						out = append(out, a)
+						if takesArg[strings.SplitN(a[1:], "=", 2)[0]] && !strings.Contains(a, "=") && i+1 < len(args) {
+							i++
+							out = append(out, args[i])
+						}
+						break
+					}
+					return nil, fmt.Errorf("unknown option -%c in %q", a[k], a)
+				}
+				if s.arg == "" {
+					out = append(out, "--"+s.long[0])
+					continue
+				}
+				if k+1 < len(a) {
+					out = append(out, "--"+s.long[0]+"="+a[k+1:])
+				} else if i+1 < len(args) {
+					i++
+					out = append(out, "--"+s.long[0]+"="+args[i])
+				} else {
+					return nil, fmt.Errorf("option -%c needs a value", a[k])
+				}
+				break
+			}
+		default:
+			return append(out, args[i:]...), nil
+		}
+	}
+	return out, nil
+}
+
+// usage prints the help text.
+func usage(w io.Writer, specs []optionSpec) {
+	fmt.Fprint(w, `usage: concurr [options] [command [args with {}]] [::: args | :::: files]...
+
+Run a command for every input, concurrently, on this machine and on hosts
+reached over SSH. Options and replacement strings follow GNU Parallel.
+
+  concurr 'echo job {#} on slot {%}: {}' ::: a b c
+  find . -name '*.log' | concurr -k --tag 'wc -l {}'
+  concurr -S node1,4/node2 'gzip -9 {}' :::: files.txt
+
+Options:
+`)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	sorted := append([]optionSpec(nil), specs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].long[0] < sorted[j].long[0] })
+	for _, s := range sorted {
+		if s.help == "" {
+			continue
+		}
+		names := ""
+		if s.short != "" {
+			names = "-" + s.short + ", "
+		}
+		for i, l := range s.long {
+			if i > 0 {
+				names += ", "
+			}
+			if len(l) == 1 {
+				names += "-" + l
+			} else {
+				names += "--" + l
+			}
+		}
+		if s.arg != "" {
+			names += " " + s.arg
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", names, s.help)
+	}
+	tw.Flush()
+	fmt.Fprint(w, `
+Replacement strings: {} {.} {/} {//} {/.} {#} {%} {host}, and {n} {n.} {n/}
+{n//} {n/.} for input position n (negative n counts from the end).
+
+Options can also be set as CONCURR_<NAME> environment variables (for example
+CONCURR_JOBS=4) or in the file named by --config.
+
+Exit status: 0 when every job succeeded; 1-100 the number of failed jobs;
+101 more than 100 failed; with --halt ...fail, the failing job's status;
+130 or 143 when interrupted; 255 for a usage or setup error.
+`)
+}
