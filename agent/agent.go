@@ -1,0 +1,331 @@
+// Package agent owns concurr's server side, the only code that runs jobs: it
+// speaks the wire protocol on a pair of streams (an in-process pipe locally,
+// an SSH session's stdio remotely), creates commands with their slots, runs
+// each job in the slot's embedded shell (mvdan.cc/sh/v3 interp) with every
+// external process in a process group of its own, streams the job's output
+// back as it is written, and kills process groups on cancel, timeout and
+// exit so that no process outlives the agent.
+package agent
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"concurr/internal/buildinfo"
+	"concurr/internal/cpus"
+	"concurr/internal/wire"
+)
+
+// Options configure an agent.
+type Options struct {
+	Slots  int       // default slot count announced in Hello; 0 means cpus.Usable()
+	Stderr io.Writer // the agent's own log, never the protocol stream
+	Debug  bool      // trace frames to Stderr (CONCURR_DEBUG=protocol)
+}
+
+// session is one Serve call: the state shared by the frame reader and the
+// slots.
+type session struct {
+	ctx    context.Context // ends at shutdown; every job's context derives from it
+	cancel context.CancelFunc
+	opts   Options
+	out    *sink
+	slots  int
+	cwd    string
+
+	slotsWG sync.WaitGroup // slot goroutines and workdir removers
+
+	mu       sync.Mutex
+	jobs     map[uint64]*job // queued and running, by sequence number
+	commands map[uint64]*command
+	closing  bool
+}
+
+// Serve speaks the protocol on r and w until r reaches EOF or ctx ends,
+// then kills every running job by process group, removes temporary
+// workdirs and returns. It returns nil at EOF and when ctx ends, and an
+// error for a stream that is not the protocol. When ctx ends while a read
+// is blocked, r is closed if it is an io.Closer, so that the reader stops.
+func Serve(ctx context.Context, r io.Reader, w io.Writer, opts Options) error {
+	if opts.Stderr == nil {
+		opts.Stderr = io.Discard
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := &session{
+		ctx:      ctx,
+		cancel:   cancel,
+		opts:     opts,
+		slots:    opts.Slots,
+		jobs:     make(map[uint64]*job),
+		commands: make(map[uint64]*command),
+	}
+	if s.slots <= 0 {
+		s.slots = cpus.Usable()
+	}
+	var err error
+	if s.cwd, err = os.Getwd(); err != nil {
+		return fmt.Errorf("agent: working directory: %w", err)
+	}
+	var trace func(string, wire.Message)
+	if opts.Debug {
+		trace = s.trace
+	}
+	s.out = newSink(w, trace, cancel)
+	go s.out.run()
+
+	readErr := make(chan error, 1)
+	go func() { readErr <- s.read(r) }()
+
+	select {
+	case err = <-readErr:
+	case <-ctx.Done():
+		if c, ok := r.(io.Closer); ok {
+			c.Close()
+			err = <-readErr
+		}
+		if ctx.Err() != nil {
+			// A broken output stream or the caller ended the session; the
+			// reader's complaint about the closed input says nothing more.
+			err = nil
+		}
+	}
+	s.shutdown()
+	return err
+}
+
+// read handles the handshake and the frames until EOF.
+func (s *session) read(r io.Reader) error {
+	host, _ := os.Hostname()
+	s.out.writeRaw(wire.Magic)
+	s.out.send(&wire.Hello{
+		Version:  wire.Version,
+		BuildID:  buildinfo.ID(),
+		OS:       runtime.GOOS,
+		Arch:     runtime.GOARCH,
+		Hostname: host,
+		Slots:    uint64(s.slots),
+		PID:      uint64(os.Getpid()),
+	})
+	br := bufio.NewReaderSize(r, 64<<10)
+	if _, err := wire.ReadMagic(br, 0); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil // the client left before it began
+		}
+		return fmt.Errorf("agent: %w", err)
+	}
+	fr := wire.NewReader(br)
+	for {
+		f, err := fr.ReadFrame()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("agent: read frame: %w", err)
+		}
+		m, err := wire.Decode(f)
+		if err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		if s.opts.Debug {
+			s.trace("<-", m)
+		}
+		if s.ctx.Err() != nil {
+			return nil
+		}
+		s.dispatch(m)
+	}
+}
+
+func (s *session) dispatch(m wire.Message) {
+	switch m := m.(type) {
+	case *wire.Command:
+		s.addCommand(m)
+	case *wire.Input:
+		s.addInput(m)
+	case *wire.Delete:
+		s.mu.Lock()
+		c := s.commands[m.Command]
+		delete(s.commands, m.Command)
+		s.mu.Unlock()
+		if c != nil {
+			c.retire(false)
+		}
+	case *wire.Cancel:
+		s.cancelJobs(m)
+	case *wire.Ping:
+		s.out.send(&wire.Ping{Nonce: m.Nonce})
+	default:
+		// Unknown and agent-to-client types: a newer or confused client.
+		// Tolerated, so that the protocol can grow.
+		if s.opts.Debug {
+			s.logf("ignoring a %s frame", m.Type())
+		}
+	}
+}
+
+func (s *session) addCommand(m *wire.Command) {
+	s.mu.Lock()
+	_, dup := s.commands[m.ID]
+	s.mu.Unlock()
+	if dup {
+		s.out.send(&wire.Error{Command: m.ID, Message: fmt.Sprintf("command %d already exists", m.ID)})
+		return
+	}
+	c, err := newCommand(s, m)
+	if err != nil {
+		s.out.send(&wire.Error{Command: m.ID, Message: err.Error()})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		if c.tempDir != "" {
+			os.RemoveAll(c.tempDir)
+		}
+		return
+	}
+	s.commands[m.ID] = c
+	// Under s.mu, so that shutdown either sees the command or never
+	// starts waiting before its slots are counted.
+	c.start()
+}
+
+func (s *session) addInput(m *wire.Input) {
+	s.mu.Lock()
+	c := s.commands[m.Command]
+	if s.closing {
+		c = nil
+	}
+	_, dup := s.jobs[m.Seq]
+	var j *job
+	if c != nil && !dup {
+		j = newJob(s, c, m)
+		s.jobs[m.Seq] = j
+	}
+	s.mu.Unlock()
+	switch {
+	case c == nil:
+		s.out.send(&wire.Error{Command: m.Command, Seq: m.Seq, Message: fmt.Sprintf("no command %d", m.Command)})
+	case dup:
+		s.out.send(&wire.Error{Command: m.Command, Seq: m.Seq, Message: fmt.Sprintf("job %d is already running", m.Seq)})
+	case !c.push(j):
+		s.forget(j)
+		s.out.send(&wire.Error{Command: m.Command, Seq: m.Seq, Message: fmt.Sprintf("command %d is retired", m.Command)})
+	}
+}
+
+func (s *session) cancelJobs(m *wire.Cancel) {
+	sig := syscall.Signal(m.Signal)
+	if m.Signal == 0 || m.Signal > 64 {
+		sig = syscall.SIGTERM
+	}
+	s.mu.Lock()
+	var victims []*job
+	if m.Seq == 0 {
+		for _, j := range s.jobs {
+			victims = append(victims, j)
+		}
+	} else if j := s.jobs[m.Seq]; j != nil {
+		victims = append(victims, j)
+	}
+	s.mu.Unlock()
+	for _, j := range victims {
+		j.kill(sig, wire.ResultCancelled)
+	}
+}
+
+// finish reports j's Result and forgets it.
+func (s *session) finish(j *job, res *wire.Result) {
+	j.stdout.flush()
+	j.stderr.flush()
+	s.out.sendResult(j, res)
+	s.forget(j)
+}
+
+func (s *session) forget(j *job) {
+	s.mu.Lock()
+	if s.jobs[j.seq] == j {
+		delete(s.jobs, j.seq)
+	}
+	s.mu.Unlock()
+}
+
+// shutdown kills every job, waits for the slots, and closes the output.
+// The client is gone, so frames still buffered or yet to come are dropped;
+// that also frees slots whose output was blocked on a client that stopped
+// reading.
+func (s *session) shutdown() {
+	s.out.close(true)
+	s.mu.Lock()
+	s.closing = true
+	commands := make([]*command, 0, len(s.commands))
+	for id, c := range s.commands {
+		commands = append(commands, c)
+		delete(s.commands, id)
+	}
+	s.mu.Unlock()
+	// Retired commands still running their queues are in no map; their
+	// jobs are, and dropping queues of live commands covers the rest.
+	for _, c := range commands {
+		c.retire(true)
+	}
+	s.mu.Lock()
+	for _, j := range s.jobs {
+		if j.cmd != nil {
+			j.cmd.retire(true)
+		}
+	}
+	victims := make([]*job, 0, len(s.jobs))
+	for _, j := range s.jobs {
+		victims = append(victims, j)
+	}
+	s.mu.Unlock()
+	for _, j := range victims {
+		j.kill(syscall.SIGTERM, wire.ResultCancelled)
+	}
+	s.cancel() // stops jobs that start after the sweep above
+	s.slotsWG.Wait()
+	s.waitSink()
+}
+
+// waitSink waits for the flusher, which may be stuck writing to a client
+// that stopped reading: then w is closed if it can be, and otherwise the
+// flusher is left behind.
+func (s *session) waitSink() {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-s.out.done:
+	case <-t.C:
+		if c, ok := s.out.w.(io.Closer); ok {
+			c.Close()
+			<-s.out.done
+		}
+	}
+}
+
+func (s *session) logf(format string, args ...any) {
+	fmt.Fprintf(s.opts.Stderr, "concurr agent: "+format+"\n", args...)
+}
+
+func (s *session) trace(dir string, m wire.Message) {
+	switch m := m.(type) {
+	case *wire.Output:
+		s.logf("%s output seq=%d stream=%d %d bytes", dir, m.Seq, m.Stream, len(m.Data))
+	case *wire.Command:
+		s.logf("%s command id=%d slots=%d workdir=%q env=%q template=%d bytes", dir, m.ID, m.Slots, m.Workdir, m.Env, len(m.Template))
+	case *wire.Unknown:
+		s.logf("%s %s %d bytes", dir, m.Type(), len(m.Payload))
+	default:
+		s.logf("%s %s %+v", dir, m.Type(), m)
+	}
+}

@@ -1,0 +1,330 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+
+	"concurr/internal/wire"
+	"concurr/parse"
+)
+
+// Hooks for tests, until and besides the real template codec.
+var (
+	unmarshalTemplate = parse.UnmarshalTemplate
+	bindTemplate      = (*parse.Template).Bind
+)
+
+// command is a compiled template with its slots and its queue of jobs.
+type command struct {
+	s       *session
+	id      uint64
+	tmpl    *parse.Template
+	file    *syntax.File // the parsed script; nil for FromInput templates
+	env     expand.Environ
+	dir     string
+	tempDir string // removed when the command's slots have exited
+	host    string
+	slots   int
+
+	mu      sync.Mutex
+	more    sync.Cond
+	queue   []*job
+	head    int
+	retired bool // no more inputs: slots exit once the queue is empty
+	running sync.WaitGroup
+}
+
+// newCommand compiles m; the error is reported to the client.
+func newCommand(s *session, m *wire.Command) (*command, error) {
+	tmpl, err := unmarshalTemplate(m.Template)
+	if err != nil {
+		return nil, fmt.Errorf("decode template: %w", err)
+	}
+	c := &command{s: s, id: m.ID, tmpl: tmpl, host: m.Host, slots: int(m.Slots)}
+	c.more.L = &c.mu
+	if c.slots <= 0 {
+		c.slots = s.slots
+	}
+	if !tmpl.FromInput {
+		c.file, err = parseScript(tmpl.Script)
+		if err != nil {
+			return nil, fmt.Errorf("parse template script: %w", err)
+		}
+	}
+	for _, kv := range m.Env {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			return nil, fmt.Errorf("environment entry %q is not NAME=value", kv)
+		}
+	}
+	c.env = expand.ListEnviron(append(os.Environ(), m.Env...)...)
+	if c.dir, c.tempDir, err = workdir(s.cwd, m.Workdir); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func parseScript(src string) (*syntax.File, error) {
+	return syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+}
+
+// workdir resolves a Command's Workdir against the agent's directory: ""
+// is that directory, "..." a new temporary directory, "~/..." is relative to
+// the home directory. A directory that does not exist is created, as GNU
+// Parallel's --workdir does.
+func workdir(cwd, wd string) (dir, temp string, err error) {
+	switch {
+	case wd == "":
+		return cwd, "", nil
+	case wd == "...":
+		temp, err = os.MkdirTemp("", "concurr-wd-")
+		if err != nil {
+			return "", "", fmt.Errorf("create a temporary workdir: %w", err)
+		}
+		return temp, temp, nil
+	case wd == "~" || strings.HasPrefix(wd, "~/"):
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", "", fmt.Errorf("workdir %s: %w", wd, err)
+		}
+		wd = filepath.Join(home, wd[1:])
+	case !filepath.IsAbs(wd):
+		wd = filepath.Join(cwd, wd)
+	}
+	if err := os.MkdirAll(wd, 0o777); err != nil {
+		return "", "", fmt.Errorf("workdir: %w", err)
+	}
+	return wd, "", nil
+}
+
+// start launches the command's slots.
+func (c *command) start() {
+	for i := 1; i <= c.slots; i++ {
+		c.running.Add(1)
+		c.s.slotsWG.Add(1)
+		go func() {
+			defer c.s.slotsWG.Done()
+			defer c.running.Done()
+			c.runSlot(uint64(i))
+		}()
+	}
+	// The last slot out removes the temporary workdir.
+	if c.tempDir != "" {
+		c.s.slotsWG.Add(1)
+		go func() {
+			defer c.s.slotsWG.Done()
+			c.running.Wait()
+			if err := os.RemoveAll(c.tempDir); err != nil {
+				c.s.logf("remove workdir of command %d: %v", c.id, err)
+			}
+		}()
+	}
+}
+
+// push queues a job; it never blocks on a busy slot.
+func (c *command) push(j *job) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.retired {
+		return false
+	}
+	c.queue = append(c.queue, j)
+	c.more.Signal()
+	return true
+}
+
+// pop returns the next job, or nil when the command is retired and drained.
+func (c *command) pop() *job {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.head == len(c.queue) && !c.retired {
+		c.more.Wait()
+	}
+	if c.head == len(c.queue) {
+		return nil
+	}
+	j := c.queue[c.head]
+	c.queue[c.head] = nil
+	c.head++
+	if c.head == len(c.queue) {
+		c.queue, c.head = c.queue[:0], 0
+	} else if c.head > 1024 && c.head*2 > len(c.queue) {
+		c.queue, c.head = append(c.queue[:0], c.queue[c.head:]...), 0
+	}
+	return j
+}
+
+// retire lets the slots finish the queue and exit. With drop, queued jobs
+// are dropped instead: the agent is shutting down.
+func (c *command) retire(drop bool) {
+	c.mu.Lock()
+	c.retired = true
+	if drop {
+		for i := c.head; i < len(c.queue); i++ {
+			c.s.forget(c.queue[i])
+			c.queue[i] = nil
+		}
+		c.queue, c.head = c.queue[:0], 0
+	}
+	c.more.Broadcast()
+	c.mu.Unlock()
+}
+
+// slot is one slot's state: the interpreter it owns for its life.
+type slot struct {
+	c       *command
+	n       uint64
+	runner  *interp.Runner
+	env     jobEnviron
+	devnull *os.File
+}
+
+func (c *command) runSlot(n uint64) {
+	sl := &slot{c: c, n: n, env: jobEnviron{parent: c.env}}
+	var err error
+	sl.devnull, err = os.Open(os.DevNull)
+	if err == nil {
+		defer sl.devnull.Close()
+		sl.runner, err = interp.New(
+			interp.Env(&sl.env),
+			interp.Dir(c.dir),
+			interp.StdIO(sl.devnull, nil, nil),
+			interp.ExecHandlers(execMiddleware),
+			interp.CallHandler(flushBeforeCall),
+		)
+	}
+	for {
+		j := c.pop()
+		if j == nil {
+			return
+		}
+		if err != nil {
+			// Without an interpreter no job can run; say why for each.
+			fmt.Fprintf(&j.stderr, "concurr: slot %d: %v\n", n, err)
+			c.s.finish(j, &wire.Result{Seq: j.seq, Exit: 255, Slot: n, Start: time.Now().UnixNano(), Flags: wire.ResultNotRun})
+			continue
+		}
+		sl.run(j)
+	}
+}
+
+// run runs one job and reports its Result.
+func (sl *slot) run(j *job) {
+	c := sl.c
+	start := time.Now()
+	res := &wire.Result{Seq: j.seq, Slot: sl.n, Start: start.UnixNano()}
+
+	ctx, cancel := context.WithCancel(c.s.ctx)
+	defer cancel()
+	j.mu.Lock()
+	j.cancel = cancel
+	if j.killSig != 0 {
+		// Cancelled while queued.
+		j.state = jobDone
+		sig := j.killSig
+		res.Flags = j.flags | wire.ResultNotRun
+		j.mu.Unlock()
+		res.Exit, res.Signal = 128+uint64(sig), uint64(sig)
+		c.s.finish(j, res)
+		return
+	}
+	j.state = jobRunning
+	j.mu.Unlock()
+	var timer *time.Timer
+	if j.timeout > 0 {
+		timer = time.AfterFunc(j.timeout, func() { j.kill(syscall.SIGTERM, wire.ResultTimedOut) })
+	}
+
+	exit := sl.interpret(context.WithValue(ctx, jobKey{}, j), j)
+
+	if timer != nil {
+		timer.Stop()
+	}
+	j.mu.Lock()
+	j.state = jobFinishing
+	j.mu.Unlock()
+	// Whatever the job left running dies with it: the interpreter's
+	// background statements stop, and processes left in its groups are
+	// terminated.
+	cancel()
+	if j.anyGroupAlive() {
+		j.mu.Lock()
+		if j.killSig == 0 {
+			j.killSig = syscall.SIGTERM
+			j.startEscalation(syscall.SIGTERM)
+		}
+		j.mu.Unlock()
+	}
+	j.active.Wait()
+	close(j.settled)
+	j.escalation.Wait()
+
+	j.mu.Lock()
+	j.state = jobDone
+	res.Flags |= j.flags
+	if j.lastSignal != 0 && exit == 128+j.lastSignal {
+		res.Signal = uint64(j.lastSignal)
+	} else if j.flags&(wire.ResultTimedOut|wire.ResultCancelled) != 0 && exit < 128 {
+		// Killed between commands, or in a builtin: report the signal that
+		// was sent, as a shell killed by it would.
+		exit = 128 + int(j.killSig)
+		res.Signal = uint64(j.killSig)
+	}
+	j.mu.Unlock()
+	res.Exit = uint64(exit)
+	res.Runtime = int64(time.Since(start))
+	c.s.finish(j, res)
+}
+
+// interpret runs the job's script in the slot's interpreter and returns its
+// exit status.
+func (sl *slot) interpret(ctx context.Context, j *job) int {
+	c := sl.c
+	file := c.file
+	if c.tmpl.FromInput {
+		var err error
+		file, err = parseScript(strings.Join(j.args, " "))
+		if err != nil {
+			// As a shell given bad syntax with -c: the message on stderr
+			// and status 2.
+			fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
+			return 2
+		}
+	}
+	sl.env.reset()
+	sl.env.setString("PARALLEL_SEQ", strconv.FormatUint(j.seq, 10), true)
+	sl.env.setString("PARALLEL_JOBSLOT", strconv.FormatUint(sl.n, 10), true)
+	bindTemplate(c.tmpl, parse.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args}, func(v *parse.Var, values []string) {
+		sl.env.setValues(v.Name, values)
+	})
+	r := sl.runner
+	r.Reset()
+	if err := interp.StdIO(sl.devnull, &j.stdout, &j.stderr)(r); err != nil {
+		fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
+		return 255
+	}
+	err := r.Run(ctx, file)
+	var status interp.ExitStatus
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &status):
+		return int(status)
+	case ctx.Err() != nil:
+		return 1
+	default:
+		fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
+		return 1
+	}
+}

@@ -1,0 +1,192 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// pipeGrace is how long a command's output is still read after the command
+// exits, while background processes it left hold the pipes open. Bash would
+// wait for them; GNU Parallel would not wait at all.
+const pipeGrace = 2 * time.Second
+
+type jobKey struct{}
+
+// jobOf returns the job that a handler call belongs to. Background
+// statements of the interpreter carry their own job in ctx, so a handler
+// never confuses it with the next job of the same slot.
+func jobOf(ctx context.Context) *job {
+	j, _ := ctx.Value(jobKey{}).(*job)
+	return j
+}
+
+// execMiddleware replaces the interpreter's exec handler. It follows the
+// recipe of interp.DefaultExecHandler, but starts every process in a
+// process group of its own and records it in the job, so that cancel,
+// timeout and the agent's exit kill everything the job started.
+func execMiddleware(_ interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+	return execExternal
+}
+
+func execExternal(ctx context.Context, args []string) error {
+	hc := interp.HandlerCtx(ctx)
+	j := jobOf(ctx)
+	if j == nil {
+		return errors.New("internal error: exec outside a job")
+	}
+	j.active.Add(1)
+	defer j.active.Done()
+	if ctx.Err() != nil {
+		// The job is being killed: start nothing more.
+		return interp.ExitStatus(128 + int(syscall.SIGTERM))
+	}
+	path, err := interp.LookPathDir(hc.Dir, hc.Env, args[0])
+	if err != nil {
+		fmt.Fprintln(hc.Stderr, err)
+		return interp.ExitStatus(127)
+	}
+	env := execEnv(hc.Env)
+	stdout, stderr := processWriters(j, hc.Stdout, hc.Stderr)
+	newCmd := func() *exec.Cmd {
+		cmd := exec.CommandContext(ctx, path)
+		cmd.Args = args
+		cmd.Env = env
+		cmd.Dir = hc.Dir
+		cmd.Stdin = hc.Stdin
+		cmd.Stdout = stdout
+		cmd.Stderr = stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		// The job kills its process groups itself; the context only bounds
+		// how long Wait reads pipes that escaped processes hold.
+		cmd.Cancel = func() error { return os.ErrProcessDone }
+		cmd.WaitDelay = pipeGrace
+		return cmd
+	}
+	cmd := newCmd()
+	err = cmd.Start()
+	// A concurrently forked process may briefly hold the file open for
+	// writing (https://go.dev/issue/22315); retry like DefaultExecHandler.
+	for delay := time.Millisecond; errors.Is(err, syscall.ETXTBSY) && delay < 300*time.Millisecond; delay *= 2 {
+		time.Sleep(delay)
+		cmd = newCmd()
+		err = cmd.Start()
+	}
+	if errors.Is(err, syscall.ENOEXEC) {
+		return runScript(ctx, hc, path, args)
+	}
+	if err != nil {
+		fmt.Fprintln(hc.Stderr, err)
+		return interp.ExitStatus(127)
+	}
+	j.addGroup(cmd.Process.Pid)
+	err = cmd.Wait()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil, errors.Is(err, exec.ErrWaitDelay):
+		j.setLastSignal(0)
+		return nil
+	case errors.As(err, &exitErr):
+		if st, ok := exitErr.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+			j.setLastSignal(int(st.Signal()))
+			return interp.ExitStatus(128 + int(st.Signal()))
+		}
+		j.setLastSignal(0)
+		return interp.ExitStatus(exitErr.ExitCode())
+	default:
+		fmt.Fprintln(hc.Stderr, err)
+		return interp.ExitStatus(127)
+	}
+}
+
+// processWriters returns where a process writes: the job's own streams
+// become processWriters, so that its output is sent as it arrives; files and
+// pipes of the interpreter are passed on as they are.
+func processWriters(j *job, stdout, stderr io.Writer) (io.Writer, io.Writer) {
+	conv := func(w io.Writer) io.Writer {
+		switch w {
+		case &j.stdout:
+			return processWriter{&j.stdout}
+		case &j.stderr:
+			return processWriter{&j.stderr}
+		}
+		return w
+	}
+	return conv(stdout), conv(stderr)
+}
+
+// runScript runs a file that the kernel refuses to execute (a script
+// without a #! line) as a shell script, as POSIX shells do, in a new
+// interpreter whose commands stay in the job's process groups.
+func runScript(ctx context.Context, hc interp.HandlerContext, path string, args []string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(hc.Stderr, err)
+		return interp.ExitStatus(126)
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	if bytes.IndexByte(line, 0) >= 0 {
+		fmt.Fprintf(hc.Stderr, "%s: cannot execute binary file\n", args[0])
+		return interp.ExitStatus(126)
+	}
+	file, err := syntax.NewParser().Parse(bytes.NewReader(b), args[0])
+	if err != nil {
+		fmt.Fprintln(hc.Stderr, err)
+		return interp.ExitStatus(2)
+	}
+	var stdin io.Reader
+	if hc.Stdin != nil {
+		stdin = hc.Stdin
+	}
+	r, err := interp.New(
+		interp.Dir(hc.Dir),
+		interp.Env(expand.ListEnviron(execEnv(hc.Env)...)),
+		interp.StdIO(stdin, hc.Stdout, hc.Stderr),
+		interp.ExecHandlers(execMiddleware),
+	)
+	if err != nil {
+		fmt.Fprintln(hc.Stderr, err)
+		return interp.ExitStatus(126)
+	}
+	r.Params = args[1:]
+	return r.Run(ctx, file)
+}
+
+// execEnv lists the exported variables of env for a new process, as the
+// interpreter does for its own exec handler.
+func execEnv(env expand.Environ) []string {
+	list := make([]string, 0, 64)
+	for name, vr := range env.Each {
+		if !vr.IsSet() {
+			// A variable unset in the interpreter but set in a parent
+			// environment must not reach the process.
+			list = removeName(list, name)
+			continue
+		}
+		if vr.Exported && vr.Kind == expand.String {
+			list = append(list, name+"="+vr.String())
+		}
+	}
+	return list
+}
+
+func removeName(list []string, name string) []string {
+	out := list[:0]
+	for _, kv := range list {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,260 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"syscall"
+	"time"
+
+	"concurr/internal/wire"
+)
+
+// job is one input of a command, from the Input frame to its Result.
+type job struct {
+	s       *session
+	cmd     *command
+	seq     uint64
+	args    []string
+	timeout time.Duration
+
+	// ended is guarded by the sink's mutex: once the Result is buffered no
+	// Output of this job may follow.
+	ended bool
+
+	stdout, stderr outWriter
+
+	// cancel stops the job's interpreter; set when the job starts.
+	cancel context.CancelFunc
+
+	// active counts exec handler calls in flight, including those of the
+	// interpreter's background statements, so that the job's Result waits
+	// for their output.
+	active sync.WaitGroup
+
+	mu         sync.Mutex
+	state      jobState
+	flags      uint64         // ResultTimedOut, ResultCancelled
+	killSig    syscall.Signal // the first signal sent, 0 until killed
+	stageSig   syscall.Signal // the signal of the current escalation stage
+	groups     []int          // process groups the job started
+	lastSignal int            // the signal that ended the last external command, or 0
+	settled    chan struct{}  // closed when the job's commands have all returned
+	escalation sync.WaitGroup
+}
+
+type jobState uint8
+
+const (
+	jobQueued jobState = iota
+	jobRunning
+	jobFinishing // the script has returned; what it left is being stopped
+	jobDone
+)
+
+// outWriter turns a job's stdout or stderr into Output frames, in chunks no
+// larger than maxChunk. What builtins write is gathered until the next
+// command starts (see flushBeforeCall), so that `echo a b` makes one frame
+// and not four, and goes out before anything that may block; what external
+// processes write is sent as it arrives.
+type outWriter struct {
+	j      *job
+	stream uint8
+
+	mu  sync.Mutex
+	buf []byte
+}
+
+// Write takes what a builtin writes.
+func (o *outWriter) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.buf)+len(p) <= maxChunk {
+		o.buf = append(o.buf, p...)
+		return len(p), nil
+	}
+	if err := o.flushLocked(); err != nil {
+		return 0, err
+	}
+	if len(p) < maxChunk/2 {
+		o.buf = append(o.buf, p...)
+		return len(p), nil
+	}
+	return o.sendLocked(p)
+}
+
+func (o *outWriter) flush() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.flushLocked()
+}
+
+func (o *outWriter) flushLocked() error {
+	if len(o.buf) == 0 {
+		return nil
+	}
+	_, err := o.sendLocked(o.buf)
+	o.buf = o.buf[:0]
+	if cap(o.buf) > maxChunk {
+		o.buf = nil
+	}
+	return err
+}
+
+func (o *outWriter) sendLocked(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		c := p[:min(len(p), maxChunk)]
+		if err := o.j.s.out.sendOutput(o.j, o.stream, c); err != nil {
+			return n, err
+		}
+		n += len(c)
+		p = p[len(c):]
+	}
+	return n, nil
+}
+
+// processWriter takes what an external process writes: it is sent at once,
+// after whatever builtins wrote before.
+type processWriter struct{ o *outWriter }
+
+func (w processWriter) Write(p []byte) (int, error) {
+	w.o.mu.Lock()
+	defer w.o.mu.Unlock()
+	if err := w.o.flushLocked(); err != nil {
+		return 0, err
+	}
+	return w.o.sendLocked(p)
+}
+
+// flushBeforeCall is the interpreter's call handler: it sends what builtins
+// wrote before the next command runs.
+func flushBeforeCall(ctx context.Context, args []string) ([]string, error) {
+	if j := jobOf(ctx); j != nil {
+		j.stdout.flush()
+		j.stderr.flush()
+	}
+	return args, nil
+}
+
+func newJob(s *session, c *command, in *wire.Input) *job {
+	j := &job{
+		s:       s,
+		cmd:     c,
+		seq:     in.Seq,
+		args:    in.Args,
+		timeout: time.Duration(in.Timeout) * time.Millisecond,
+		settled: make(chan struct{}),
+	}
+	j.stdout.j, j.stdout.stream = j, wire.Stdout
+	j.stderr.j, j.stderr.stream = j, wire.Stderr
+	return j
+}
+
+// termSequence mirrors GNU Parallel's default --termseq
+// (TERM,200,TERM,100,TERM,50,KILL,25): the first stage's signal is the one
+// asked for, later stages insist with SIGTERM and end with SIGKILL.
+var termSequence = []struct {
+	sig  syscall.Signal
+	wait time.Duration
+}{
+	{0, 200 * time.Millisecond},
+	{syscall.SIGTERM, 100 * time.Millisecond},
+	{syscall.SIGTERM, 50 * time.Millisecond},
+	{syscall.SIGKILL, 25 * time.Millisecond},
+}
+
+// kill stops the job: its interpreter stops at the next statement and its
+// process groups get sig, then the rest of termSequence. flag says why, for
+// the Result. A queued job is marked, and its slot reports it without
+// running it. kill does not block.
+func (j *job) kill(sig syscall.Signal, flag uint64) {
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.killSig != 0 || j.state > jobRunning {
+		return
+	}
+	j.flags |= flag
+	j.killSig = sig
+	if j.state == jobQueued {
+		return
+	}
+	j.cancel()
+	j.startEscalation(sig)
+}
+
+// startEscalation runs termSequence in a goroutine that the job's slot waits
+// for. Called with j.mu held.
+func (j *job) startEscalation(sig syscall.Signal) {
+	j.escalation.Add(1)
+	go func() {
+		defer j.escalation.Done()
+		for i, stage := range termSequence {
+			s := stage.sig
+			if i == 0 {
+				s = sig
+			}
+			j.mu.Lock()
+			j.stageSig = s
+			groups := append([]int(nil), j.groups...)
+			j.mu.Unlock()
+			for _, g := range groups {
+				_ = syscall.Kill(-g, s)
+			}
+			t := time.NewTimer(stage.wait)
+			select {
+			case <-t.C:
+			case <-j.settled:
+				t.Stop()
+				// The job's commands have returned; background processes
+				// may remain in its groups. Keep insisting only on them.
+				if !j.anyGroupAlive() {
+					return
+				}
+				t.Reset(stage.wait)
+				<-t.C
+			}
+			if !j.anyGroupAlive() {
+				return
+			}
+		}
+	}()
+}
+
+// addGroup records a process group the job started. A job that is being
+// killed kills it at once, so that a command starting while the job is
+// killed does not escape.
+func (j *job) addGroup(pgid int) {
+	j.mu.Lock()
+	j.groups = append(j.groups, pgid)
+	sig := j.stageSig
+	j.mu.Unlock()
+	if sig != 0 {
+		_ = syscall.Kill(-pgid, sig)
+	}
+}
+
+// anyGroupAlive reports whether any process of the job's groups still runs.
+func (j *job) anyGroupAlive() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	live := j.groups[:0]
+	for _, g := range j.groups {
+		if err := syscall.Kill(-g, 0); err == nil || !errors.Is(err, syscall.ESRCH) {
+			live = append(live, g)
+		}
+	}
+	j.groups = live
+	return len(live) > 0
+}
+
+// setLastSignal records how the last external command ended, for
+// Result.Signal.
+func (j *job) setLastSignal(sig int) {
+	j.mu.Lock()
+	j.lastSignal = sig
+	j.mu.Unlock()
+}

@@ -1,0 +1,188 @@
+package agent
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"sync"
+
+	"concurr/internal/wire"
+)
+
+// sinkLimit bounds the frames buffered for the client. Writers block beyond
+// it, so that a slow client slows the jobs down instead of growing memory.
+const sinkLimit = 128 << 10
+
+// maxChunk is the largest Output frame's data.
+const maxChunk = 64 << 10
+
+var (
+	errSinkClosed = errors.New("the client connection is closed")
+	errJobEnded   = errors.New("the job has ended")
+)
+
+// sink serialises the frames that many goroutines send to the client. Frames
+// are encoded into a buffer under a mutex; one flusher goroutine takes the
+// whole buffer and writes it while the next frames accumulate in a second
+// one, so that a burst of small frames costs one write.
+type sink struct {
+	w     io.Writer
+	trace func(dir string, m wire.Message) // nil unless debugging
+	onErr func()                           // the client cannot be written to
+
+	mu      sync.Mutex
+	filled  sync.Cond // the flusher waits for frames
+	drained sync.Cond // writers wait for room
+	buf     []byte
+	spare   []byte
+	closed  bool
+	err     error
+	done    chan struct{}
+}
+
+func newSink(w io.Writer, trace func(string, wire.Message), onErr func()) *sink {
+	s := &sink{w: w, trace: trace, onErr: onErr, done: make(chan struct{})}
+	s.filled.L = &s.mu
+	s.drained.L = &s.mu
+	return s
+}
+
+// run writes buffered frames until the sink is closed and drained, or a
+// write fails. Its owner waits on s.done.
+func (s *sink) run() {
+	defer close(s.done)
+	s.mu.Lock()
+	for {
+		for len(s.buf) == 0 && !s.closed {
+			s.filled.Wait()
+		}
+		if len(s.buf) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		b := s.buf
+		s.buf, s.spare = s.spare[:0], nil
+		s.drained.Broadcast()
+		s.mu.Unlock()
+		_, err := s.w.Write(b)
+		s.mu.Lock()
+		if err != nil {
+			s.err = err
+			s.buf = nil
+			s.drained.Broadcast()
+			s.mu.Unlock()
+			if s.onErr != nil {
+				s.onErr()
+			}
+			return
+		}
+		if cap(b) <= 4*sinkLimit {
+			s.spare = b[:0]
+		}
+	}
+}
+
+// close stops accepting frames; the flusher writes what is buffered and
+// exits. With drop set, buffered frames are discarded: the client is gone.
+func (s *sink) close(drop bool) {
+	s.mu.Lock()
+	s.closed = true
+	if drop {
+		s.buf = s.buf[:0]
+	}
+	s.filled.Signal()
+	s.drained.Broadcast()
+	s.mu.Unlock()
+}
+
+// reserve waits for room and reports whether a frame may be appended. It is
+// called with s.mu held.
+func (s *sink) reserve() error {
+	for len(s.buf) >= sinkLimit && !s.closed && s.err == nil {
+		s.drained.Wait()
+	}
+	if s.closed || s.err != nil {
+		return errSinkClosed
+	}
+	return nil
+}
+
+// commit finishes the frame that starts at start and wakes the flusher.
+func (s *sink) commit(start int) {
+	binary.BigEndian.PutUint32(s.buf[start:], uint32(len(s.buf)-start-4))
+	if start == 0 {
+		s.filled.Signal()
+	}
+}
+
+// writeRaw buffers bytes that are not a frame: the stream's magic opening.
+func (s *sink) writeRaw(b string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reserve(); err != nil {
+		return err
+	}
+	start := len(s.buf)
+	s.buf = append(s.buf, b...)
+	if start == 0 {
+		s.filled.Signal()
+	}
+	return nil
+}
+
+// send buffers one message.
+func (s *sink) send(m wire.Message) error {
+	if s.trace != nil {
+		s.trace("->", m)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reserve(); err != nil {
+		return err
+	}
+	start := len(s.buf)
+	s.buf = append(s.buf, 0, 0, 0, 0, byte(m.Type()))
+	s.buf = m.AppendTo(s.buf)
+	s.commit(start)
+	return nil
+}
+
+// sendOutput buffers a chunk of j's output, at most maxChunk bytes. It
+// refuses output of a job whose Result has been sent.
+func (s *sink) sendOutput(j *job, stream uint8, data []byte) error {
+	m := wire.Output{Seq: j.seq, Stream: stream, Data: data}
+	if s.trace != nil {
+		s.trace("->", &m)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reserve(); err != nil {
+		return err
+	}
+	if j.ended {
+		return errJobEnded
+	}
+	start := len(s.buf)
+	s.buf = append(s.buf, 0, 0, 0, 0, byte(wire.TypeOutput))
+	s.buf = m.AppendTo(s.buf)
+	s.commit(start)
+	return nil
+}
+
+// sendResult buffers j's Result; no Output of j follows it.
+func (s *sink) sendResult(j *job, m *wire.Result) error {
+	if s.trace != nil {
+		s.trace("->", m)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j.ended = true
+	if err := s.reserve(); err != nil {
+		return err
+	}
+	start := len(s.buf)
+	s.buf = append(s.buf, 0, 0, 0, 0, byte(wire.TypeResult))
+	s.buf = m.AppendTo(s.buf)
+	s.commit(start)
+	return nil
+}
