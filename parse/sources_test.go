@@ -306,7 +306,7 @@ var srcCases = []srcCase{
 		args: []string{":::", "1", "2"}, want: "[x][1]\n[x][2]\n[y][1]\n[y][2]\n"},
 	{name: "arg file and linked args", files: map[string]string{"f1": "x\ny\n"},
 		gnu: []string{"-a", "$D/f1"}, opts: InputOptions{ArgFiles: []string{"$D/f1"}},
-		args: []string{":::", "a", "b", ":::+", "1", "2"},
+		args:     []string{":::", "a", "b", ":::+", "1", "2"},
 		want:     "[x][a][1]\n[x][b][2]\n[y][a][1]\n[y][b][2]\n",
 		diverges: "GNU Parallel misaligns :::+ after -a and links the -a file instead"},
 }
