@@ -243,12 +243,13 @@ func (s *session) cancelJobs(m *wire.Cancel) {
 	}
 }
 
-// finish reports j's Result and forgets it.
+// finish forgets j and reports its Result; in that order, so that a client
+// that reuses a sequence number once it has the Result finds it free.
 func (s *session) finish(j *job, res *wire.Result) {
+	s.forget(j)
 	j.stdout.flush()
 	j.stderr.flush()
 	s.out.sendResult(j, res)
-	s.forget(j)
 }
 
 func (s *session) forget(j *job) {

@@ -92,7 +92,7 @@ func TestJobs(t *testing.T) {
 			tmpl: script(`while :; do :; done`), timeout: 200,
 			exit: 143, signal: 15, flags: wire.ResultTimedOut, maxRuntime: 3 * time.Second},
 		{name: "timeout escalates to KILL",
-			tmpl: script(`sh -c 'trap "" TERM; sleep 10'`), timeout: 100,
+			tmpl: script(`sh -c 'trap "" TERM; while :; do sleep 1; done'`), timeout: 500,
 			exit: 137, signal: 9, flags: wire.ResultTimedOut, maxRuntime: 3 * time.Second},
 		{name: "script without #! line", tmpl: script(`f=$(mktemp); printf 'echo from script $1\n' > $f; chmod +x $f; $f x; rm $f`), stdout: "from script x\n"},
 	}
