@@ -29,7 +29,7 @@ func cases() []diffCase {
 		{name: "args/delimiter", args: []string{"-d", ",", "echo", "[{}]", "::::", "in.csv"}, files: map[string]string{"in.csv": "a,b c,d"}},
 		{name: "args/delimiter-stdin", args: []string{"-d", ":", "echo", "[{}]"}, stdin: "a:b:"},
 		{name: "args/null", args: []string{"-0", "echo", "[{}]"}, stdin: "a\x00b c\x00"},
-		{name: "args/null-newline-in-value", args: []string{"-0", "printf", "[%s]\\n"}, stdin: "a\nb\x00c\x00"},
+		{name: "args/null-newline-in-value", args: []string{"-0", "printf", "'[%s]\\n'"}, stdin: "a\nb\x00c\x00"},
 		{name: "args/empty-stdin", args: []string{"echo"}},
 		{name: "args/empty-file", args: []string{"echo", "::::", "empty.txt"}, files: map[string]string{"empty.txt": ""}},
 		{name: "args/hundreds-of-jobs", args: []string{"echo", "{#}:{}"}, stdin: lines(150)},
@@ -59,21 +59,21 @@ func cases() []diffCase {
 		{name: "repl/no-template-colons", args: []string{":::", "echo a", "echo b; echo c"}},
 
 		// Values are quoted, so they reach the command as one literal word.
-		{name: "quote/spaces", args: []string{"printf", "[%s]\\n", ":::", "a b", "  c  "}},
+		{name: "quote/spaces", args: []string{"printf", "'[%s]\\n'", ":::", "a b", "  c  "}},
 		{name: "quote/semicolon", args: []string{"echo", ":::", "a; echo INJECTED"}},
 		{name: "quote/command-substitution", args: []string{"echo", ":::", "$(echo INJECTED)"}},
 		{name: "quote/backticks", args: []string{"echo", ":::", "`echo INJECTED`"}},
 		{name: "quote/glob", args: []string{"echo", ":::", "*", "?.txt"}, files: map[string]string{"a.txt": "", "b.txt": ""}},
 		{name: "quote/tilde", args: []string{"echo", ":::", "~", "~/x", "~root"}},
-		{name: "quote/quotes", args: []string{"printf", "[%s]\\n", ":::", "it's", `"dq"`, `'`}},
-		{name: "quote/backslashes", args: []string{"printf", "[%s]\\n", ":::", `a\b`, `c\\`, `\n`}},
-		{name: "quote/newline", args: []string{"printf", "[%s]\\n", ":::", "a\nb"}},
-		{name: "quote/empty", args: []string{"printf", "[%s]\\n", ":::", "", "x"}},
+		{name: "quote/quotes", args: []string{"printf", "'[%s]\\n'", ":::", "it's", `"dq"`, `'`}},
+		{name: "quote/backslashes", args: []string{"printf", "'[%s]\\n'", ":::", `a\b`, `c\\`, `\n`}},
+		{name: "quote/newline", args: []string{"printf", "'[%s]\\n'", ":::", "a\nb"}},
+		{name: "quote/empty", args: []string{"printf", "'[%s]\\n'", ":::", "", "x"}},
 		{name: "quote/variables", args: []string{"echo", ":::", "$HOME", "${PATH}", "$1"}},
 		{name: "quote/redirections", args: []string{"echo", ":::", ">out", "|cat", "&&", "2>&1"}},
-		{name: "quote/non-utf8", args: []string{"printf", "[%s]\\n", "::::", "bytes.txt"}, files: map[string]string{"bytes.txt": "\xff\xfe\n\xc3\x28 x\n"}},
-		{name: "quote/positional", args: []string{"printf", "[%s]\\n", "{1}{2}", ":::", "a b", ":::", ";c"}},
-		{name: "quote/path-forms", args: []string{"printf", "[%s]\\n", "{/}", "{//}", ":::", "my dir/$(x).txt"}},
+		{name: "quote/non-utf8", args: []string{"printf", "'[%s]\\n'", "::::", "bytes.txt"}, files: map[string]string{"bytes.txt": "\xff\xfe\n\xc3\x28 x\n"}},
+		{name: "quote/positional", args: []string{"printf", "'[%s]\\n'", "{1}{2}", ":::", "a b", ":::", ";c"}},
+		{name: "quote/path-forms", args: []string{"printf", "'[%s]\\n'", "{/}", "{//}", ":::", "my dir/$(x).txt"}},
 		{name: "quote/q-template", args: []string{"-q", "printf", "%s|\\n", ":::", "a b", "c"}},
 		{name: "quote/q-sh-c", args: []string{"-q", "sh", "-c", `echo "[$0]"`, "{}", ":::", "x y"}},
 		// GNU Parallel pastes the quoted value into the template text, so in a
@@ -85,7 +85,9 @@ func cases() []diffCase {
 		// value's single quotes shown and its command run.
 		{name: "quote/inside-double-quotes", args: []string{"echo", `"{}"`, ":::", "$(echo INJECTED)"},
 			want: &outcome{stdout: "$(echo INJECTED)\n"}},
-		{name: "quote/inside-double-quotes-plain", args: []string{"echo", `"<{}>"`, ":::", "a b"}},
+		// GNU Parallel shows the quotes it added: <'a b'>.
+		{name: "quote/inside-double-quotes-plain", args: []string{"echo", `"<{}>"`, ":::", "a b"},
+			want: &outcome{stdout: "<a b>\n"}},
 
 		// Output.
 		{name: "output/tag", args: []string{"--tag", "echo", ":::", "a", "b c"}},
@@ -117,14 +119,14 @@ func cases() []diffCase {
 		{name: "multi/N0", args: []string{"-N0", "echo", "x", ":::", "1", "2", "3"}},
 		{name: "multi/X-j1", args: []string{"-j1", "-X", "echo", "pre{}post", ":::", "a", "b", "c"}},
 		{name: "multi/m-j1", args: []string{"-j1", "-m", "echo", "pre{}post", ":::", "a", "b", "c"}},
-		{name: "multi/m-j1-quoting", args: []string{"-j1", "-m", "printf", "[%s]\\n", ":::", "a b", "c;d"}},
+		{name: "multi/m-j1-quoting", args: []string{"-j1", "-m", "printf", "'[%s]\\n'", ":::", "a b", "c;d"}},
 
 		// Exit status.
 		{name: "status/all-succeed", args: []string{"true", ":::", "a", "b"}},
 		{name: "status/count-failures", args: []string{"exit {}", ":::", "0", "1", "0", "2", "3"}},
 		{name: "status/high-job-status-counts-once", args: []string{"exit {}", ":::", "255"}},
 		{name: "status/more-than-hundred-failures", args: []string{"false"}, stdin: lines(101)},
-		{name: "status/killed-by-signal", args: []string{`sh -c 'kill -9 $$'; echo after {}`, ":::", "a"}},
+		{name: "status/job-killed-by-signal", args: []string{`sh -c 'kill -9 $$'`, ":::", "a"}},
 		{name: "status/missing-command", args: []string{"no-such-command-concurr", ":::", "a"}},
 		{name: "status/usage-error", args: []string{"--no-such-option", "echo", ":::", "a"}, anyFailure: true},
 
@@ -144,6 +146,7 @@ func cases() []diffCase {
 		{name: "jobs/results", args: []string{"--results", "out", "echo {}; echo err {} >&2", ":::", "a", "b c"}, results: "out"},
 		{name: "jobs/results-two-sources", args: []string{"--results", "out", "echo", ":::", "a", "b", ":::", "1"}, results: "out"},
 		{name: "jobs/joblog", args: []string{"--joblog", "jobs.log", "exit {}", ":::", "0", "1", "2"}, joblog: "jobs.log"},
+		{name: "jobs/joblog-signal", args: []string{"--joblog", "jobs.log", `sh -c 'kill -9 $$'`, ":::", "a"}, joblog: "jobs.log"},
 		{name: "jobs/joblog-quoting", args: []string{"--joblog", "jobs.log", "echo", ":::", "a b", "it's"}, joblog: "jobs.log"},
 	}
 }
