@@ -138,7 +138,8 @@ type InputOptions struct {
 	// MaxArgs is -N n with n ≥ 1: n consecutive records make one job,
 	// the last job may have fewer. 0 means one record per job.
 	MaxArgs int
-	// NoArgs is -N0: one job per record, with no argument values.
+	// NoArgs is -N0: one job per record, with no argument values. It
+	// overrides MaxArgs.
 	NoArgs bool
 	// Trim is --trim: "n", "l", "r", "lr" or "rl". "" means "n", or "lr"
 	// when ColSep is set, as in GNU Parallel.
@@ -160,12 +161,8 @@ func UnescapePrintf(s string) string {
 	s = strings.ReplaceAll(s, `\t`, "\t")
 	s = strings.ReplaceAll(s, `\n`, "\n")
 	s = strings.ReplaceAll(s, `\r`, "\r")
-	s = srcOctal3.ReplaceAllStringFunc(s, func(m string) string {
-		return string([]byte{srcPerlOctal(m[1:])})
-	})
-	s = srcOctal1.ReplaceAllStringFunc(s, func(m string) string {
-		return string([]byte{srcPerlOctal(m[1:])})
-	})
+	s = srcOctal3.ReplaceAllStringFunc(s, srcPerlOctal)
+	s = srcOctal1.ReplaceAllStringFunc(s, srcPerlOctal)
 	return s
 }
 
@@ -174,22 +171,25 @@ var (
 	srcOctal1 = regexp.MustCompile(`\\[0-9]`)
 )
 
-// srcPerlOctal evaluates digits as Perl's "\ddd" does: octal digits up to
-// the first 8 or 9, truncated to a byte.
-func srcPerlOctal(digits string) byte {
-	var v int
-	for _, c := range digits {
-		if c > '7' {
-			break
-		}
-		v = v*8 + int(c-'0')
+// srcPerlOctal evaluates a backslash and digits as Perl's "\ddd" does: the
+// octal digits before any 8 or 9 make one byte and the rest stay as they are.
+func srcPerlOctal(m string) string {
+	digits := m[1:]
+	v, n := 0, 0
+	for n < len(digits) && digits[n] <= '7' {
+		v = v*8 + int(digits[n]-'0')
+		n++
 	}
-	return byte(v)
+	if n == 0 {
+		return digits
+	}
+	return string([]byte{byte(v)}) + digits[n:]
 }
 
 // Inputs yields the jobs' argument values from the input sources. The first
 // source is read lazily, record by record; the others are read when the
-// Inputs is opened and held, as a cartesian product needs them.
+// Inputs is opened and held, as a cartesian product needs them. An Inputs
+// is for one goroutine at a time.
 type Inputs struct {
 	stream *srcSource   // the first source
 	held   []*srcSource // the others, read in full
@@ -230,6 +230,26 @@ type srcSource struct {
 	rr      *srcRecordReader
 	records [][]string // held sources: every record's columns
 	rawLen  int        // held sources: how many records they really had
+}
+
+// UsesStdin reports whether OpenInputs would read stdin for these sources,
+// so that the caller can warn when stdin is a terminal, as GNU Parallel
+// does.
+func UsesStdin(sources []SourceSpec, opts InputOptions) bool {
+	if len(sources) == 0 && len(opts.ArgFiles) == 0 {
+		return true
+	}
+	for _, f := range opts.ArgFiles {
+		if f == "-" {
+			return true
+		}
+	}
+	for _, s := range sources {
+		if s.Files && s.Path == "-" {
+			return true
+		}
+	}
+	return false
 }
 
 // OpenInputs opens the input sources: the -a files of opts, then sources.
@@ -598,6 +618,9 @@ func (in *Inputs) Next() ([]string, error) {
 		return nil, io.EOF
 	}
 	group := max(in.opts.MaxArgs, 1)
+	if in.opts.NoArgs {
+		group = 1
+	}
 	in.job = in.job[:0]
 	for n := 0; n < group; n++ {
 		more, err := in.nextTuple()

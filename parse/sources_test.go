@@ -109,6 +109,9 @@ func TestUnescapePrintf(t *testing.T) {
 		{"single digit", `\7`, "\a"},
 		{"backslash stays", `\\`, `\\`},
 		{"hex stays", `\x41`, `\x41`},
+		{"octal stops at 8", `\189`, "\x0189"},
+		{"no octal digit", `\9`, "9"},
+		{"backslash then t", `\\t`, "\\\t"},
 		{"multi", `a\nb`, "a\nb"},
 	}
 	for _, tt := range tests {
@@ -221,6 +224,10 @@ var srcCases = []srcCase{
 		args: []string{":::", "a", "b", "c"}, want: "[]\n[]\n[]\n"},
 	{name: "N0 product", gnu: []string{"-N0"}, opts: InputOptions{NoArgs: true},
 		args: []string{":::", "a", "b", ":::", "1", "2"}, want: "[]\n[]\n[]\n[]\n"},
+	{name: "N0 with N2 set", gnu: []string{"-N0"}, opts: InputOptions{NoArgs: true, MaxArgs: 2},
+		args: []string{":::", "a", "b", "c"}, want: "[]\n[]\n[]\n"},
+	{name: "delimiter octal stops at 8", gnu: []string{"-d", `\189`}, opts: InputOptions{Delimiter: `\189`},
+		stdin: "a\x0189b", want: "[a]\n[b]\n"},
 	{name: "N0 empty", gnu: []string{"-N0"}, opts: InputOptions{NoArgs: true}, stdin: "", want: ""},
 	{name: "N2 empty", gnu: []string{"-N2"}, opts: InputOptions{MaxArgs: 2}, stdin: "", want: ""},
 	{name: "delimiter comma", gnu: []string{"-d", ","}, opts: InputOptions{Delimiter: ","},
@@ -472,6 +479,29 @@ func TestInputsHeader(t *testing.T) {
 			}
 			if got := in.Positions(); got != tt.positions {
 				t.Errorf("Positions() = %d, want %d", got, tt.positions)
+			}
+		})
+	}
+}
+
+func TestUsesStdin(t *testing.T) {
+	tests := []struct {
+		name    string
+		sources []SourceSpec
+		opts    InputOptions
+		want    bool
+	}{
+		{name: "no sources", want: true},
+		{name: "args", sources: []SourceSpec{{Values: []string{"a"}}}},
+		{name: "file", sources: []SourceSpec{{Files: true, Path: "f"}}},
+		{name: "dash file", sources: []SourceSpec{{Values: []string{"a"}}, {Files: true, Path: "-"}}, want: true},
+		{name: "arg file", opts: InputOptions{ArgFiles: []string{"f"}}},
+		{name: "dash arg file", opts: InputOptions{ArgFiles: []string{"-"}}, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := UsesStdin(tt.sources, tt.opts); got != tt.want {
+				t.Errorf("UsesStdin() = %v, want %v", got, tt.want)
 			}
 		})
 	}
