@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
 
@@ -32,7 +31,7 @@ type command struct {
 	id      uint64
 	tmpl    *parse.Template
 	file    *syntax.File // the parsed script; nil for FromInput templates
-	env     expand.Environ
+	env     *baseEnviron
 	dir     string
 	tempDir string // removed when the command's slots have exited
 	host    string
@@ -68,7 +67,11 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 			return nil, fmt.Errorf("environment entry %q is not NAME=value", kv)
 		}
 	}
-	c.env = expand.ListEnviron(append(os.Environ(), m.Env...)...)
+	shadowed := map[string]bool{"PARALLEL_SEQ": true, "PARALLEL_JOBSLOT": true}
+	for _, v := range tmpl.Vars {
+		shadowed[v.Name] = true
+	}
+	c.env = newBaseEnviron(append(os.Environ(), m.Env...), shadowed)
 	if c.dir, c.tempDir, err = workdir(s.cwd, m.Workdir); err != nil {
 		return nil, err
 	}

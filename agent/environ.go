@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"strings"
+
 	"mvdan.cc/sh/v3/expand"
 )
 
@@ -11,8 +13,42 @@ import (
 // every job; the interpreter's own overlay on top of it takes the job's
 // assignments, and is discarded by Reset.
 type jobEnviron struct {
-	parent expand.Environ
+	parent *baseEnviron
 	vars   []namedVar
+}
+
+// baseEnviron is a command's environment: the agent's own with the
+// command's pairs on top. It is read-only once built, and shared by the
+// command's slots. The interpreter walks the whole environment after every
+// job, so it is kept as a ready list rather than parsed from NAME=value
+// strings each time.
+type baseEnviron struct {
+	list   []namedVar // without the names a jobEnviron always sets
+	lookup map[string]expand.Variable
+}
+
+// newBaseEnviron builds the environment from NAME=value pairs, the last
+// pair of a name winning; the names in shadowed are left out of Each, as
+// every job sets them.
+func newBaseEnviron(pairs []string, shadowed map[string]bool) *baseEnviron {
+	b := &baseEnviron{lookup: make(map[string]expand.Variable, len(pairs))}
+	order := make([]string, 0, len(pairs))
+	for _, kv := range pairs {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			continue
+		}
+		if _, seen := b.lookup[name]; !seen {
+			order = append(order, name)
+		}
+		b.lookup[name] = expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: value}
+	}
+	for _, name := range order {
+		if !shadowed[name] {
+			b.list = append(b.list, namedVar{name, b.lookup[name]})
+		}
+	}
+	return b
 }
 
 type namedVar struct {
@@ -46,15 +82,12 @@ func (e *jobEnviron) Get(name string) expand.Variable {
 			return e.vars[i].vr
 		}
 	}
-	return e.parent.Get(name)
+	return e.parent.lookup[name]
 }
 
 func (e *jobEnviron) Each(f func(name string, vr expand.Variable) bool) {
-	for name, vr := range e.parent.Each {
-		if e.has(name) {
-			continue
-		}
-		if !f(name, vr) {
+	for _, v := range e.parent.list {
+		if !f(v.name, v.vr) {
 			return
 		}
 	}
@@ -66,10 +99,6 @@ func (e *jobEnviron) Each(f func(name string, vr expand.Variable) bool) {
 			return
 		}
 	}
-}
-
-func (e *jobEnviron) has(name string) bool {
-	return e.hasAfter(name, -1)
 }
 
 func (e *jobEnviron) hasAfter(name string, i int) bool {
