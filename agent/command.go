@@ -204,7 +204,7 @@ func (c *command) runSlot(n uint64) {
 			interp.Dir(c.dir),
 			interp.StdIO(sl.devnull, nil, nil),
 			interp.ExecHandlers(execMiddleware),
-			interp.CallHandler(flushBeforeCall),
+			interp.CallHandler(beforeCall),
 		)
 	}
 	for {
@@ -276,7 +276,10 @@ func (sl *slot) run(j *job) {
 	j.mu.Lock()
 	j.state = jobDone
 	res.Flags |= j.flags
-	if j.lastSignal != 0 && exit == 128+j.lastSignal {
+	if j.shellSig != 0 {
+		exit = 128 + int(j.shellSig)
+		res.Signal = uint64(j.shellSig)
+	} else if j.lastSignal != 0 && exit == 128+j.lastSignal {
 		res.Signal = uint64(j.lastSignal)
 	} else if j.flags&(wire.ResultTimedOut|wire.ResultCancelled) != 0 && exit < 128 {
 		// Killed between commands, or in a builtin: report the signal that

@@ -8,10 +8,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
@@ -56,6 +59,11 @@ func execExternal(ctx context.Context, args []string) error {
 	if err != nil {
 		fmt.Fprintln(hc.Stderr, err)
 		return interp.ExitStatus(127)
+	}
+	if filepath.Base(path) == "kill" {
+		if sig, ok := killsShell(args); ok {
+			return j.killShell(sig)
+		}
 	}
 	env := execEnv(hc.Env)
 	stdout, stderr := processWriters(j, hc.Stdout, hc.Stderr)
@@ -108,6 +116,43 @@ func execExternal(ctx context.Context, args []string) error {
 		fmt.Fprintln(hc.Stderr, err)
 		return interp.ExitStatus(127)
 	}
+}
+
+// killsShell reports whether a kill command targets $$, which in the
+// embedded shell is the agent's PID, and with which signal. In a shell that
+// is the job's own shell, so the job ends by that signal; it must not take
+// the agent, and every other job, with it.
+func killsShell(args []string) (syscall.Signal, bool) {
+	self := strconv.Itoa(os.Getpid())
+	sig := syscall.SIGTERM
+	hit := false
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == self:
+			hit = true
+		case a == "-s" || a == "-n" || a == "--signal":
+			if i+1 < len(args) {
+				i++
+				if s, ok := signalByName(args[i]); ok {
+					sig = s
+				}
+			}
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			if s, ok := signalByName(a[1:]); ok {
+				sig = s
+			}
+		}
+	}
+	return sig, hit
+}
+
+func signalByName(s string) (syscall.Signal, bool) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), true
+	}
+	n := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG"))
+	return n, n != 0
 }
 
 // processWriters returns where a process writes: the job's own streams

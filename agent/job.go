@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"time"
 
+	"mvdan.cc/sh/v3/interp"
+
 	"concurr/internal/wire"
 )
 
@@ -39,6 +41,7 @@ type job struct {
 	stageSig   syscall.Signal // the signal of the current escalation stage
 	groups     []int          // process groups the job started
 	lastSignal int            // the signal that ended the last external command, or 0
+	shellSig   syscall.Signal // the job's script "killed its own shell" ($$) with it
 	settled    chan struct{}  // closed when the job's commands have all returned
 	escalation sync.WaitGroup
 }
@@ -127,12 +130,19 @@ func (w processWriter) Write(p []byte) (int, error) {
 	return w.o.sendLocked(p)
 }
 
-// flushBeforeCall is the interpreter's call handler: it sends what builtins
-// wrote before the next command runs.
-func flushBeforeCall(ctx context.Context, args []string) ([]string, error) {
+// beforeCall is the interpreter's call handler. It sends what builtins
+// wrote before the next command runs, and sends kill, which the interpreter
+// lists as a builtin but does not implement, to the system's kill.
+func beforeCall(ctx context.Context, args []string) ([]string, error) {
 	if j := jobOf(ctx); j != nil {
 		j.stdout.flush()
 		j.stderr.flush()
+	}
+	if args[0] == "kill" {
+		hc := interp.HandlerCtx(ctx)
+		if path, err := interp.LookPathDir(hc.Dir, hc.Env, "kill"); err == nil {
+			args[0] = path
+		}
 	}
 	return args, nil
 }
@@ -249,6 +259,22 @@ func (j *job) anyGroupAlive() bool {
 	}
 	j.groups = live
 	return len(live) > 0
+}
+
+// killShell ends the job as if its shell had received sig: the script stops,
+// and whatever it started gets sig and then the rest of termSequence.
+func (j *job) killShell(sig syscall.Signal) error {
+	j.mu.Lock()
+	if j.shellSig == 0 {
+		j.shellSig = sig
+	}
+	if j.killSig == 0 && j.state == jobRunning {
+		j.killSig = sig
+		j.cancel()
+		j.startEscalation(sig)
+	}
+	j.mu.Unlock()
+	return interp.ExitStatus(128 + int(sig))
 }
 
 // setLastSignal records how the last external command ended, for
