@@ -3,6 +3,7 @@ module concurr
 go 1.26.8
 
 require (
+	github.com/kevinburke/ssh_config v1.6.0
 	github.com/peterbourgon/ff/v3 v3.4.0
 	github.com/rogpeppe/go-internal v1.16.0
 	golang.org/x/crypto v0.59.0

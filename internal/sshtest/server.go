@@ -91,6 +91,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	banner   string
+	env      []string
 	execs    []string
 	conns    map[net.Conn]bool
 	closed   bool
@@ -158,6 +159,14 @@ func (s *Server) KnownHostsLine() string {
 func (s *Server) SetBanner(text string) {
 	s.mu.Lock()
 	s.banner = text
+	s.mu.Unlock()
+}
+
+// SetEnv sets NAME=value pairs added to the environment of the commands the
+// server runs, such as a PATH that puts a fake uname first.
+func (s *Server) SetEnv(env ...string) {
+	s.mu.Lock()
+	s.env = append([]string(nil), env...)
 	s.mu.Unlock()
 }
 
@@ -422,6 +431,7 @@ func (s *Server) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 func (s *Server) command(command string, env []string, ch ssh.Channel) *exec.Cmd {
 	s.mu.Lock()
 	banner := s.banner
+	extra := s.env
 	s.execs = append(s.execs, command)
 	s.mu.Unlock()
 	if banner != "" {
@@ -430,6 +440,7 @@ func (s *Server) command(command string, env []string, ch ssh.Channel) *exec.Cmd
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Dir = s.Home
 	cmd.Env = append([]string{"HOME=" + s.Home, "PATH=" + os.Getenv("PATH"), "USER=" + currentUser()}, env...)
+	cmd.Env = append(cmd.Env, extra...)
 	cmd.Stdout = ch
 	cmd.Stderr = ch.Stderr()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

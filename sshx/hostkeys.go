@@ -1,0 +1,190 @@
+package sshx
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// knownHostsMu serialises appending to known_hosts files, and accepted
+// remembers the keys this process recorded, because each connection read
+// the files before the others wrote to them.
+var (
+	knownHostsMu sync.Mutex
+	accepted     = map[string]bool{} // known_hosts line → recorded
+)
+
+// HostKeyError is a host key that did not verify. Hint says how to fix it.
+type HostKeyError struct {
+	Addr    string // host:port as looked up in known_hosts
+	Changed bool   // a different key is known: possibly an attack
+	Msg     string
+	hint    string
+}
+
+func (e *HostKeyError) Error() string { return e.Msg }
+
+// Hint says what the user can do.
+func (e *HostKeyError) Hint() string { return e.hint }
+
+// hostKeyChecker verifies host keys against known_hosts files following
+// StrictHostKeyChecking.
+type hostKeyChecker struct {
+	e     *endpoint
+	db    ssh.HostKeyCallback // nil when no known_hosts file exists
+	warn  func(format string, args ...any)
+	log   func(format string, args ...any)
+	known []string // algorithms of the keys known for this host
+}
+
+func newHostKeyChecker(e *endpoint, opts *Options) (*hostKeyChecker, error) {
+	k := &hostKeyChecker{e: e, warn: opts.warn, log: opts.log}
+	var files []string
+	for _, f := range e.knownHosts {
+		if _, err := os.Stat(f); err == nil {
+			files = append(files, f)
+		}
+	}
+	if len(files) > 0 {
+		db, err := knownhosts.New(files...)
+		if err != nil {
+			return nil, fmt.Errorf("read known hosts: %w", err)
+		}
+		k.db = db
+		k.known = k.knownAlgorithms()
+	}
+	return k, nil
+}
+
+var probeKey = sync.OnceValue(func() ssh.PublicKey {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	k, _ := ssh.NewPublicKey(pub)
+	return k
+})
+
+// knownAlgorithms lists the host key algorithms known_hosts holds for the
+// host, so that the server is asked for a key of a type that can verify,
+// as OpenSSH does.
+func (k *hostKeyChecker) knownAlgorithms() []string {
+	addr := k.e.addr()
+	err := k.db(addr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22}, probeKey())
+	var ke *knownhosts.KeyError
+	if !errors.As(err, &ke) {
+		return nil
+	}
+	var algos []string
+	seen := map[string]bool{}
+	add := func(a string) {
+		if !seen[a] {
+			seen[a] = true
+			algos = append(algos, a)
+		}
+	}
+	for _, w := range ke.Want {
+		switch t := w.Key.Type(); t {
+		case ssh.KeyAlgoRSA:
+			add(ssh.KeyAlgoRSASHA512)
+			add(ssh.KeyAlgoRSASHA256)
+			add(ssh.KeyAlgoRSA)
+		default:
+			add(t)
+		}
+	}
+	return algos
+}
+
+func (k *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicKey) error {
+	addr := k.e.addr()
+	norm := knownhosts.Normalize(addr)
+	line := knownhosts.Line([]string{norm}, key)
+	var err error
+	if k.db != nil {
+		err = k.db(addr, remote, key)
+		if err == nil {
+			return nil
+		}
+	} else {
+		err = &knownhosts.KeyError{}
+	}
+	var ke *knownhosts.KeyError
+	if !errors.As(err, &ke) {
+		var re *knownhosts.RevokedError
+		if errors.As(err, &re) {
+			return &HostKeyError{Addr: norm, Msg: fmt.Sprintf("host key verification failed: the %s host key of %s is revoked (%s:%d)",
+				key.Type(), norm, re.Revoked.Filename, re.Revoked.Line)}
+		}
+		return fmt.Errorf("host key verification failed: %w", err)
+	}
+	fp := ssh.FingerprintSHA256(key)
+	if k.e.strict == "no" {
+		k.warn("%s: StrictHostKeyChecking is off: accepting the %s host key %s of %s without verifying it", k.e.alias, key.Type(), fp, norm)
+		return nil
+	}
+	if len(ke.Want) > 0 {
+		w := ke.Want[0]
+		return &HostKeyError{Addr: norm, Changed: true,
+			Msg: fmt.Sprintf("REMOTE HOST IDENTIFICATION HAS CHANGED for %s (%s): the server sent the %s key %s, but %s:%d holds a different key; someone could be eavesdropping (a man-in-the-middle attack), or the host key has just been changed",
+				k.e.alias, norm, key.Type(), fp, w.Filename, w.Line),
+			hint: fmt.Sprintf("if the change is expected, remove the old key with: ssh-keygen -f %q -R %q", w.Filename, norm)}
+	}
+	knownHostsMu.Lock()
+	defer knownHostsMu.Unlock()
+	if accepted[line] {
+		return nil
+	}
+	if k.e.strict != "accept-new" {
+		hint := "add the key with ssh-keyscan, connect once with ssh, or set StrictHostKeyChecking accept-new"
+		if k.e.strict == "ask" {
+			hint = "concurr cannot ask for confirmation: " + hint
+		}
+		return &HostKeyError{Addr: norm,
+			Msg:  fmt.Sprintf("host key verification failed: no host key is known for %s (%s %s) in %s", norm, key.Type(), fp, strings.Join(k.e.knownHosts, ", ")),
+			hint: hint}
+	}
+	if len(k.e.knownHosts) == 0 {
+		return &HostKeyError{Addr: norm, Msg: fmt.Sprintf("host key verification failed: cannot record the key of %s: UserKnownHostsFile is none", norm)}
+	}
+	if err := appendKnownHost(k.e.knownHosts[0], line); err != nil {
+		return fmt.Errorf("record the host key of %s: %w", norm, err)
+	}
+	accepted[line] = true
+	k.log("%s: permanently added %s (%s %s) to %s", k.e.alias, norm, key.Type(), fp, k.e.knownHosts[0])
+	return nil
+}
+
+// appendKnownHost appends one line with a single O_APPEND write, so that
+// other processes appending at the same time do not interleave with it.
+func appendKnownHost(path, line string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	// A file that does not end in a newline would glue our line to its last.
+	prefix := ""
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		last := make([]byte, 1)
+		if r, err := os.Open(path); err == nil {
+			if _, err := r.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+				prefix = "\n"
+			}
+			r.Close()
+		}
+	}
+	if _, err := f.WriteString(prefix + line + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

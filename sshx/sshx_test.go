@@ -1,0 +1,480 @@
+package sshx
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"concurr/internal/sshtest"
+	"concurr/internal/wire"
+	"concurr/parse"
+)
+
+// testAgent is the executable uploaded in these tests: a stand-in for
+// `concurr --agent` that says hello and exits at EOF.
+var testAgent string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sshx-test")
+	if err != nil {
+		panic(err)
+	}
+	// No test may read the developer's ~/.ssh: default identity and
+	// known_hosts files resolve under this HOME instead.
+	os.Setenv("HOME", filepath.Join(dir, "home"))
+	os.Unsetenv("SSH_AUTH_SOCK")
+	testAgent = filepath.Join(dir, "bin", "concurr")
+	out, err := exec.Command("go", "build", "-o", testAgent, "./testdata/testagent").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build the test agent: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// logLines collects Log and Warn lines.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) add(format string, args ...any) {
+	l.mu.Lock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	l.mu.Unlock()
+}
+
+func (l *logLines) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+func options(config string, log *logLines) Options {
+	return Options{ConfigFile: config, AgentPath: testAgent, Log: log.add, Warn: log.add}
+}
+
+func host(t testing.TB, spec string) parse.Host {
+	t.Helper()
+	hs, err := parse.ParseSSHLogins([]string{spec})
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("parse %q: %v", spec, err)
+	}
+	return hs[0]
+}
+
+func start(t testing.TB, spec string, opts Options) *Node {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n, err := Start(ctx, host(t, spec), opts)
+	if err != nil {
+		t.Fatalf("start %s: %v", spec, err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// hello reads the agent's opening and checks that stdin reaches it with a
+// ping round trip. It returns what was printed before the protocol.
+func hello(t testing.TB, n *Node) (*wire.Hello, string) {
+	t.Helper()
+	r := bufio.NewReader(n.Stdout)
+	noise, err := wire.ReadMagic(r, wire.MaxNoise)
+	if err != nil {
+		t.Fatalf("%s: %v (noise %q, stderr %q)", n.Name, err, noise, n.Stderr())
+	}
+	fr := wire.NewReader(r)
+	f, err := fr.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wire.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, ok := m.(*wire.Hello)
+	if !ok {
+		t.Fatalf("first message is %T", m)
+	}
+	bw := bufio.NewWriter(n.Stdin)
+	wire.WriteMagic(bw)
+	w := wire.NewWriter(bw)
+	w.Write(&wire.Ping{Nonce: 42})
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = fr.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := wire.Decode(f); m == nil || m.(*wire.Ping).Nonce != 42 {
+		t.Fatalf("ping answered with %v", m)
+	}
+	return h, string(noise)
+}
+
+func writeConfig(t testing.TB, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func cachedAgents(t testing.TB, home string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(home, ".cache", "concurr", "*", "concurr"))
+	return files
+}
+
+func TestUploadThenCache(t *testing.T) {
+	s := sshtest.StartServer(t)
+	config := s.WriteConfig("node1")
+
+	var log1 logLines
+	n := start(t, "node1", options(config, &log1))
+	h, _ := hello(t, n)
+	if h.Slots != 2 || n.Cached || !log1.has("node1: uploading agent (") {
+		t.Errorf("first start: slots %d, cached %v, log:\n%s", h.Slots, n.Cached, log1.String())
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := cachedAgents(t, s.Home)
+	if len(files) != 1 {
+		t.Fatalf("cache holds %q", files)
+	}
+	st, _ := os.Stat(filepath.Dir(files[0]))
+	if st.Mode().Perm() != 0o700 {
+		t.Errorf("cache folder mode %v, want 0700", st.Mode().Perm())
+	}
+
+	var log2 logLines
+	n = start(t, "node1", options(config, &log2))
+	hello(t, n)
+	if !n.Cached || !log2.has("node1: agent cached") || log2.has("uploading") {
+		t.Errorf("second start: cached %v, log:\n%s", n.Cached, log2.String())
+	}
+	if n.Platform != "linux/amd64" && !strings.HasPrefix(n.Platform, "linux/") {
+		t.Errorf("platform %q", n.Platform)
+	}
+}
+
+func TestNoiseBeforeTheAgent(t *testing.T) {
+	tests := []struct {
+		name, banner string
+	}{
+		{name: "motd", banner: "Welcome to node1\nLast login: yesterday\n"},
+		{name: "no final newline", banner: "rc output without newline"},
+		{name: "marker lookalike", banner: "@@concurr:0000:exec cached\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sshtest.StartServer(t)
+			s.SetBanner(tt.banner)
+			config := s.WriteConfig("node1")
+			for range 2 { // upload, then cached
+				var log logLines
+				n := start(t, "node1", options(config, &log))
+				if h, _ := hello(t, n); h.Slots != 2 {
+					t.Errorf("slots %d", h.Slots)
+				}
+				n.Close()
+			}
+		})
+	}
+}
+
+func TestHostKeys(t *testing.T) {
+	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
+	otherSigner, _ := ssh.NewSignerFromKey(otherPriv)
+	tests := []struct {
+		name   string
+		strict string
+		known  func(s *sshtest.Server) string // known_hosts content, "" for none
+		err    string
+		warn   string
+		record bool
+	}{
+		{name: "known", strict: "yes", known: func(s *sshtest.Server) string { return s.KnownHostsLine() }},
+		{name: "changed key refused", strict: "accept-new", err: "REMOTE HOST IDENTIFICATION HAS CHANGED",
+			known: func(s *sshtest.Server) string {
+				return "[127.0.0.1]:" + fmt.Sprint(s.Port) + " " + string(ssh.MarshalAuthorizedKey(otherSigner.PublicKey()))
+			}},
+		{name: "unknown refused", strict: "yes", err: "no host key is known", known: func(*sshtest.Server) string { return "" }},
+		{name: "unknown with ask refused", strict: "ask", err: "no host key is known", known: func(*sshtest.Server) string { return "" }},
+		{name: "accept-new records", strict: "accept-new", record: true, known: func(*sshtest.Server) string { return "" }},
+		{name: "no warns", strict: "no", warn: "StrictHostKeyChecking is off", known: func(*sshtest.Server) string { return "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sshtest.StartServer(t)
+			knownPath := filepath.Join(t.TempDir(), "sub", "known_hosts")
+			if k := tt.known(s); k != "" {
+				os.MkdirAll(filepath.Dir(knownPath), 0o700)
+				os.WriteFile(knownPath, []byte(k), 0o600)
+			}
+			config := writeConfig(t, fmt.Sprintf(`Host node1
+  HostName 127.0.0.1
+  Port %d
+  IdentityFile %s
+  UserKnownHostsFile %s
+  StrictHostKeyChecking %s
+`, s.Port, s.Keys.KeyFile, knownPath, tt.strict))
+			var log logLines
+			// Several at once, as a run with many hosts would.
+			const parallel = 4
+			errs := make([]error, parallel)
+			var wg sync.WaitGroup
+			for i := range parallel {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					n, err := Start(context.Background(), host(t, "node1"), options(config, &log))
+					errs[i] = err
+					if err == nil {
+						n.Close()
+					}
+				}()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if tt.err == "" && err != nil {
+					t.Fatal(err)
+				}
+				if tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+			}
+			if tt.err != "" {
+				var e *Error
+				if !errors.As(errs[0], &e) || e.Hint() == "" {
+					t.Errorf("no hint with %v", errs[0])
+				}
+			}
+			if tt.warn != "" && !log.has(tt.warn) {
+				t.Errorf("no warning %q in:\n%s", tt.warn, log.String())
+			}
+			if tt.record {
+				b, _ := os.ReadFile(knownPath)
+				if string(b) != s.KnownHostsLine() {
+					t.Errorf("known_hosts holds %q, want %q", b, s.KnownHostsLine())
+				}
+			}
+		})
+	}
+}
+
+func TestProxyJump(t *testing.T) {
+	keys := sshtest.NewKeys(t)
+	jump := sshtest.StartServerWithKeys(t, keys)
+	target := sshtest.StartServerWithKeys(t, keys)
+	config := writeConfig(t, jump.ConfigBlock("bastion")+target.ConfigBlock("inner")+"  ProxyJump bastion\n")
+	var log logLines
+	n := start(t, "inner", options(config, &log))
+	hello(t, n)
+	if len(jump.Execs()) != 0 || len(target.Execs()) != 1 {
+		t.Errorf("bastion ran %q, inner ran %d commands", jump.Execs(), len(target.Execs()))
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	keys := sshtest.NewKeys(t)
+	port := sshtest.ClosedPort(t)
+	config := writeConfig(t, fmt.Sprintf("Host dead\n  HostName 127.0.0.1\n  Port %d\n  IdentityFile %s\n", port, keys.KeyFile))
+	begin := time.Now()
+	var log logLines
+	_, err := Start(context.Background(), host(t, "dead"), options(config, &log))
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.HasPrefix(err.Error(), "dead: ") {
+		t.Errorf("err = %v", err)
+	}
+	if d := time.Since(begin); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+func TestEncryptedKeyWithoutAgent(t *testing.T) {
+	s := sshtest.StartServer(t)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "id_locked")
+	os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600)
+	config := writeConfig(t, fmt.Sprintf("Host node1\n  HostName 127.0.0.1\n  Port %d\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n",
+		s.Port, keyFile, s.KnownHosts))
+	var log logLines
+	_, err = Start(context.Background(), host(t, "node1"), options(config, &log))
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(err.Error(), "permission denied") || !strings.Contains(e.Hint(), "ssh-agent") {
+		t.Errorf("err = %v, hint %q", err, e.Hint())
+	}
+}
+
+func TestConcurrentUploads(t *testing.T) {
+	s := sshtest.StartServer(t)
+	config := s.WriteConfig("node1")
+	const parallel = 4
+	var wg sync.WaitGroup
+	errs := make([]error, parallel)
+	for i := range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var log logLines
+			n, err := Start(context.Background(), host(t, "node1"), options(config, &log))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer n.Close()
+			if h, _ := hello(t, n); h.Slots != 2 {
+				errs[i] = fmt.Errorf("slots %d", h.Slots)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	files := cachedAgents(t, s.Home)
+	if len(files) != 1 {
+		t.Fatalf("cache holds %q", files)
+	}
+	got, _, _ := hashFile(files[0])
+	want, _, _ := hashFile(testAgent)
+	if got != want {
+		t.Errorf("cached agent is corrupt")
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(files[0]), ".concurr.*"))
+	if len(leftovers) != 0 {
+		t.Errorf("temp files left: %q", leftovers)
+	}
+}
+
+func TestCorruptCacheReplaced(t *testing.T) {
+	s := sshtest.StartServer(t)
+	config := s.WriteConfig("node1")
+	var log logLines
+	start(t, "node1", options(config, &log)).Close()
+	files := cachedAgents(t, s.Home)
+	if len(files) != 1 {
+		t.Fatalf("cache holds %q", files)
+	}
+	st, _ := os.Stat(files[0])
+	garbage := make([]byte, st.Size()) // same size, wrong content
+	os.WriteFile(files[0], garbage, 0o700)
+
+	var log2 logLines
+	n := start(t, "node1", options(config, &log2))
+	hello(t, n)
+	if n.Cached || !log2.has("uploading agent") {
+		t.Errorf("corrupt cache reused; log:\n%s", log2.String())
+	}
+}
+
+func TestCloseLeavesNothing(t *testing.T) {
+	s := sshtest.StartServer(t)
+	config := s.WriteConfig("node1")
+	var log logLines
+	n := start(t, "node1", options(config, &log))
+	hello(t, n)
+	if c := sshtest.CountProcesses(s.Home); c != 1 {
+		t.Errorf("%d agent processes while running, want 1", c)
+	}
+	n.Close()
+	if c := sshtest.WaitProcesses(s.Home, 3*time.Second); c != 0 {
+		t.Errorf("%d processes left after Close", c)
+	}
+}
+
+func TestOtherPlatform(t *testing.T) {
+	s := sshtest.StartServer(t)
+	fakeBin := t.TempDir()
+	os.WriteFile(filepath.Join(fakeBin, "uname"), []byte("#!/bin/sh\necho Darwin arm64\n"), 0o755)
+	s.SetEnv("PATH=" + fakeBin + ":" + os.Getenv("PATH"))
+	config := s.WriteConfig("mac1")
+
+	var log logLines
+	_, err := Start(context.Background(), host(t, "mac1"), options(config, &log))
+	want := "mac1: no concurr build for darwin/arm64: put concurr-darwin-arm64 beside the client (make dist)"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+
+	// With the build present it is uploaded; the stand-in is a Linux
+	// binary, which is all the fake uname needs.
+	dir := t.TempDir()
+	self := filepath.Join(dir, "concurr")
+	copyFile(t, testAgent, self)
+	copyFile(t, testAgent, filepath.Join(dir, "concurr-darwin-arm64"))
+	opts := options(config, &log)
+	opts.AgentPath = self
+	n := start(t, "mac1", opts)
+	hello(t, n)
+	if n.Platform != "darwin/arm64" {
+		t.Errorf("platform %q", n.Platform)
+	}
+}
+
+func copyFile(t testing.TB, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestContextCancelsStart(t *testing.T) {
+	s := sshtest.StartServer(t)
+	s.SetEnv("PATH=/nonexistent-so-that-the-script-hangs:" + os.Getenv("PATH"))
+	fakeBin := t.TempDir()
+	os.WriteFile(filepath.Join(fakeBin, "uname"), []byte("#!/bin/sh\nsleep 30\n"), 0o755)
+	s.SetEnv("PATH=" + fakeBin + ":" + os.Getenv("PATH"))
+	config := s.WriteConfig("slow")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	begin := time.Now()
+	var log logLines
+	_, err := Start(ctx, host(t, "slow"), options(config, &log))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v", err)
+	}
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
