@@ -39,6 +39,8 @@ type options struct {
 	trim           string
 	link           bool
 	eof            string
+	argSep         string
+	argFileSep     string
 	noRunIfEmpty   bool
 	halt           string
 	retries        int
@@ -127,6 +129,8 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"trim"}, arg: "lr", help: "trim white space from arguments: n, l, r, lr", bind: str(&o.trim, "")},
 		{long: []string{"eof"}, short: "E", arg: "STR", help: "an input item equal to STR ends the input", bind: str(&o.eof, "")},
 		{long: []string{"no-run-if-empty"}, short: "r", help: "skip input items that are only white space", bind: boolean(&o.noRunIfEmpty)},
+		{long: []string{"arg-sep"}, arg: "SEP", help: "use SEP instead of ::: (and disable the : alias)", bind: str(&o.argSep, "")},
+		{long: []string{"arg-file-sep"}, arg: "SEP", help: "use SEP instead of :::: (and disable the :: alias)", bind: str(&o.argFileSep, "")},
 		{long: []string{"link", "xapply"}, help: "link input sources instead of combining them", bind: boolean(&o.link)},
 		{long: []string{"halt"}, arg: "WHEN", help: "stop on failures: now|soon,fail|success|done=N|N%", bind: str(&o.halt, "")},
 		{long: []string{"retries"}, arg: "N", help: "run a failing job up to N times, on another host if there is one", bind: integer(&o.retries, 0)},

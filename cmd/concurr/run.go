@@ -159,16 +159,23 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 		return nil, usagef("", "-X and -m cannot be used together")
 	}
 
-	words, sources, err := parse.SplitCommandLine(rest)
+	seps := parse.DefaultSeparators
+	if o.argSep != "" {
+		seps.Args = o.argSep
+	}
+	if o.argFileSep != "" {
+		seps.Files = o.argFileSep
+	}
+	words, sources, err := parse.SplitCommandLineWith(rest, seps)
 	if err != nil {
 		return nil, usagef("", "%v", err)
-	}
-	if len(sources) == 0 && len(o.argFiles) == 0 && stdinIsTerminal(stdin) && !o.nonAll {
-		fmt.Fprintln(stderr, "concurr: hint: reading arguments from the terminal; end them with Ctrl-D")
 	}
 	inOpts := parse.InputOptions{Delimiter: o.delimiter, Null: o.null, ColSep: o.colsep,
 		Header: o.header, Trim: o.trim, Link: o.link, ArgFiles: o.argFiles,
 		EOFString: o.eof, SkipEmpty: o.noRunIfEmpty}
+	if !o.nonAll && parse.UsesStdin(sources, inOpts) && stdinIsTerminal(stdin) {
+		fmt.Fprintln(stderr, "concurr: hint: reading arguments from the terminal; end them with Ctrl-D")
+	}
 	switch {
 	case o.maxArgs == 0:
 		inOpts.NoArgs = true
