@@ -2,17 +2,65 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"time"
 
+	"mvdan.cc/sh/v3/shell"
+
 	"concurr/internal/sched"
 	"concurr/parse"
+	"concurr/sshx"
 )
 
-// dialRemote starts the agent on a host over SSH.
-func dialRemote(o *options, h parse.Host, after time.Duration, stderr io.Writer) func(context.Context) (*sched.Conn, error) {
+// sshOptions turns the command line into the SSH transport's options.
+func sshOptions(o *options, stderr io.Writer) (sshx.Options, error) {
+	opts := sshx.Options{
+		ConfigFile: o.sshConfig,
+		Stderr:     stderr,
+		Warn: func(format string, args ...any) {
+			fmt.Fprintf(stderr, "concurr: warning: "+format+"\n", args...)
+		},
+	}
+	if o.verbose {
+		opts.Log = func(format string, args ...any) {
+			fmt.Fprintf(stderr, "concurr: "+format+"\n", args...)
+		}
+	}
+	if o.sshCommand != "" {
+		// Split as the shell would, so that quoted arguments stay whole.
+		words, err := shell.Fields(o.sshCommand, func(string) string { return "" })
+		if err != nil || len(words) == 0 {
+			return opts, usagef("give the command as one word, as in --ssh 'ssh -o BatchMode=yes'", "bad --ssh value %q", o.sshCommand)
+		}
+		opts.SSHCommand = words
+	}
+	return opts, nil
+}
+
+// dialRemote starts the agent on a host over SSH, after waiting its turn
+// under --sshdelay.
+func dialRemote(opts sshx.Options, h parse.Host, after time.Duration) func(context.Context) (*sched.Conn, error) {
 	return func(ctx context.Context) (*sched.Conn, error) {
-		return nil, errors.New("remote hosts are not wired in yet")
+		if after > 0 {
+			select {
+			case <-time.After(after):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		node, err := sshx.Start(ctx, h, opts)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := sched.Handshake(ctx, node.Stdout, node.Stdin, node)
+		if err != nil {
+			node.Close()
+			if tail := node.Stderr(); tail != "" {
+				return nil, fmt.Errorf("start agent: %w; its stderr ends with: %s", err, tail)
+			}
+			return nil, fmt.Errorf("start agent: %w", err)
+		}
+		return conn, nil
 	}
 }

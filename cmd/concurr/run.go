@@ -241,6 +241,9 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 	p.cfg.Warn = func(format string, args ...any) {
 		fmt.Fprintf(stderr, "concurr: warning: "+format+"\n", args...)
 	}
+	p.cfg.Hint = func(hint string) {
+		fmt.Fprintf(stderr, "concurr: hint: %s\n", hint)
+	}
 
 	// Job control.
 	p.cfg.Timeout, p.cfg.TimeoutPercent = timeout, timeoutPercent
@@ -289,14 +292,18 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 	if len(hosts) == 0 {
 		hosts = []parse.Host{{Spec: ":", Local: true}}
 	}
+	sshOpts, err := sshOptions(o, stderr)
+	if err != nil {
+		return nil, err
+	}
 	for i, h := range hosts {
 		n := sched.Node{Name: h.String(), Slots: slotsFunc(jobs, h.Slots)}
 		if h.Local {
 			n.Dial = dialLocal
-			n.Prefetch = 0
+			n.Prefetch = 2
 		} else {
-			n.Dial = dialRemote(o, h, time.Duration(i)*sshDelay, stderr)
-			n.Prefetch = 0
+			n.Dial = dialRemote(sshOpts, h, time.Duration(i)*sshDelay)
+			n.Prefetch = 16
 		}
 		p.nodes = append(p.nodes, n)
 	}

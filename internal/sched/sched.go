@@ -91,6 +91,8 @@ type Config struct {
 
 	// Warn prints a warning or a notice on the client's stderr.
 	Warn func(format string, args ...any)
+	// Hint prints advice after a warning; may be nil.
+	Hint func(hint string)
 	// Progress, when set, is told about every job that starts and ends.
 	Progress Progress
 }
@@ -343,7 +345,7 @@ func (r *run) runNode(ctx context.Context, n Node) {
 	conn, err := n.Dial(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			r.cfg.Warn("%s: %v", n.Name, err)
+			r.warnNode(n.Name, err)
 		}
 		r.nodeLost(nil)
 		return
@@ -382,6 +384,19 @@ func (r *run) runNode(ctx context.Context, n Node) {
 	nr.conn.CloseWrite()
 	wg.Wait()
 	nr.conn.Close()
+}
+
+// warnNode reports a node's failure, with the error's hint if it has one.
+func (r *run) warnNode(name string, err error) {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, name+": ") {
+		msg = name + ": " + msg
+	}
+	r.cfg.Warn("%s", msg)
+	var h interface{ Hint() string }
+	if r.cfg.Hint != nil && errors.As(err, &h) && h.Hint() != "" {
+		r.cfg.Hint(h.Hint())
+	}
 }
 
 // nodeLost takes a node out of the run and puts its unfinished jobs back.
