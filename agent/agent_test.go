@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -556,5 +557,38 @@ func TestSubprocessAgent(t *testing.T) {
 	}
 	if err := c.close(); err != nil {
 		t.Errorf("agent exit: %v", err)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestDebugTrace(t *testing.T) {
+	var log lockedBuffer
+	c := startAgent(t, Options{Slots: 1, Debug: true, Stderr: &log})
+	c.send(&wire.Unknown{T: 99, Payload: []byte{1}})
+	r := c.run(script(`echo traced`))
+	if r.stdout.String() != "traced\n" {
+		t.Errorf("stdout = %q", r.stdout.String())
+	}
+	c.close()
+	for _, want := range []string{"-> hello", "<- command id=1", "<- input", "-> output seq=1 stream=1 7 bytes", "-> result", "ignoring a type(99) frame"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("trace lacks %q:\n%s", want, log.String())
+		}
 	}
 }

@@ -221,7 +221,6 @@ func (c *client) close() error {
 type jobResult struct {
 	stdout, stderr strings.Builder
 	result         *wire.Result
-	outputAfter    bool // an Output arrived after the Result
 }
 
 // collect reads messages until every seq in want has its Result, and checks
