@@ -57,7 +57,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer p.close()
-	sum, err := sched.Run(ctx, p.cfg, p.nodes, p.source)
+	var sum sched.Summary
+	if o.onAll || o.nonAll {
+		sum, err = runOnAll(ctx, p, p.outputOptions, stdout, stderr)
+	} else {
+		sum, err = sched.Run(ctx, p.cfg, p.nodes, p.source)
+	}
 	if ferr := p.cfg.Output.Flush(); ferr != nil && err == nil && !isBrokenPipe(ferr) {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
@@ -112,11 +117,12 @@ func flagError(err error) string {
 
 // runPlan is a run made ready from the command line.
 type runPlan struct {
-	cfg      sched.Config
-	nodes    []sched.Node
-	source   sched.Source
-	progress *progressMeter
-	closers  []func()
+	cfg           sched.Config
+	outputOptions output.Options
+	nodes         []sched.Node
+	source        sched.Source
+	progress      *progressMeter
+	closers       []func()
 }
 
 func (p *runPlan) close() {
@@ -214,8 +220,9 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 	case o.lineBuffer:
 		mode = output.LineBuffer
 	}
-	p.cfg.Output = output.New(stdout, stderr, output.Options{Mode: mode, KeepOrder: o.keepOrder,
-		TempDir: o.tmpdir, Results: o.results != ""})
+	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder,
+		TempDir: o.tmpdir, Results: o.results != ""}
+	p.cfg.Output = output.New(stdout, stderr, p.outputOptions)
 	if o.results != "" {
 		names := tmpl.Options.Header
 		p.cfg.ResultsDir = func(args []string) string { return output.ResultsDir(o.results, names, args) }
