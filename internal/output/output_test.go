@@ -1,0 +1,162 @@
+package output
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// event is one step of a scenario: begin, chunk or finish of a job.
+type event struct {
+	begin, finish, discard bool
+	seq                    uint64
+	stream                 int
+	data                   string
+	tag                    string
+}
+
+func begin(seq uint64) event                   { return event{begin: true, seq: seq} }
+func beginTagged(seq uint64, tag string) event { return event{begin: true, seq: seq, tag: tag} }
+func out(seq uint64, data string) event        { return event{seq: seq, stream: Stdout, data: data} }
+func errOut(seq uint64, data string) event     { return event{seq: seq, stream: Stderr, data: data} }
+func finish(seq uint64) event                  { return event{finish: true, seq: seq} }
+func discard(seq uint64) event                 { return event{discard: true, seq: seq} }
+
+func play(t *testing.T, opts Options, events []event) (string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	w := New(&stdout, &stderr, opts)
+	jobs := map[uint64]*Job{}
+	for _, e := range events {
+		switch {
+		case e.begin:
+			var tag []byte
+			if e.tag != "" {
+				tag = []byte(e.tag)
+			}
+			jobs[e.seq] = w.Begin(e.seq, tag, "")
+		case e.finish:
+			w.Finish(jobs[e.seq])
+		case e.discard:
+			w.Discard(jobs[e.seq])
+		default:
+			w.Chunk(jobs[e.seq], e.stream, []byte(e.data))
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String()
+}
+
+func TestModes(t *testing.T) {
+	interleaved := []event{begin(1), begin(2), out(1, "a1\na"), out(2, "b1\n"), errOut(1, "e1\n"), out(1, "2\n"), finish(2), finish(1)}
+	tests := []struct {
+		name       string
+		opts       Options
+		events     []event
+		wantStdout string
+		wantStderr string
+	}{
+		{"group keeps each job together", Options{}, interleaved, "b1\na1\na2\n", "e1\n"},
+		{"keep order", Options{KeepOrder: true}, interleaved, "a1\na2\nb1\n", "e1\n"},
+		{"line buffer", Options{Mode: LineBuffer}, interleaved, "a1\nb1\na2\n", "e1\n"},
+		{"ungroup", Options{Mode: Ungroup}, interleaved, "a1\nab1\n2\n", "e1\n"},
+		{"tags every line, partial last line too", Options{},
+			[]event{beginTagged(1, "x\t"), out(1, "a\nb"), finish(1), beginTagged(2, "y\t"), out(2, "a\nb"), finish(2)},
+			"x\ta\nx\tby\ta\ny\tb", ""},
+		{"tags in line-buffer mode", Options{Mode: LineBuffer},
+			[]event{beginTagged(1, "x\t"), out(1, "a"), out(1, "b\nc"), finish(1)},
+			"x\tab\nx\tc", ""},
+		{"discarded attempt prints nothing", Options{},
+			[]event{begin(1), out(1, "try\n"), discard(1), out(1, "again\n"), finish(1)},
+			"again\n", ""},
+		{"keep order waits for the first job", Options{KeepOrder: true},
+			[]event{begin(1), begin(2), begin(3), out(3, "c\n"), finish(3), out(2, "b\n"), finish(2), out(1, "a\n"), finish(1)},
+			"a\nb\nc\n", ""},
+		{"keep order streams the head job", Options{KeepOrder: true},
+			[]event{begin(1), out(1, "a"), begin(2), out(2, "b\n"), finish(2), out(1, "a\n"), finish(1)},
+			"aa\nb\n", ""},
+		{"empty output", Options{KeepOrder: true}, []event{begin(1), finish(1)}, "", ""},
+		{"binary data passes unchanged", Options{},
+			[]event{begin(1), out(1, "\x00\xff\xfe\n\\n"), finish(1)}, "\x00\xff\xfe\n\\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr := play(t, tt.opts, tt.events)
+			if stdout != tt.wantStdout {
+				t.Errorf("stdout = %q, want %q", stdout, tt.wantStdout)
+			}
+			if stderr != tt.wantStderr {
+				t.Errorf("stderr = %q, want %q", stderr, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestSkipInKeepOrder(t *testing.T) {
+	var stdout bytes.Buffer
+	w := New(&stdout, &bytes.Buffer{}, Options{KeepOrder: true})
+	j3 := w.Begin(3, nil, "")
+	w.Chunk(j3, Stdout, []byte("three\n"))
+	w.Finish(j3)
+	w.Skip(2)
+	w.Skip(1)
+	w.Flush()
+	if stdout.String() != "three\n" {
+		t.Fatalf("stdout = %q", stdout.String())
+	}
+}
+
+// TestSpill holds more output than the memory limit: it goes to a file and
+// comes back complete, and memory accounting returns to zero.
+func TestSpill(t *testing.T) {
+	var stdout bytes.Buffer
+	w := New(&stdout, &bytes.Buffer{}, Options{MemoryLimit: 1 << 10, TempDir: t.TempDir()})
+	j := w.Begin(1, nil, "")
+	piece := strings.Repeat("x", 300) + "\n"
+	for range 100 {
+		w.Chunk(j, Stdout, []byte(piece))
+	}
+	if j.streams[0].file == nil {
+		t.Fatal("output beyond the limit was not spilled to a file")
+	}
+	w.Finish(j)
+	w.Flush()
+	if stdout.String() != strings.Repeat(piece, 100) {
+		t.Fatalf("got %d bytes, want %d", stdout.Len(), 100*len(piece))
+	}
+	if w.memory != 0 {
+		t.Fatalf("memory accounting = %d after finish", w.memory)
+	}
+}
+
+func TestResults(t *testing.T) {
+	root := t.TempDir()
+	var stdout bytes.Buffer
+	w := New(&stdout, &bytes.Buffer{}, Options{Results: true})
+	dir := ResultsDir(root, nil, []string{"a/b", `c\d`})
+	j := w.Begin(7, nil, dir)
+	w.Chunk(j, Stdout, []byte("out\n"))
+	w.Chunk(j, Stderr, []byte("err\n"))
+	w.Finish(j)
+	w.Flush()
+	if stdout.Len() != 0 {
+		t.Fatalf("--results printed %q", stdout.String())
+	}
+	want := filepath.Join(root, "1", `a\_b`, "2", `c\\d`)
+	if dir != want {
+		t.Fatalf("dir = %q, want %q", dir, want)
+	}
+	for name, content := range map[string]string{"stdout": "out\n", "stderr": "err\n", "seq": "7"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || string(b) != content {
+			t.Errorf("%s = %q, %v; want %q", name, b, err, content)
+		}
+	}
+	if got := ResultsDir(root, []string{"name"}, []string{""}); got != filepath.Join(root, "name") {
+		t.Errorf("empty value: %q", got)
+	}
+}
