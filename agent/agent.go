@@ -5,6 +5,25 @@
 // external process in a process group of its own, streams the job's output
 // back as it is written, and kills process groups on cancel, timeout and
 // exit so that no process outlives the agent.
+//
+// What a client can rely on:
+//
+//   - Every Input accepted gets exactly one Result, after all of its Output;
+//     an Input that is refused (unknown or retired command, a sequence
+//     number still in use) gets an Error instead. At EOF or when the context
+//     ends, jobs are killed and their Results are not sent.
+//   - A job cancelled before it started reports ResultCancelled|ResultNotRun
+//     with the exit status of the signal asked for.
+//   - Killing a job sends the signal to each of its process groups, then
+//     SIGTERM after 200 ms, SIGTERM after 100 ms more, and SIGKILL after
+//     50 ms more, as GNU Parallel's default --termseq. The exit status is
+//     128+n for a job ended by signal n, and Result.Signal is n.
+//   - When a job's script returns, what it left running (the shell's
+//     background statements, processes remaining in its groups) is killed the
+//     same way; output that a process's leftover children keep writing is read
+//     for 2 s after the process exits.
+//   - In the embedded shell $$ is the agent's PID: `kill $$` ends the job
+//     with that signal, as it would end the job's shell, and not the agent.
 package agent
 
 import (

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -590,5 +591,24 @@ func TestDebugTrace(t *testing.T) {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("trace lacks %q:\n%s", want, log.String())
 		}
+	}
+}
+
+func TestNoGoroutineLeftAfterServe(t *testing.T) {
+	before := runtime.NumGoroutine()
+	c := startAgent(t, Options{Slots: 2})
+	c.send(&wire.Command{ID: 1, Template: script(`echo "$A1"; sh -c 'echo x >&2'; sleep "$A2" & wait`), Workdir: "..."},
+		&wire.Input{Command: 1, Seq: 1, Args: []string{"a", "0"}},
+		&wire.Input{Command: 1, Seq: 2, Args: []string{"b", "5"}, Timeout: 100},
+		&wire.Input{Command: 1, Seq: 3, Args: []string{"c", "5"}})
+	c.collect(10*time.Second, 1, 2)
+	c.close()
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
