@@ -97,8 +97,11 @@ func (s *sink) close(drop bool) {
 
 // reserve waits for room and reports whether a frame may be appended. It is
 // called with s.mu held.
-func (s *sink) reserve() error {
-	for len(s.buf) >= sinkLimit && !s.closed && s.err == nil {
+func (s *sink) reserve() error { return s.reserveUpTo(sinkLimit) }
+
+// reserveUpTo is reserve with another limit.
+func (s *sink) reserveUpTo(limit int) error {
+	for len(s.buf) >= limit && !s.closed && s.err == nil {
 		s.drained.Wait()
 	}
 	if s.closed || s.err != nil {
@@ -130,14 +133,17 @@ func (s *sink) writeRaw(b string) error {
 	return nil
 }
 
-// send buffers one message.
+// send buffers one message. It is for the frame reader's answers (Hello,
+// Ping, Error), which may go beyond sinkLimit up to a larger bound, so that
+// a client that is slow to read its jobs' output does not also stop the
+// reader from seeing its Cancel frames and its EOF.
 func (s *sink) send(m wire.Message) error {
 	if s.trace != nil {
 		s.trace("->", m)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.reserve(); err != nil {
+	if err := s.reserveUpTo(4 * sinkLimit); err != nil {
 		return err
 	}
 	start := len(s.buf)
