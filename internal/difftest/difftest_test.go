@@ -67,9 +67,20 @@ func TestGNUParallel(t *testing.T) {
 			home := t.TempDir()
 			gnuDir, oursDir := workDir(t, tc), workDir(t, tc)
 
-			gnuArgs := append([]string{parallel, "--will-cite", "-k"}, tc.args...)
-			gnu := runTool(t, gnuDir, home, gnuArgs, tc.stdin)
-			ours := runTool(t, oursDir, home, append([]string{concurr, "-k"}, tc.args...), tc.stdin)
+			// Both run at once: the cases that sleep then cost their sleep once.
+			var gnu, ours run
+			var gnuErr, oursErr error
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				gnu, gnuErr = runTool(gnuDir, home, append([]string{parallel, "--will-cite", "-k"}, tc.args...), tc.stdin)
+			})
+			wg.Go(func() {
+				ours, oursErr = runTool(oursDir, home, append([]string{concurr, "-k"}, tc.args...), tc.stdin)
+			})
+			wg.Wait()
+			if err := errors.Join(gnuErr, oursErr); err != nil {
+				t.Fatal(err)
+			}
 			if verbose || tc.want != nil {
 				t.Logf("parallel: status %d, stdout %q, stderr %q", gnu.status, gnu.stdout, gnu.stderr)
 			}
@@ -190,8 +201,7 @@ type run struct {
 
 // runTool runs argv in dir with a small fixed environment, so that neither
 // tool picks up the developer's configuration (~/.parallel, CONCURR_*).
-func runTool(t *testing.T, dir, home string, argv []string, stdin string) run {
-	t.Helper()
+func runTool(dir, home string, argv []string, stdin string) (run, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -217,16 +227,16 @@ func runTool(t *testing.T, dir, home string, argv []string, stdin string) run {
 	var exitErr *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		t.Fatalf("%s: timed out after %v\nstdout: %q\nstderr: %q", shellJoin(argv), commandTimeout, r.stdout, r.stderr)
+		return r, fmt.Errorf("%s: timed out after %v\nstdout: %q\nstderr: %q", shellJoin(argv), commandTimeout, r.stdout, r.stderr)
 	case errors.As(err, &exitErr):
 		r.status = exitErr.ExitCode()
 		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			r.status = 128 + int(ws.Signal())
 		}
 	case err != nil:
-		t.Fatalf("%s: %v", shellJoin(argv), err)
+		return r, fmt.Errorf("%s: %w", shellJoin(argv), err)
 	}
-	return r
+	return r, nil
 }
 
 // compareTrees compares two --results directories: the same paths, and the
