@@ -1,0 +1,5 @@
+package main
+
+import "context"
+
+func (r *runner) runRemote(ctx context.Context) {}

@@ -1,0 +1,93 @@
+// Command forkfloor is the fork/exec floor of the local benchmarks: it runs
+// `/bin/true ARG` for ARG = 1…N with P workers, each a bare fork/exec
+// (syscall.ForkExec, which uses vfork-style clone on Linux) and wait4, with
+// no shell, no pipes and no output handling. No tool that starts one
+// process per job can beat it, so tools are compared against its time.
+//
+//	forkfloor -n 5000 -p 2 [-path /bin/true]
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "forkfloor: error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("forkfloor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jobs := fs.Int("n", 1000, "number of processes to run")
+	workers := fs.Int("p", runtime.NumCPU(), "processes at once")
+	path := fs.String("path", "/bin/true", "program to run, with the job number as its argument")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *jobs < 0 || *workers < 1 {
+		return fmt.Errorf("need -n ≥ 0 and -p ≥ 1, got -n %d -p %d", *jobs, *workers)
+	}
+	failed, err := forkExecAll(*path, *jobs, *workers)
+	if err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d runs of %s failed", failed, *jobs, *path)
+	}
+	return nil
+}
+
+// forkExecAll runs path jobs times, workers at once, and returns how many
+// runs exited non-zero.
+func forkExecAll(path string, jobs, workers int) (failed int64, err error) {
+	var next atomic.Int64
+	var failures atomic.Int64
+	errs := make([]error, workers)
+	// The children inherit stdin, stdout and stderr, as a job of any tool
+	// would; the environment is empty, as lean as it gets.
+	attr := &syscall.ProcAttr{Files: []uintptr{0, 1, 2}}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(jobs) {
+					return
+				}
+				pid, err := syscall.ForkExec(path, []string{path, strconv.FormatInt(i, 10)}, attr)
+				if err != nil {
+					errs[w] = fmt.Errorf("fork/exec %s: %w", path, err)
+					return
+				}
+				var status syscall.WaitStatus
+				for {
+					_, err = syscall.Wait4(pid, &status, 0, nil)
+					if !errors.Is(err, syscall.EINTR) {
+						break
+					}
+				}
+				if err != nil {
+					errs[w] = fmt.Errorf("wait for %s: %w", path, err)
+					return
+				}
+				if !status.Exited() || status.ExitStatus() != 0 {
+					failures.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return failures.Load(), errors.Join(errs...)
+}
