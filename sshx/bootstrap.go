@@ -49,7 +49,10 @@ func platformOf(uname string) (goos, goarch string, ok bool) {
 	}
 	goos, okOS := unameOS[f[0]]
 	goarch, okArch := unameArch[f[1]]
-	return goos, goarch, okOS && okArch
+	if !okOS || !okArch {
+		return "", "", false
+	}
+	return goos, goarch, true
 }
 
 // unamesOf lists the `uname -sm` outputs that map to goos/goarch.
@@ -213,7 +216,7 @@ func remoteCommand(script string) string {
 // bootstrap drives the script over the session's stdio until the agent
 // starts. It returns whether the agent was already cached. stdout is left
 // just after the "exec" marker, where the agent's output begins.
-func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin io.Writer, stdout *bufio.Reader, opts *Options, stderr *tailBuffer) (b *build, cached bool, err error) {
+func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin io.Writer, stdout *bufio.Reader, opts *Options) (b *build, cached bool, err error) {
 	b = own
 	prefix := []byte(markerPrefix + nonce + ":")
 	var noise bytes.Buffer
@@ -229,7 +232,7 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 			continue
 		}
 		if err != nil {
-			return nil, false, startError(name, "the node's shell ended before the agent started", err, noise.Bytes(), stderr)
+			return nil, false, &startFailure{name: name, what: "the connection ended before the agent started", err: err, noise: noise.Bytes()}
 		}
 		if !bytes.HasPrefix(line, prefix) {
 			if noise.Len() < wire.MaxNoise {
@@ -256,7 +259,7 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 		case "upload":
 			opts.log("%s: uploading agent (%s, %s/%s)", name, megabytes(b.size), b.goos, b.goarch)
 			if err := upload(stdin, b); err != nil {
-				return nil, false, startError(name, "upload the agent", err, noise.Bytes(), stderr)
+				return nil, false, &startFailure{name: name, what: "upload the agent", err: err, noise: noise.Bytes()}
 			}
 		case "exec":
 			if arg == "cached" {
@@ -264,7 +267,7 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 			}
 			return b, arg == "cached", nil
 		case "fail":
-			return nil, false, startError(name, arg, nil, noise.Bytes(), stderr)
+			return nil, false, &startFailure{name: name, what: arg, noise: noise.Bytes()}
 		}
 	}
 }
@@ -289,15 +292,26 @@ func megabytes(n int64) string {
 	return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " MB"
 }
 
-// startError explains a failed start with what the node printed.
-func startError(name, what string, err error, noise []byte, stderr *tailBuffer) error {
-	msg := name + ": " + what
-	if err != nil && !errors.Is(err, io.EOF) {
-		msg += ": " + err.Error()
+// startFailure is a bootstrap that ended without an agent. Its message
+// needs the node's stderr, which is complete only once the session has
+// ended, so the caller waits for that and then calls explain.
+type startFailure struct {
+	name, what string
+	err        error
+	noise      []byte
+}
+
+func (f *startFailure) Error() string { return f.explain(nil).Error() }
+
+// explain describes the failure with what the node printed.
+func (f *startFailure) explain(stderr *tailBuffer) error {
+	msg := f.name + ": " + f.what
+	if f.err != nil && !errors.Is(f.err, io.EOF) {
+		msg += ": " + f.err.Error()
 	}
 	if s := strings.TrimSpace(stderr.String()); s != "" {
 		msg += "; the node said: " + lastLines(s, 5)
-	} else if s := strings.TrimSpace(string(noise)); s != "" {
+	} else if s := strings.TrimSpace(string(f.noise)); s != "" {
 		msg += "; the node printed: " + lastLines(s, 5)
 	}
 	return errors.New(msg)
@@ -338,6 +352,9 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 }
 
 func (t *tailBuffer) String() string {
+	if t == nil {
+		return ""
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)

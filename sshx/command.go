@@ -3,6 +3,7 @@ package sshx
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -65,7 +66,7 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 	defer stop()
 
 	stdout := bufio.NewReaderSize(stdoutPipe, 64<<10)
-	b, cached, err := bootstrap(ctx, name, nonce, own, stdin, stdout, opts, stderr)
+	b, cached, err := bootstrap(ctx, name, nonce, own, stdin, stdout, opts)
 	if err != nil {
 		stdin.Close()
 		if !waitFor(exited, 500*time.Millisecond) {
@@ -75,6 +76,10 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 		stdoutPipe.Close()
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", name, ctx.Err())
+		}
+		var sf *startFailure
+		if errors.As(err, &sf) {
+			err = sf.explain(stderr)
 		}
 		return nil, err
 	}

@@ -211,22 +211,7 @@ func startNative(ctx context.Context, name string, h parse.Host, own *build, opt
 		return nil, fmt.Errorf("start the bootstrap: %w", err)
 	}
 	stdout := bufio.NewReaderSize(stdoutPipe, 64<<10)
-	b, cached, err := bootstrap(ctx, name, nonce, own, stdin, stdout, opts, stderr)
-	if err != nil {
-		closeAll()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s: %w", name, ctx.Err())
-		}
-		return nil, err
-	}
-
-	n := &Node{Name: name, Stdin: stdin, Stdout: stdout, Platform: b.goos + "/" + b.goarch, Cached: cached, stderr: stderr}
 	exited := make(chan struct{})
-	alive := newKeepalive(client, target.aliveInterval, target.aliveCountMax, func() {
-		opts.warn("%s: no answer to %d keepalives in %v: closing the connection", name, target.aliveCountMax,
-			time.Duration(target.aliveCountMax)*target.aliveInterval)
-		closeAll()
-	})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -234,6 +219,28 @@ func startNative(ctx context.Context, name string, h parse.Host, own *build, opt
 		sess.Wait()
 		close(exited)
 	}()
+	b, cached, err := bootstrap(ctx, name, nonce, own, stdin, stdout, opts)
+	if err != nil {
+		var sf *startFailure
+		if errors.As(err, &sf) {
+			// The session's stderr is complete once it has ended.
+			waitFor(exited, time.Second)
+			err = sf.explain(stderr)
+		}
+		closeAll()
+		wg.Wait()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", name, ctx.Err())
+		}
+		return nil, err
+	}
+
+	n := &Node{Name: name, Stdin: stdin, Stdout: stdout, Platform: b.goos + "/" + b.goarch, Cached: cached, stderr: stderr}
+	alive := newKeepalive(client, target.aliveInterval, target.aliveCountMax, func() {
+		opts.warn("%s: no answer to %d keepalives in %v: closing the connection", name, target.aliveCountMax,
+			time.Duration(target.aliveCountMax)*target.aliveInterval)
+		closeAll()
+	})
 	n.close = func() error {
 		stdin.Close()
 		if !waitFor(exited, 2*time.Second) {
