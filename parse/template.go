@@ -259,7 +259,7 @@ const (
 	tplDouble
 	tplSingle
 	tplANSI  // inside $'...'
-	tplParam // inside ${...}
+	tplParam // inside "${...}"
 )
 
 // tplPiece is part of the generated script: literal source, or a reference.
@@ -684,6 +684,30 @@ func (c *tplCompiler) endWord() {
 
 func (c *tplCompiler) emit(s string) { c.plit = append(c.plit, s...) }
 
+// unquotedParam reports whether the current position is inside a ${...}
+// that is not itself in double quotes. mvdan.cc/sh splits such an
+// expansion's result into words even where its text was quoted, so a
+// replacement there cannot be kept one word.
+func (c *tplCompiler) unquotedParam() bool {
+	for i := len(c.frames) - 1; i >= 0; i-- {
+		switch c.frames[i].kind {
+		case tplCmdSubst, tplBacktick, tplArith, tplTop:
+			return false
+		case tplParamExp:
+			for k := i - 1; k >= 0; k-- {
+				switch c.frames[k].kind {
+				case tplParamExp:
+					continue
+				case tplDQ:
+					return false
+				}
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (c *tplCompiler) ref(f *tplFrame, m tplMatch, at int) {
 	key := tplKey{kind: m.kind, index: m.index}
 	q := tplUnquoted
@@ -728,6 +752,9 @@ func (c *tplCompiler) tryRef(f *tplFrame) (bool, error) {
 	}
 	if err := c.r.check(c.src[c.pos:], m); err != nil {
 		return false, err
+	}
+	if c.unquotedParam() {
+		return false, fmt.Errorf("%s inside ${...} needs double quotes around the ${...}", c.src[c.pos:c.pos+m.n])
 	}
 	c.ref(f, m, c.pos)
 	c.pos += m.n
@@ -1037,7 +1064,8 @@ func (c *tplCompiler) render() (string, []Var) {
 		case tplANSI:
 			b.WriteString(`'"${` + name + `[*]}"$'`)
 		case tplParam:
-			b.WriteString(`"${` + name + `[*]}"`)
+			// Only reached inside double quotes: see unquotedParam.
+			b.WriteString(`${` + name + `[*]}`)
 		}
 	}
 	return b.String(), vars
