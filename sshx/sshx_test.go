@@ -8,6 +8,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"concurr/internal/sshtest"
 	"concurr/internal/wire"
@@ -476,4 +479,71 @@ func TestContextCancelsStart(t *testing.T) {
 	if d := time.Since(begin); d > 3*time.Second {
 		t.Errorf("took %v", d)
 	}
+}
+
+func TestKeepaliveDetectsHungHost(t *testing.T) {
+	s := sshtest.StartServer(t)
+	config := writeConfig(t, s.ConfigBlock("node1")+"  ServerAliveInterval 1\n  ServerAliveCountMax 2\n")
+	var log logLines
+	n := start(t, "node1", options(config, &log))
+	r := bufio.NewReader(n.Stdout)
+	if _, err := wire.ReadMagic(r, wire.MaxNoise); err != nil {
+		t.Fatal(err)
+	}
+	s.SetHung(true)
+	begin := time.Now()
+	// The agent is alive but silent: only the keepalives can end this read.
+	_, err := io.Copy(io.Discard, r)
+	if d := time.Since(begin); d > 5*time.Second || !log.has("no answer to 2 keepalives") {
+		t.Errorf("read ended after %v with %v; log:\n%s", d, err, log.String())
+	}
+}
+
+func TestAgentAuthentication(t *testing.T) {
+	s := sshtest.StartServer(t)
+	keyring := agent.NewKeyring()
+	priv, err := ssh.ParseRawPrivateKey(mustRead(t, s.Keys.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.Add(agent.AddedKey{PrivateKey: priv}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer l.Close()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			agent.ServeAgent(keyring, c)
+			c.Close()
+		}
+	}()
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	// No IdentityFile: the defaults under HOME do not exist, so only the
+	// agent holds the key.
+	config := writeConfig(t, fmt.Sprintf("Host node1\n  HostName 127.0.0.1\n  Port %d\n  UserKnownHostsFile %s\n", s.Port, s.KnownHosts))
+	var log logLines
+	n := start(t, "node1", options(config, &log))
+	hello(t, n)
+	n.Close()
+}
+
+func mustRead(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -92,6 +92,7 @@ type Server struct {
 	mu       sync.Mutex
 	banner   string
 	env      []string
+	hung     bool
 	execs    []string
 	conns    map[net.Conn]bool
 	closed   bool
@@ -159,6 +160,14 @@ func (s *Server) KnownHostsLine() string {
 func (s *Server) SetBanner(text string) {
 	s.mu.Lock()
 	s.banner = text
+	s.mu.Unlock()
+}
+
+// SetHung makes the server stop answering global requests such as
+// keepalives, as a host that hangs would.
+func (s *Server) SetHung(hung bool) {
+	s.mu.Lock()
+	s.hung = hung
 	s.mu.Unlock()
 }
 
@@ -265,7 +274,10 @@ func (s *Server) handleConn(c net.Conn) {
 	go func() {
 		defer wg.Done()
 		for req := range reqs {
-			if req.WantReply {
+			s.mu.Lock()
+			hung := s.hung
+			s.mu.Unlock()
+			if req.WantReply && !hung {
 				req.Reply(req.Type == "keepalive@openssh.com", nil)
 			}
 		}
