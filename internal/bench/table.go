@@ -174,5 +174,5 @@ func megabytes(n int64) string {
 	if n <= 0 {
 		return "—"
 	}
-	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }

@@ -37,10 +37,10 @@ type runner struct {
 type role int
 
 const (
-	subject role = iota // concurr: the row with the target
-	peer                // another tool doing the same jobs
-	floor               // the least time any tool could take
-	peerParallel        // GNU Parallel, the peer every ratio is taken against
+	subject      role = iota // concurr: the row with the target
+	peer                     // another tool doing the same jobs
+	floor                    // the least time any tool could take
+	peerParallel             // GNU Parallel, the peer every ratio is taken against
 )
 
 // contender is one tool's way of running a workload.
