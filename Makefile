@@ -55,7 +55,14 @@ fuzz:
 e2e:
 	CONCURR_E2E=1 $(GO) test -count=1 -run 'E2E|SSHD' $(PKG)
 
-bench:
+# bench compares concurr with GNU Parallel, rush, xargs and the fork/exec,
+# ssh and x/crypto/ssh floors (installing missing peers), and writes the
+# table to BENCHMARKS.md; bench-go runs the Go micro-benchmarks.
+.PHONY: bench-go
+bench: bench-go
+	$(GO) run ./internal/bench/cmd/benchrun -out BENCHMARKS.md
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKG)
 
 dist:

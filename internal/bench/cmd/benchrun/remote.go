@@ -157,7 +157,7 @@ func (r *runner) remoteEchoWorkload(ctx context.Context, rm *remote) {
 		rm.concurrContender(contender{role: subject, jobs: jobs, check: linesEqualJobs,
 			command: withStdin(r.concurr, "-F", rm.d.Config, "-S", hosts, "echo {}"),
 			target:  fmt.Sprintf("≥ %.0f× GNU Parallel, ≥ %.0f× floor", remoteEchoVsParallel, remoteEchoVsFloor)}),
-		r.toolContender("parallel", r.parallel, contender{role: peerParallel, jobs: jobs, scale: true, probe: 40, check: linesEqualJobs,
+		r.toolContender("parallel", r.parallel, contender{role: peerParallel, jobs: jobs, scale: true, probe: 20, check: linesEqualJobs,
 			command: withStdin(r.parallel, "--will-cite", "--controlmaster", "--ssh", "ssh -F "+rm.d.Config, "-S", hosts, "echo {}"),
 			note:    "GNU Parallel --controlmaster --ssh 'ssh -F CONFIG' -S " + hosts + "."}),
 		{tool: "xargs + ssh ControlMaster", role: floor, jobs: jobs, scale: true, probe: 100, check: linesEqualJobs, notRun: floorNotRun,
