@@ -190,24 +190,19 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 	}
 	if o.nonAll {
 		p.source = &sliceSource{jobs: [][]string{nil}}
+		p.cfg.Template, err = compileTemplate(o, words, nil, 0)
 	} else {
-		inputs, err := parse.OpenInputs(sources, inOpts, stdin)
+		var inputs *parse.Inputs
+		inputs, err = parse.OpenInputs(sources, inOpts, stdin)
 		if err != nil {
-			return nil, fmt.Errorf("%w", err)
+			return nil, err
 		}
 		p.closers = append(p.closers, func() { inputs.Close() })
 		p.source = inputs
-		defer func() {
-			if p.cfg.Template == nil {
-				inputs.Close()
-			}
-		}()
 		p.cfg.Template, err = compileTemplate(o, words, inputs.Header(), inputs.Positions())
 	}
-	if o.nonAll {
-		p.cfg.Template, err = compileTemplate(o, words, nil, 0)
-	}
 	if err != nil {
+		p.close()
 		return nil, usagef("quote the template in single quotes so that your shell passes it whole", "%v", err)
 	}
 	tmpl := p.cfg.Template
