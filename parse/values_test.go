@@ -12,7 +12,7 @@ import (
 
 // pathCases hold GNU Parallel 20221122's {.} {/} {//} {/.} of each input.
 var pathCases = []struct {
-	name, in                   string
+	name, in                    string
 	noExt, base, dir, baseNoExt string
 }{
 	{"nested", "a/b.c/d", "a/b.c/d", "d", "a/b.c", "d"},
