@@ -90,7 +90,7 @@ func TestGNUParallel(t *testing.T) {
 
 			command := "concurr -k " + shellJoin(tc.args)
 			if tc.stdin != "" {
-				command += fmt.Sprintf(" <<< %q", tc.stdin)
+				command += " <<< " + clip(tc.stdin)
 			}
 			expect := outcome{stdout: gnu.stdout, status: gnu.status}
 			source := "GNU Parallel"
@@ -99,8 +99,9 @@ func TestGNUParallel(t *testing.T) {
 			}
 			// A usage error's stdout is GNU Parallel's usage text.
 			if ours.stdout != expect.stdout && !tc.anyFailure {
-				t.Errorf("%s\nstdout differs from %s\n  want %q\n  got  %q\nconcurr stderr: %q",
-					command, source, expect.stdout, ours.stdout, ours.stderr)
+				t.Errorf("%s\nstdout differs from %s\n  want %s\n  got  %s\n%s\nconcurr stderr: %s",
+					command, source, clip(expect.stdout), clip(ours.stdout),
+					firstDifference(expect.stdout, ours.stdout), clip(ours.stderr))
 			}
 			switch {
 			case tc.anyFailure:
@@ -350,6 +351,27 @@ func shellJoin(argv []string) string {
 		}
 	}
 	return strings.Join(quoted, " ")
+}
+
+// clip quotes s, eliding the middle of long values so that a failure with
+// thousands of lines stays readable.
+func clip(s string) string {
+	const head, tail = 200, 80
+	if len(s) <= head+tail+40 {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%q ... %q (%d bytes)", s[:head], s[len(s)-tail:], len(s))
+}
+
+// firstDifference shows where two outputs part, with a little context.
+func firstDifference(want, got string) string {
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	from := strings.LastIndexByte(want[:i], '\n') + 1
+	window := func(s string) string { return clip(s[from:min(len(s), i+40)]) }
+	return fmt.Sprintf("  first difference at byte %d: want %s, got %s", i, window(want), window(got))
 }
 
 // lines returns "1\n2\n...n\n".
