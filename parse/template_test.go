@@ -263,6 +263,7 @@ func TestDisplayAgainstGNUParallel(t *testing.T) {
 	gnu := gnuParallel(t)
 	for _, tc := range displayCases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // GNU Parallel takes most of a second to start
 			args := append([]string{"--will-cite", "-k", "-j1", "--dry-run"}, tc.gnu[:slices.Index(tc.gnu, ":::")]...)
 			args = append(args, tc.words...)
 			args = append(args, tc.gnu[slices.Index(tc.gnu, ":::"):]...)
