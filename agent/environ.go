@@ -71,8 +71,12 @@ func (e *jobEnviron) setValues(name string, values []string) {
 		e.setString(name, values[0], false)
 		return
 	}
+	// Bind may reuse values once set returns, and a nil list would expand
+	// to one empty word: keep a copy that is never nil.
+	list := make([]string, len(values))
+	copy(list, values)
 	e.vars = append(e.vars, namedVar{name, expand.Variable{
-		Set: true, Kind: expand.Indexed, List: values,
+		Set: true, Kind: expand.Indexed, List: list,
 	}})
 }
 

@@ -18,7 +18,7 @@ func TestRealTemplates(t *testing.T) {
 		stdout string
 	}{
 		{name: "argument, sequence and slot", words: []string{"echo", "{}", "{#}", "{%}"}, args: []string{"x"}, stdout: "x 1 1\n"},
-		{name: "injection stays literal", words: []string{"printf", "[%s]\\n", "{}"}, args: []string{"a b; echo pwned $(id) `id` *"}, stdout: "[a b; echo pwned $(id) `id` *]\n"},
+		{name: "injection stays literal", words: []string{"printf", "'[%s]\\n'", "{}"}, args: []string{"a b; echo pwned $(id) `id` *"}, stdout: "[a b; echo pwned $(id) `id` *]\n"},
 		{name: "basename without extension", words: []string{"echo", "{/.}"}, args: []string{"/tmp/dir/file.tar.gz"}, stdout: "file.tar\n"},
 	}
 	c := startAgent(t, Options{Slots: 1})

@@ -104,7 +104,7 @@ func (w *Writer) Begin(seq uint64, tag []byte, dir string) *Job {
 	for i := range j.streams {
 		j.streams[i].dir = w.opts.TempDir
 	}
-	if w.opts.KeepOrder && seq == w.next {
+	if w.streamsHead() && seq == w.next {
 		j.live = true
 	}
 	return j
@@ -124,7 +124,7 @@ func (w *Writer) Chunk(j *Job, stream int, data []byte) {
 		}
 		return
 	}
-	if w.opts.KeepOrder && !j.live && j.Seq == w.next {
+	if w.streamsHead() && !j.live && j.Seq == w.next {
 		// The job's turn has come while it runs: stream it from now on.
 		w.flushHeld(j)
 		j.live = true
@@ -139,6 +139,13 @@ func (w *Writer) Chunk(j *Job, stream int, data []byte) {
 	default:
 		w.emit(j, i, data)
 	}
+}
+
+// streamsHead reports whether the job whose turn it is under -k prints as
+// it runs. Only --line-buffer does: grouped output stays unprinted until the
+// job ends, so that a retried or halted job can still be dropped.
+func (w *Writer) streamsHead() bool {
+	return w.opts.KeepOrder && w.opts.Mode == LineBuffer
 }
 
 // hold keeps data for later, in memory while the global budget allows.

@@ -76,7 +76,7 @@ func TestModes(t *testing.T) {
 		{"keep order waits for the first job", Options{KeepOrder: true},
 			[]event{begin(1), begin(2), begin(3), out(3, "c\n"), finish(3), out(2, "b\n"), finish(2), out(1, "a\n"), finish(1)},
 			"a\nb\nc\n", ""},
-		{"keep order streams the head job", Options{KeepOrder: true},
+		{"keep order with line buffer streams the head job", Options{KeepOrder: true, Mode: LineBuffer},
 			[]event{begin(1), out(1, "a"), begin(2), out(2, "b\n"), finish(2), out(1, "a\n"), finish(1)},
 			"aa\nb\n", ""},
 		{"empty output", Options{KeepOrder: true}, []event{begin(1), finish(1)}, "", ""},

@@ -353,7 +353,7 @@ func (r *run) runNode(ctx context.Context, n Node) {
 	slots := max(n.Slots(conn.Hello), 1)
 	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots,
 		inflight: make(map[uint64]*job), changed: make(chan struct{}, 1), credit: make(chan struct{}, slots+n.Prefetch)}
-	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever && !r.cfg.Halt.Now {
+	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever {
 		// Jobs sent ahead would start the moment a slot frees, past the
 		// delay or the halt.
 		nr.credit = make(chan struct{}, slots)
@@ -688,8 +688,12 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 		e := joblog.Entry{Seq: j.seq, Host: nr.node.Name, Start: time.Unix(0, res.Start),
 			Runtime: time.Duration(res.Runtime), Receive: j.stdout, Exit: int(res.Exit),
 			Signal: int(res.Signal), Command: display}
-		if res.Flags&(wire.ResultTimedOut|wire.ResultNotRun) != 0 {
+		switch {
+		case res.Flags&(wire.ResultTimedOut|wire.ResultNotRun) != 0:
 			e.Exit = -1
+		case res.Signal != 0:
+			// GNU Parallel splits the wait status: a signal death exits 0.
+			e.Exit = 0
 		}
 		if err := r.cfg.JobLog.Write(e); err != nil {
 			r.fail(err)
