@@ -1,7 +1,7 @@
 // Command forkfloor is the fork/exec floor of the local benchmarks: it runs
 // `/bin/true ARG` for ARG = 1…N with P workers, each a bare fork/exec
 // (syscall.ForkExec, which uses vfork-style clone on Linux) and wait4, with
-// no shell, no pipes and no output handling. No tool that starts one
+// the caller's environment and no shell, no pipes and no output handling. No tool that starts one
 // process per job can beat it, so tools are compared against its time.
 //
 //	forkfloor -n 5000 -p 2 [-path /bin/true]
@@ -55,9 +55,11 @@ func forkExecAll(path string, jobs, workers int) (failed int64, err error) {
 	var next atomic.Int64
 	var failures atomic.Int64
 	errs := make([]error, workers)
-	// The children inherit stdin, stdout and stderr, as a job of any tool
-	// would; the environment is empty, as lean as it gets.
-	attr := &syscall.ProcAttr{Files: []uintptr{0, 1, 2}}
+	// The children inherit stdin, stdout, stderr and the environment, as a
+	// job of any tool must: an empty environment would be leaner still, but
+	// it also spares /bin/true loading the locale that LANG names, which no
+	// real tool may do.
+	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}}
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
