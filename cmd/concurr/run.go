@@ -203,7 +203,11 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 	}
 	if err != nil {
 		p.close()
-		return nil, usagef("quote the template in single quotes so that your shell passes it whole", "%v", err)
+		hint := ""
+		if strings.Contains(err.Error(), "quote") {
+			hint = "quote the template in single quotes so that your shell passes it whole"
+		}
+		return nil, usagef(hint, "%v", err)
 	}
 	tmpl := p.cfg.Template
 
