@@ -155,6 +155,11 @@ func (r *runner) sleepWorkload(ctx context.Context) {
 			target:  fmt.Sprintf("≤ %.2f× ideal %.2f s", sleepVsIdeal, ideal.Seconds())}),
 		{tool: "ideal", role: floor, jobs: jobs, computed: ideal,
 			note: fmt.Sprintf("ideal: %d jobs / 8 slots × 0.05 s, computed, not measured.", jobs)},
+		r.toolContender("forkfloor", r.forkfloor, contender{role: peer, jobs: jobs, check: noOutput,
+			command: func(n int) (bench.Command, error) {
+				return bench.Command{Argv: []string{r.forkfloor, "-n", strconv.Itoa(n), "-p", strconv.Itoa(slots), "-path", "/bin/sleep", "-arg", "0.05"}, Timeout: localTimeout}, nil
+			},
+			note: "forkfloor -p 8 -path /bin/sleep -arg 0.05: what bare fork/exec of sleep reaches on this machine now; for scale, no target."}),
 		r.toolContender("parallel", r.parallel, contender{role: peerParallel, jobs: jobs, check: noOutput,
 			command: r.stdinJobs(r.parallel, "--will-cite", "-j8", job)}),
 	}

@@ -4,7 +4,7 @@
 // the caller's environment and no shell, no pipes and no output handling. No tool that starts one
 // process per job can beat it, so tools are compared against its time.
 //
-//	forkfloor -n 5000 -p 2 [-path /bin/true]
+//	forkfloor -n 5000 -p 2 [-path /bin/true] [-arg ARG]
 package main
 
 import (
@@ -33,13 +33,14 @@ func run(args []string, stderr io.Writer) error {
 	jobs := fs.Int("n", 1000, "number of processes to run")
 	workers := fs.Int("p", runtime.NumCPU(), "processes at once")
 	path := fs.String("path", "/bin/true", "program to run, with the job number as its argument")
+	arg := fs.String("arg", "", "pass this argument instead of the job number (-path /bin/sleep -arg 0.05)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *jobs < 0 || *workers < 1 {
 		return fmt.Errorf("need -n ≥ 0 and -p ≥ 1, got -n %d -p %d", *jobs, *workers)
 	}
-	failed, err := forkExecAll(*path, *jobs, *workers)
+	failed, err := forkExecAll(*path, *arg, *jobs, *workers)
 	if err != nil {
 		return err
 	}
@@ -49,9 +50,9 @@ func run(args []string, stderr io.Writer) error {
 	return nil
 }
 
-// forkExecAll runs path jobs times, workers at once, and returns how many
-// runs exited non-zero.
-func forkExecAll(path string, jobs, workers int) (failed int64, err error) {
+// forkExecAll runs path jobs times, workers at once, with arg or else the
+// job number as its argument, and returns how many runs exited non-zero.
+func forkExecAll(path, arg string, jobs, workers int) (failed int64, err error) {
 	var next atomic.Int64
 	var failures atomic.Int64
 	errs := make([]error, workers)
@@ -68,7 +69,11 @@ func forkExecAll(path string, jobs, workers int) (failed int64, err error) {
 				if i > int64(jobs) {
 					return
 				}
-				pid, err := syscall.ForkExec(path, []string{path, strconv.FormatInt(i, 10)}, attr)
+				argv := []string{path, arg}
+				if arg == "" {
+					argv[1] = strconv.FormatInt(i, 10)
+				}
+				pid, err := syscall.ForkExec(path, argv, attr)
 				if err != nil {
 					errs[w] = fmt.Errorf("fork/exec %s: %w", path, err)
 					return
