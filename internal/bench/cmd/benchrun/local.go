@@ -123,7 +123,7 @@ func (r *runner) trueWorkload(ctx context.Context) {
 			command: func(n int) (bench.Command, error) {
 				return bench.Command{Argv: []string{r.forkfloor, "-n", strconv.Itoa(n), "-p", procs}, Timeout: localTimeout}, nil
 			},
-			note: fmt.Sprintf("forkfloor -p %s: syscall.ForkExec and wait4 of /bin/true N, %s at once, nothing else.", procs, procs)}),
+			note: fmt.Sprintf("forkfloor -p %s: syscall.ForkExec and wait4 of /bin/true N with the caller's environment, %s at once, nothing else.", procs, procs)}),
 		r.toolContender("parallel", r.parallel, contender{role: peerParallel, jobs: jobs, scale: true, check: noOutput,
 			command: r.stdinJobs(r.parallel, "--will-cite", "/bin/true {}")}),
 		r.toolContender("rush", r.rush, contender{role: peer, jobs: jobs, scale: true, check: noOutput,
