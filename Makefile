@@ -58,9 +58,10 @@ e2e:
 # bench compares concurr with GNU Parallel, rush, xargs and the fork/exec,
 # ssh and x/crypto/ssh floors (installing missing peers), and writes the
 # table to BENCHMARKS.md; bench-go runs the Go micro-benchmarks.
+# BENCHFLAGS passes benchrun flags: make bench BENCHFLAGS='-quick -only local'
 .PHONY: bench-go
 bench: bench-go
-	$(GO) run ./internal/bench/cmd/benchrun -out BENCHMARKS.md
+	$(GO) run ./internal/bench/cmd/benchrun -out BENCHMARKS.md $(BENCHFLAGS)
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKG)
