@@ -116,6 +116,9 @@ func TestGNUParallel(t *testing.T) {
 				t.Errorf("%s\nexit status %d, want %d from %s\nconcurr stderr: %q",
 					command, ours.status, expect.status, source, ours.stderr)
 			}
+			if strings.Contains(ours.stderr, "WARNING: DATA RACE") {
+				t.Errorf("%s\nthe race detector found a data race in concurr:\n%s", command, ours.stderr)
+			}
 			if tc.results != "" {
 				compareTrees(t, command, filepath.Join(gnuDir, tc.results), filepath.Join(oursDir, tc.results))
 			}
@@ -160,7 +163,11 @@ func concurrBinary(t *testing.T) string {
 			return
 		}
 		builtBinary = filepath.Join(dir, "concurr")
-		build := exec.Command("go", "build", "-o", builtBinary, "./cmd/concurr")
+		args := []string{"build", "-o", builtBinary}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		build := exec.Command("go", append(args, "./cmd/concurr")...)
 		build.Dir = filepath.Dir(gomod)
 		if out, err := build.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/concurr: %w\n%s", err, out)

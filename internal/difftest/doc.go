@@ -8,5 +8,6 @@
 // The package holds tests only. They skip when `parallel` is not on PATH and
 // under -short. Set CONCURR_DIFFTEST_BIN to test an already built binary
 // instead of building ./cmd/concurr, and CONCURR_DIFFTEST_VERBOSE=1 to log
-// both outputs of every case.
+// both outputs of every case. Under -race, concurr is built with the race
+// detector too, and a race report in its stderr fails the case.
 package difftest
