@@ -174,16 +174,30 @@ func newNonce() string {
 // It maps `uname -sm`; for the client's own platform the build is named in
 // the script, for any other it asks the client with a "platform" marker and
 // reads "DIR SHA256 SIZE" (or "none") from stdin. It then execs the cached
-// agent if its SHA-256 matches, or prints "upload", reads exactly SIZE bytes
-// into a temp file in the cache folder, verifies, chmods and renames it into
-// place, and execs it. "exec" is printed just before the agent starts, and
-// "fail MESSAGE" on errors.
-func bootstrapScript(nonce string, own *build) string {
+// agent if it verifies, or prints "upload", reads exactly SIZE bytes into a
+// temp file in the cache folder, verifies, chmods and renames it into place,
+// and execs it. "exec cached|uploaded PATH" is printed just before the agent
+// starts, "refuse writable|owner:UID PATH" for a cache folder that others
+// could change, and "fail MESSAGE" on other errors.
+//
+// The cache is a trust boundary: whoever can change the file can run code
+// as the user. So the folders must be the user's own and writable by no one
+// else (then only the user can swap the file between the check and the
+// exec), and the file must be a regular file of the user's, not a symlink,
+// whose SHA-256 matches: anything else is replaced, never run.
+//
+// The cache is ${XDG_CACHE_HOME:-$HOME/.cache}/concurr/DIR. When exec from
+// there fails (a file system mounted noexec), the client runs the script
+// again with fallback set, which uses $HOME/.concurr/DIR instead and removes
+// the unusable copy, so that later runs find the fallback first.
+func bootstrapScript(nonce string, own *build, fallback bool) string {
 	var cases []string
 	for _, u := range unamesOf(own.goos, own.goarch) {
 		cases = append(cases, `"`+u+`"`)
 	}
 	parts := []string{
+		`umask 077`,
+		`set -f`,
 		`k=` + nonce,
 		`m() { echo; echo "` + markerPrefix + `$k:$*"; }`,
 		`command -v sha256sum >/dev/null 2>&1 || command -v shasum >/dev/null 2>&1 || { m fail neither sha256sum nor shasum is installed; exit 1; }`,
@@ -192,18 +206,42 @@ func bootstrapScript(nonce string, own *build) string {
 		`case "$u" in ` + strings.Join(cases, "|") + `) d=` + own.dir() + `; s=` + own.sum + `; n=` + strconv.FormatInt(own.size, 10) +
 			`;; *) m platform "$u"; read -r d s n || exit 1;; esac`,
 		`[ "$d" = none ] && exit 3`,
-		`p="${XDG_CACHE_HOME:-$HOME/.cache}/concurr/$d"`,
-		`f="$p/concurr"`,
-		`if [ -f "$f" ] && [ "$(h "$f")" = "$s" ]; then m exec cached; exec "$f" --agent; fi`,
-		`mkdir -p "$p" && chmod 700 "$p" || { m fail cannot create "$p"; exit 1; }`,
+		`me=$(id -u)`,
+		// sd refuses a folder that is another user's or that others can write.
+		`sd() { [ -d "$1" ] || return 0; set -- "$1" $(ls -ldnL "$1"); case "$2" in ?????w*|????????w*) m refuse writable "$1"; exit 1;; esac; [ "$4" = "$me" ] || { m refuse "owner:$4" "$1"; exit 1; }; }`,
+		// ok says whether $1 is the build: the user's own regular file,
+		// executable and writable by no one else, with the right SHA-256.
+		`ok() { [ -f "$1" ] && [ ! -h "$1" ] && [ -x "$1" ] || return 1; set -- "$1" $(ls -ldn "$1"); case "$2" in ?????w*|????????w*) return 1;; esac; [ "$4" = "$me" ] && [ "$(h "$1")" = "$s" ]; }`,
+		`c1="${XDG_CACHE_HOME:-$HOME/.cache}/concurr"`,
+		`c2="$HOME/.concurr"`,
+	}
+	if !fallback {
+		parts = append(parts,
+			`c="$c1"`, `p="$c/$d"`, `f="$p/concurr"`,
+			`sd "$c"`, `sd "$p"`,
+			`if ok "$f"; then m exec cached "$f"; exec "$f" --agent; fi`,
+			`g="$c2/$d/concurr"`,
+			`if [ -d "$c2/$d" ]; then sd "$c2"; sd "$c2/$d"; if ok "$g"; then m exec cached "$g"; exec "$g" --agent; fi; fi`,
+		)
+	} else {
+		parts = append(parts,
+			`c="$c2"`, `p="$c/$d"`, `f="$p/concurr"`,
+			`sd "$c"`, `sd "$p"`,
+			`rm -f "$c1/$d/concurr"`,
+			`if ok "$f"; then m exec cached "$f"; exec "$f" --agent; fi`,
+		)
+	}
+	parts = append(parts,
+		`mkdir -p "$p" || { m fail cannot create "$p"; exit 1; }`,
+		`sd "$c"`, `sd "$p"`,
 		`t="$p/.concurr.$k.tmp"`,
 		`m upload`,
 		`head -c "$n" > "$t"`,
-		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then m exec uploaded; exec "$f" --agent; fi`,
+		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then m exec uploaded "$f"; exec "$f" --agent; fi`,
 		`rm -f "$t"`,
 		`m fail the uploaded agent did not verify`,
 		`exit 1`,
-	}
+	)
 	return strings.Join(parts, "; ")
 }
 
@@ -213,16 +251,23 @@ func remoteCommand(script string) string {
 	return "/bin/sh -c '" + script + "'"
 }
 
-// bootstrap drives the script over the session's stdio until the agent
-// starts. It returns whether the agent was already cached. stdout is left
-// just after the "exec" marker, where the agent's output begins.
-func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin io.Writer, stdout *bufio.Reader, opts *Options) (b *build, cached bool, err error) {
-	b = own
+// started is how the bootstrap ended: the build the node runs and where.
+type started struct {
+	build  *build
+	cached bool   // the agent was already on the node
+	path   string // the agent's path on the node
+}
+
+// bootstrap drives the script over the session's stdio until it execs the
+// agent. stdout is left just after the "exec" marker, where the agent's
+// output begins.
+func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin io.Writer, stdout *bufio.Reader, opts *Options) (*started, error) {
+	b := own
 	prefix := []byte(markerPrefix + nonce + ":")
 	var noise bytes.Buffer
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		line, err := stdout.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -232,7 +277,7 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 			continue
 		}
 		if err != nil {
-			return nil, false, &startFailure{name: name, what: "the connection ended before the agent started", err: err, noise: noise.Bytes()}
+			return nil, &startFailure{name: name, what: "the connection ended before the agent started", err: err, noise: noise.Bytes()}
 		}
 		if !bytes.HasPrefix(line, prefix) {
 			if noise.Len() < wire.MaxNoise {
@@ -246,30 +291,48 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 			goos, goarch, ok := platformOf(arg)
 			if !ok {
 				io.WriteString(stdin, "none\n")
-				return nil, false, fmt.Errorf("%s: unsupported platform %q (uname -sm)", name, arg)
+				return nil, fmt.Errorf("%s: unsupported platform %q (uname -sm)", name, arg)
 			}
 			b, err = opts.buildFor(name, goos, goarch)
 			if err != nil {
 				io.WriteString(stdin, "none\n")
-				return nil, false, err
+				return nil, err
 			}
 			if _, err := fmt.Fprintf(stdin, "%s %s %d\n", b.dir(), b.sum, b.size); err != nil {
-				return nil, false, fmt.Errorf("%s: send the agent's name: %w", name, err)
+				return nil, fmt.Errorf("%s: send the agent's name: %w", name, err)
 			}
 		case "upload":
 			opts.log("%s: uploading agent (%s, %s/%s)", name, megabytes(b.size), b.goos, b.goarch)
 			if err := upload(stdin, b); err != nil {
-				return nil, false, &startFailure{name: name, what: "upload the agent", err: err, noise: noise.Bytes()}
+				return nil, &startFailure{name: name, what: "upload the agent", err: err, noise: noise.Bytes()}
 			}
 		case "exec":
-			if arg == "cached" {
+			how, path, _ := strings.Cut(arg, " ")
+			if how == "cached" {
 				opts.log("%s: agent cached", name)
 			}
-			return b, arg == "cached", nil
+			return &started{build: b, cached: how == "cached", path: path}, nil
+		case "refuse":
+			return nil, refusal(name, arg)
 		case "fail":
-			return nil, false, &startFailure{name: name, what: arg, noise: noise.Bytes()}
+			return nil, &startFailure{name: name, what: arg, noise: noise.Bytes()}
 		}
 	}
+}
+
+// refusal explains a "refuse" marker: a cache folder that someone other
+// than the user could change.
+func refusal(name, arg string) error {
+	why, path, _ := strings.Cut(arg, " ")
+	fix := "make it private with chmod 700 " + path + ", or remove it (rm -rf " + path + ") and concurr will create it again"
+	if uid, ok := strings.CutPrefix(why, "owner:"); ok {
+		return &Error{Node: name,
+			Err:  fmt.Errorf("the agent cache %s is owned by another user (uid %s): refusing to run from it", path, uid),
+			hint: "remove it (rm -rf " + path + ") and concurr will create it again"}
+	}
+	return &Error{Node: name,
+		Err:  fmt.Errorf("the agent cache %s is writable by others: refusing to run from it", path),
+		hint: fix}
 }
 
 func upload(w io.Writer, b *build) error {
@@ -326,12 +389,16 @@ func lastLines(s string, n int) string {
 }
 
 // tailBuffer keeps the last bytes written to it, for error messages about a
-// node's stderr.
+// node's stderr. It holds back what the bootstrap writes: a start that
+// fails is explained by its error, and a failed try that the fallback
+// folder fixes is no news. release passes the tail and all later writes on
+// to copy once the agent runs.
 type tailBuffer struct {
-	mu   sync.Mutex
-	buf  []byte
-	max  int
-	copy io.Writer
+	mu       sync.Mutex
+	buf      []byte
+	max      int
+	copy     io.Writer
+	released bool
 }
 
 func newTailBuffer(max int, copy io.Writer) *tailBuffer {
@@ -345,10 +412,19 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	if len(t.buf) > t.max {
 		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
 	}
-	if t.copy != nil {
+	if t.copy != nil && t.released {
 		t.copy.Write(p)
 	}
 	return len(p), nil
+}
+
+func (t *tailBuffer) release() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.copy != nil && !t.released && len(t.buf) > 0 {
+		t.copy.Write(t.buf)
+	}
+	t.released = true
 }
 
 func (t *tailBuffer) String() string {

@@ -3,21 +3,25 @@ package sshx
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
+	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"concurr/parse"
 )
 
 // startCommand reaches the node with the system's ssh client: the given
 // command, then -T, the login and the bootstrap script. ssh runs in its own
-// process group, which Close kills.
+// process group, which Close kills. A connection the server drops before
+// login, as sshd does past MaxStartups, is tried again as dialHop does.
 func startCommand(ctx context.Context, name string, h parse.Host, own *build, opts *Options) (*Node, error) {
 	args := append([]string(nil), opts.SSHCommand[1:]...)
 	args = append(args, "-T")
@@ -27,15 +31,67 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 	if h.Port != 0 {
 		args = append(args, "-p", strconv.Itoa(h.Port))
 	}
+	timeout := DefaultConnectTimeout
 	if opts.ConnectTimeout > 0 {
+		timeout = opts.ConnectTimeout
 		args = append(args, "-o", "ConnectTimeout="+strconv.Itoa(int((opts.ConnectTimeout+time.Second-1)/time.Second)))
 	}
-	nonce := newNonce()
-	args = append(args, "--", h.Name, remoteCommand(bootstrapScript(nonce, own)))
+	args = append(args, "--", h.Name)
+
+	var last *attempt
+	launch := func(command string) (*attempt, error) {
+		a, err := runSSH(ctx, opts, append(args, command))
+		last = a
+		return a, err
+	}
+	budget := time.Now().Add(retryBudget * timeout)
+	backoff := retryFirst
+	for {
+		a, st, err := runBootstrap(ctx, name, own, opts, launch)
+		if err == nil {
+			a.stderr.release()
+			return a.node(name, st), nil
+		}
+		if last == nil || !sshDropped(last) || ctx.Err() != nil {
+			return nil, err
+		}
+		sleep := backoff/2 + rand.N(backoff/2+1)
+		if time.Now().Add(sleep).After(budget) {
+			return nil, err
+		}
+		opts.log("%s: the server dropped the connection (%s): trying again in %v", name, lastLines(strings.TrimSpace(last.stderr.String()), 1), sleep.Round(time.Millisecond))
+		last = nil
+		t := time.NewTimer(sleep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%s: %w", name, ctx.Err())
+		case <-t.C:
+		}
+		backoff = min(2*backoff, retryMax)
+	}
+}
+
+// sshDropped says whether ssh ended because the server closed or reset the
+// connection before the login, as sshd does to connections past
+// MaxStartups. ssh says so only in words.
+func sshDropped(a *attempt) bool {
+	status, ok := a.status()
+	if !ok || status != 255 {
+		return false
+	}
+	msg := a.stderr.String()
+	return strings.Contains(msg, "kex_exchange_identification") ||
+		strings.Contains(msg, "Connection reset by peer") ||
+		strings.Contains(msg, "Connection closed by") && !strings.Contains(msg, "Permission denied")
+}
+
+// runSSH starts ssh with args in a process group of its own.
+func runSSH(ctx context.Context, opts *Options, args []string) (*attempt, error) {
 	cmd := exec.Command(opts.SSHCommand[0], args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr := newTailBuffer(8<<10, opts.Stderr)
-	cmd.Stderr = stderr
+	a := &attempt{stderr: newTailBuffer(8<<10, opts.Stderr), exited: make(chan struct{})}
+	cmd.Stderr = a.stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -53,48 +109,73 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 		stdoutPipe.Close()
 		return nil, fmt.Errorf("run %s: %w", opts.SSHCommand[0], err)
 	}
+	a.stdin = stdin
+	a.stdout = bufio.NewReaderSize(stdoutPipe, 64<<10)
 	kill := func(sig syscall.Signal) { syscall.Kill(-cmd.Process.Pid, sig) }
-	exited := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		cmd.Wait()
-		close(exited)
-	}()
 	stop := context.AfterFunc(ctx, func() { kill(syscall.SIGKILL) })
-	defer stop()
-
-	stdout := bufio.NewReaderSize(stdoutPipe, 64<<10)
-	b, cached, err := bootstrap(ctx, name, nonce, own, stdin, stdout, opts)
-	if err != nil {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.waitErr = cmd.Wait()
+		close(a.exited)
+	}()
+	a.status = func() (int, bool) {
+		if !a.ended() {
+			return 0, false
+		}
+		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() < 0 {
+			return 0, false
+		}
+		return cmd.ProcessState.ExitCode(), true
+	}
+	a.signal = func(sig ssh.Signal) {
+		if sig == ssh.SIGKILL {
+			kill(syscall.SIGKILL)
+		} else {
+			kill(syscall.SIGTERM)
+		}
+	}
+	a.end = func() {
+		stop()
 		stdin.Close()
-		if !waitFor(exited, 500*time.Millisecond) {
+		if !waitFor(a.exited, 500*time.Millisecond) {
 			kill(syscall.SIGKILL)
 		}
-		wg.Wait()
+		a.wg.Wait()
 		stdoutPipe.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s: %w", name, ctx.Err())
-		}
-		var sf *startFailure
-		if errors.As(err, &sf) {
-			err = sf.explain(stderr)
-		}
-		return nil, err
 	}
-	n := &Node{Name: name, Stdin: stdin, Stdout: stdout, Platform: b.goos + "/" + b.goarch, Cached: cached, stderr: stderr}
+	// Once the agent runs, ctx no longer bounds it.
+	a.started = func() { stop() }
+	return a, nil
+}
+
+// node wraps an attempt of the ssh transport whose agent runs.
+func (a *attempt) node(name string, st *started) *Node {
+	a.started()
+	n := &Node{Name: name, Stdin: a.stdin, Platform: st.build.goos + "/" + st.build.goarch, Cached: st.cached, stderr: a.stderr}
+	n.Stdout = &streamReader{r: a.stdout, end: func() error {
+		waitFor(a.exited, time.Second)
+		status, ok := a.status()
+		switch {
+		case !ok:
+			return io.EOF
+		case status == 255:
+			return fmt.Errorf("%w: ssh exited with status 255: %s", ErrConnectionLost, lastLines(strings.TrimSpace(a.stderr.String()), 1))
+		case status != 0:
+			return fmt.Errorf("the agent exited with status %d", status)
+		}
+		return io.EOF
+	}}
 	n.close = func() error {
-		stdin.Close()
-		if !waitFor(exited, 2*time.Second) {
-			kill(syscall.SIGTERM)
-			if !waitFor(exited, time.Second) {
-				kill(syscall.SIGKILL)
+		a.stdin.Close()
+		if !waitFor(a.exited, 2*time.Second) {
+			a.signal(ssh.SIGTERM)
+			if !waitFor(a.exited, time.Second) {
+				a.signal(ssh.SIGKILL)
 			}
 		}
-		wg.Wait()
-		stdoutPipe.Close()
+		a.end()
 		return nil
 	}
-	return n, nil
+	return n
 }

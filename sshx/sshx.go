@@ -17,11 +17,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -188,75 +192,254 @@ func startNative(ctx context.Context, name string, h parse.Host, own *build, opt
 	stop := context.AfterFunc(ctx, closeAll)
 	defer stop()
 
-	sess, err := client.NewSession()
-	if err != nil {
-		closeAll()
-		return nil, fmt.Errorf("open a session: %w", err)
-	}
-	stdin, err := sess.StdinPipe()
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
-	stdoutPipe, err := sess.StdoutPipe()
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
-	stderr := newTailBuffer(8<<10, opts.Stderr)
-	sess.Stderr = stderr
-	nonce := newNonce()
-	if err := sess.Start(remoteCommand(bootstrapScript(nonce, own))); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("start the bootstrap: %w", err)
-	}
-	stdout := bufio.NewReaderSize(stdoutPipe, 64<<10)
-	exited := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sess.Wait()
-		close(exited)
-	}()
-	b, cached, err := bootstrap(ctx, name, nonce, own, stdin, stdout, opts)
-	if err != nil {
-		var sf *startFailure
-		if errors.As(err, &sf) {
-			// The session's stderr is complete once it has ended.
-			waitFor(exited, time.Second)
-			err = sf.explain(stderr)
+	launch := func(command string) (*attempt, error) {
+		sess, err := client.NewSession()
+		if err != nil {
+			return nil, fmt.Errorf("open a session: %w", err)
 		}
-		closeAll()
-		wg.Wait()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s: %w", name, ctx.Err())
+		stdin, err := sess.StdinPipe()
+		if err != nil {
+			sess.Close()
+			return nil, err
 		}
+		stdout, err := sess.StdoutPipe()
+		if err != nil {
+			sess.Close()
+			return nil, err
+		}
+		a := &attempt{
+			stdin:  stdin,
+			stdout: bufio.NewReaderSize(stdout, 64<<10),
+			stderr: newTailBuffer(8<<10, opts.Stderr),
+			exited: make(chan struct{}),
+		}
+		sess.Stderr = a.stderr
+		if err := sess.Start(command); err != nil {
+			sess.Close()
+			return nil, fmt.Errorf("start the bootstrap: %w", err)
+		}
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.waitErr = sess.Wait()
+			close(a.exited)
+		}()
+		a.status = func() (int, bool) {
+			if !a.ended() {
+				return 0, false
+			}
+			var exit *ssh.ExitError
+			if errors.As(a.waitErr, &exit) {
+				return exit.ExitStatus(), true
+			}
+			return 0, a.waitErr == nil
+		}
+		a.signal = func(sig ssh.Signal) { sess.Signal(sig) }
+		a.end = func() {
+			sess.Close()
+			if !waitFor(a.exited, time.Second) {
+				closeAll()
+			}
+			a.wg.Wait()
+		}
+		return a, nil
+	}
+	a, st, err := runBootstrap(ctx, name, own, opts, launch)
+	if err != nil {
+		closeAll()
 		return nil, err
 	}
+	a.stderr.release()
 
-	n := &Node{Name: name, Stdin: stdin, Stdout: stdout, Platform: b.goos + "/" + b.goarch, Cached: cached, stderr: stderr}
+	n := &Node{Name: name, Stdin: a.stdin, Platform: st.build.goos + "/" + st.build.goarch, Cached: st.cached, stderr: a.stderr}
+	var lost atomic.Pointer[error]
 	alive := newKeepalive(client, target.aliveInterval, target.aliveCountMax, func() {
-		opts.warn("%s: no answer to %d keepalives in %v: closing the connection", name, target.aliveCountMax,
-			time.Duration(target.aliveCountMax)*target.aliveInterval)
+		wait := time.Duration(target.aliveCountMax) * target.aliveInterval
+		err := fmt.Errorf("%w: no answer to %d keepalives in %v (ServerAliveInterval %v, ServerAliveCountMax %d)",
+			ErrConnectionLost, target.aliveCountMax, wait, target.aliveInterval, target.aliveCountMax)
+		lost.Store(&err)
+		opts.warn("%s: no answer to %d keepalives in %v: closing the connection", name, target.aliveCountMax, wait)
 		closeAll()
 	})
-	n.close = func() error {
-		stdin.Close()
-		if !waitFor(exited, 2*time.Second) {
-			sess.Signal(ssh.SIGTERM)
-			if !waitFor(exited, time.Second) {
-				sess.Signal(ssh.SIGKILL)
-				waitFor(exited, 500*time.Millisecond)
-			}
+	n.Stdout = &streamReader{r: a.stdout, end: func() error {
+		waitFor(a.exited, time.Second)
+		if err := lost.Load(); err != nil {
+			return *err
 		}
+		select {
+		case <-a.exited:
+		default:
+			return io.EOF // the agent closed its stdout and runs on
+		}
+		return sessionEnd(a.waitErr)
+	}}
+	n.close = func() error {
+		// The polite way first: at EOF on its stdin the agent ends its jobs
+		// and exits. A hung host may block even the writes that ask it to,
+		// so closing the connection ends this after closeGrace regardless.
+		polite := make(chan struct{})
+		go func() {
+			defer close(polite)
+			a.stdin.Close()
+			if !waitFor(a.exited, 2*time.Second) {
+				a.signal(ssh.SIGTERM)
+				if !waitFor(a.exited, time.Second) {
+					a.signal(ssh.SIGKILL)
+					waitFor(a.exited, 500*time.Millisecond)
+				}
+			}
+		}()
+		waitFor(polite, closeGrace)
 		alive.stop()
 		closeAll()
+		<-polite
 		alive.wg.Wait()
-		wg.Wait()
+		a.wg.Wait()
 		return nil
 	}
 	return n, nil
+}
+
+// closeGrace bounds how long Close waits for the agent to exit before it
+// closes the connection under it.
+const closeGrace = 4 * time.Second
+
+// ErrConnectionLost is the error at the end of a Node's Stdout when the
+// connection ended under the agent: the host stopped answering keepalives,
+// or the connection dropped before the agent exited.
+var ErrConnectionLost = errors.New("connection lost")
+
+// sessionEnd turns how the agent's session ended into the error that ends
+// its stream: io.EOF for an agent that exited cleanly.
+func sessionEnd(err error) error {
+	var exit *ssh.ExitError
+	var missing *ssh.ExitMissingError
+	switch {
+	case err == nil:
+		return io.EOF
+	case errors.As(err, &exit) && exit.Signal() != "":
+		return fmt.Errorf("the agent was killed by SIG%s", exit.Signal())
+	case errors.As(err, &exit):
+		return fmt.Errorf("the agent exited with status %d", exit.ExitStatus())
+	case errors.As(err, &missing):
+		return fmt.Errorf("%w: the connection closed before the agent exited", ErrConnectionLost)
+	default:
+		return fmt.Errorf("%w: %v", ErrConnectionLost, err)
+	}
+}
+
+// streamReader is a Node's Stdout: at the end of the stream it returns end's
+// error, so that a reader learns whether the agent exited or the
+// connection was lost, rather than a bare io.EOF either way.
+type streamReader struct {
+	r    *bufio.Reader
+	end  func() error
+	once sync.Once
+	err  error
+}
+
+func (s *streamReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err == io.EOF {
+		s.once.Do(func() { s.err = s.end() })
+		err = s.err
+	}
+	return n, err
+}
+
+// attempt is one run of the bootstrap script, on an SSH session or in an
+// ssh process.
+type attempt struct {
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	stderr *tailBuffer
+	exited chan struct{} // closed when the session or process has ended
+	// waitErr is how it ended, set before exited closes.
+	waitErr error
+	// status is the exit status once exited is closed; false when it ended
+	// without one.
+	status func() (int, bool)
+	signal func(ssh.Signal)
+	// end stops the attempt if it still runs and waits for its goroutines.
+	end func()
+	// started, when set, is called once the agent runs.
+	started func()
+	wg      sync.WaitGroup
+}
+
+// ended says whether the session or process has ended, after which
+// waitErr may be read.
+func (a *attempt) ended() bool {
+	select {
+	case <-a.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// execRefused is the exit status of sh when exec finds the file but may not
+// run it, as on a file system mounted noexec.
+const execRefused = 126
+
+// runBootstrap runs the bootstrap script through launch until the agent
+// starts. When exec from the cache folder is refused, it runs it once more
+// with the fallback folder. On failure every attempt has ended.
+func runBootstrap(ctx context.Context, name string, own *build, opts *Options, launch func(command string) (*attempt, error)) (*attempt, *started, error) {
+	var refused []string
+	for _, fallback := range []bool{false, true} {
+		nonce := newNonce()
+		a, err := launch(remoteCommand(bootstrapScript(nonce, own, fallback)))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, fmt.Errorf("%s: %w", name, ctx.Err())
+			}
+			return nil, nil, err
+		}
+		st, err := bootstrap(ctx, name, nonce, own, a.stdin, a.stdout, opts)
+		if err != nil {
+			var sf *startFailure
+			if errors.As(err, &sf) {
+				// The session's stderr is complete once it has ended.
+				waitFor(a.exited, time.Second)
+				err = sf.explain(a.stderr)
+			}
+			a.end()
+			if ctx.Err() != nil {
+				return nil, nil, fmt.Errorf("%s: %w", name, ctx.Err())
+			}
+			return nil, nil, err
+		}
+		// The agent speaks first: a script that ends instead could not
+		// exec it.
+		if _, err := a.stdout.Peek(1); err == nil {
+			return a, st, nil
+		}
+		waitFor(a.exited, 2*time.Second)
+		status, ok := a.status()
+		a.end()
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, ctx.Err())
+		}
+		why := lastLines(strings.TrimSpace(a.stderr.String()), 1)
+		if why == "" {
+			why = "exit status " + strconv.Itoa(status)
+			if !ok {
+				why = "the session ended without an exit status"
+			}
+		}
+		refused = append(refused, st.path+": "+why)
+		if ok && status == execRefused && !fallback {
+			opts.log("%s: cannot run the agent from %s (%s): trying %s", name, st.path, why, "$HOME/.concurr")
+			continue
+		}
+		e := &Error{Node: name, Err: fmt.Errorf("the agent did not start: %s", strings.Join(refused, "; then "))}
+		if ok && status == execRefused {
+			e.hint = "the node refuses to run programs from these folders (mounted noexec?): set XDG_CACHE_HOME on the node, in its shell's startup file, to a folder where programs may run"
+		}
+		return nil, nil, e
+	}
+	panic("unreachable")
 }
 
 func waitFor(c <-chan struct{}, d time.Duration) bool {
@@ -270,38 +453,34 @@ func waitFor(c <-chan struct{}, d time.Duration) bool {
 	}
 }
 
+// Retries of a handshake the server dropped: exponential from
+// retryFirst up to retryMax, jittered, for at most retryBudget times the
+// connect timeout in all.
+const (
+	retryFirst  = 50 * time.Millisecond
+	retryMax    = 2 * time.Second
+	retryBudget = 3
+)
+
 // dialChain connects to each ProxyJump hop in turn and then to the target,
 // each through the previous one. The last client is the target's.
 func dialChain(ctx context.Context, name string, target *endpoint, opts *Options) ([]*ssh.Client, error) {
 	hops := append(append([]*endpoint(nil), target.jumps...), target)
 	var clients []*ssh.Client
+	closeAll := func() {
+		for i := len(clients) - 1; i >= 0; i-- {
+			clients[i].Close()
+		}
+	}
 	for i, e := range hops {
-		var conn net.Conn
-		var err error
-		dctx, cancel := context.WithTimeout(ctx, e.connectTimeout)
-		if i == 0 {
-			var d net.Dialer
-			conn, err = d.DialContext(dctx, "tcp", e.addr())
-		} else {
-			conn, err = clients[i-1].DialContext(dctx, "tcp", e.addr())
+		var via *ssh.Client
+		viaName := ""
+		if i > 0 {
+			via, viaName = clients[i-1], hops[i-1].alias
 		}
-		cancel()
+		c, err := dialHop(ctx, name, e, via, viaName, opts)
 		if err != nil {
-			for _, c := range clients {
-				c.Close()
-			}
-			via := ""
-			if i > 0 {
-				via = " via " + hops[i-1].alias
-			}
-			return nil, fmt.Errorf("%s: connect to %s (%s)%s: %w", name, e.alias, e.addr(), via, err)
-		}
-		c, err := handshake(ctx, conn, e, opts)
-		if err != nil {
-			conn.Close()
-			for _, c := range clients {
-				c.Close()
-			}
+			closeAll()
 			return nil, err
 		}
 		clients = append(clients, c)
@@ -309,9 +488,99 @@ func dialChain(ctx context.Context, name string, target *endpoint, opts *Options
 	return clients, nil
 }
 
+// dialHop connects to one server, directly or through via, and
+// authenticates. A server that drops the connection before authentication,
+// as sshd does past MaxStartups, is tried again after a jittered
+// exponential backoff; refusals, timeouts, authentication and host key
+// errors are final. Each try is bounded by the connect timeout.
+func dialHop(ctx context.Context, name string, e *endpoint, via *ssh.Client, viaName string, opts *Options) (*ssh.Client, error) {
+	budget := time.Now().Add(retryBudget * e.connectTimeout)
+	backoff := retryFirst
+	connected := false
+	for try := 1; ; try++ {
+		c, err := dialOnce(ctx, name, e, via, viaName, opts)
+		if err == nil {
+			return c, nil
+		}
+		var dropped *droppedError
+		retry := errors.As(err, &dropped)
+		if retry && !dropped.connected && !connected {
+			retry = false // refused from the start: nothing listens there
+		}
+		if retry && dropped.connected {
+			connected = true
+		}
+		if !retry || ctx.Err() != nil {
+			if dropped != nil {
+				return nil, dropped.err
+			}
+			return nil, err
+		}
+		sleep := backoff/2 + rand.N(backoff/2+1)
+		if time.Now().Add(sleep).After(budget) {
+			return nil, fmt.Errorf("%w (gave up after %d tries)", dropped.err, try)
+		}
+		opts.log("%s: %s dropped the connection (%v): trying again in %v", name, e.alias, dropped.cause, sleep.Round(time.Millisecond))
+		t := time.NewTimer(sleep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, &Error{Node: name, Err: ctx.Err()}
+		case <-t.C:
+		}
+		backoff = min(2*backoff, retryMax)
+	}
+}
+
+// droppedError is a connection the server refused or closed before
+// authentication, which may succeed when tried again.
+type droppedError struct {
+	err       error // for the user
+	cause     error
+	connected bool // the TCP connection was made
+}
+
+func (d *droppedError) Error() string { return d.err.Error() }
+
+// dialOnce makes one connection to e and runs the SSH handshake on it, all
+// within e's connect timeout.
+func dialOnce(ctx context.Context, name string, e *endpoint, via *ssh.Client, viaName string, opts *Options) (*ssh.Client, error) {
+	dctx, cancel := context.WithTimeout(ctx, e.connectTimeout)
+	defer cancel()
+	var conn net.Conn
+	var err error
+	if via == nil {
+		var d net.Dialer
+		conn, err = d.DialContext(dctx, "tcp", e.addr())
+	} else {
+		conn, err = via.DialContext(dctx, "tcp", e.addr())
+	}
+	if err != nil {
+		how := ""
+		if viaName != "" {
+			how = " via " + viaName
+		}
+		if ctx.Err() == nil && dctx.Err() != nil {
+			return nil, fmt.Errorf("%s: connect to %s (%s)%s: timed out after %v", name, e.alias, e.addr(), how, e.connectTimeout)
+		}
+		wrapped := fmt.Errorf("%s: connect to %s (%s)%s: %w", name, e.alias, e.addr(), how, err)
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, &droppedError{err: wrapped, cause: err}
+		}
+		return nil, wrapped
+	}
+	deadline, _ := dctx.Deadline()
+	c, err := handshake(ctx, conn, e, deadline, opts)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 // handshake runs the SSH handshake and authentication on conn, bounded by
-// the endpoint's connect timeout and by ctx.
-func handshake(ctx context.Context, conn net.Conn, e *endpoint, opts *Options) (*ssh.Client, error) {
+// deadline and by ctx.
+func handshake(ctx context.Context, conn net.Conn, e *endpoint, deadline time.Time, opts *Options) (*ssh.Client, error) {
 	checker, err := newHostKeyChecker(e, opts)
 	if err != nil {
 		return nil, &Error{Node: e.alias, Err: err}
@@ -325,7 +594,7 @@ func handshake(ctx context.Context, conn net.Conn, e *endpoint, opts *Options) (
 		HostKeyAlgorithms: checker.known,
 		Timeout:           e.connectTimeout,
 	}
-	conn.SetDeadline(time.Now().Add(e.connectTimeout))
+	conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	c, chans, reqs, err := ssh.NewClientConn(conn, e.addr(), config)
 	stop()
@@ -344,10 +613,27 @@ func handshake(ctx context.Context, conn net.Conn, e *endpoint, opts *Options) (
 		if strings.Contains(err.Error(), "unable to authenticate") {
 			return nil, &Error{Node: e.alias, Err: fmt.Errorf("permission denied (publickey) for %s@%s", e.user, e.addr()), hint: creds.authHint()}
 		}
-		return nil, &Error{Node: e.alias, Err: fmt.Errorf("ssh handshake with %s: %w", e.addr(), err)}
+		wrapped := &Error{Node: e.alias, Err: fmt.Errorf("ssh handshake with %s: %w", e.addr(), err)}
+		if droppedInHandshake(err) {
+			return nil, &droppedError{err: wrapped, cause: err, connected: true}
+		}
+		return nil, wrapped
 	}
 	conn.SetDeadline(time.Time{})
 	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// droppedInHandshake says whether the server closed or reset the
+// connection during the handshake, as sshd does to connections past
+// MaxStartups, rather than refusing the client.
+func droppedInHandshake(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) {
+		return true
+	}
+	// x/crypto/ssh flattens some errors into text.
+	msg := err.Error()
+	return strings.HasSuffix(msg, ": EOF") || strings.Contains(msg, "connection reset by peer")
 }
 
 // keepalive sends keepalive@openssh.com requests, as OpenSSH's
