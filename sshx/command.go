@@ -162,7 +162,7 @@ func (a *attempt) node(name string, st *started) *Node {
 		case status == 255:
 			return fmt.Errorf("%w: ssh exited with status 255: %s", ErrConnectionLost, lastLines(strings.TrimSpace(a.stderr.String()), 1))
 		case status != 0:
-			return fmt.Errorf("the agent exited with status %d", status)
+			return agentExit(status)
 		}
 		return io.EOF
 	}}

@@ -17,6 +17,7 @@ import (
 // shell's rc file printing noise, through both x/crypto/ssh and the system
 // ssh client.
 func TestRealSSHD(t *testing.T) {
+	sshtest.RequireE2E(t)
 	d := sshtest.StartSSHD(t, 2)
 	os.WriteFile(filepath.Join(d.Home, ".bashrc"), []byte("echo bashrc says hello\n"), 0o644)
 

@@ -320,12 +320,28 @@ func sessionEnd(err error) error {
 	case errors.As(err, &exit) && exit.Signal() != "":
 		return fmt.Errorf("the agent was killed by SIG%s", exit.Signal())
 	case errors.As(err, &exit):
-		return fmt.Errorf("the agent exited with status %d", exit.ExitStatus())
+		return agentExit(exit.ExitStatus())
 	case errors.As(err, &missing):
 		return fmt.Errorf("%w: the connection closed before the agent exited", ErrConnectionLost)
 	default:
 		return fmt.Errorf("%w: %v", ErrConnectionLost, err)
 	}
+}
+
+// agentExit describes an agent's exit status. The login shell reports an
+// agent killed by a signal as 128+n.
+func agentExit(status int) error {
+	if name, ok := signalNames[syscall.Signal(status-128)]; ok && status > 128 {
+		return fmt.Errorf("the agent was killed by %s (exit status %d)", name, status)
+	}
+	return fmt.Errorf("the agent exited with status %d", status)
+}
+
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT", syscall.SIGILL: "SIGILL",
+	syscall.SIGABRT: "SIGABRT", syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE", syscall.SIGKILL: "SIGKILL",
+	syscall.SIGSEGV: "SIGSEGV", syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM",
+	syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2", syscall.SIGXCPU: "SIGXCPU",
 }
 
 // streamReader is a Node's Stdout: at the end of the stream it returns end's
@@ -560,12 +576,17 @@ func dialOnce(ctx context.Context, name string, e *endpoint, via *ssh.Client, vi
 		if viaName != "" {
 			how = " via " + viaName
 		}
-		if ctx.Err() == nil && dctx.Err() != nil {
+		var ne net.Error
+		if ctx.Err() == nil && (dctx.Err() != nil || errors.As(err, &ne) && ne.Timeout()) {
 			return nil, fmt.Errorf("%s: connect to %s (%s)%s: timed out after %v", name, e.alias, e.addr(), how, e.connectTimeout)
 		}
 		wrapped := fmt.Errorf("%s: connect to %s (%s)%s: %w", name, e.alias, e.addr(), how, err)
-		if errors.Is(err, syscall.ECONNREFUSED) {
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
 			return nil, &droppedError{err: wrapped, cause: err}
+		case errors.Is(err, syscall.ECONNRESET):
+			// Accepted and reset before connect returned.
+			return nil, &droppedError{err: wrapped, cause: err, connected: true}
 		}
 		return nil, wrapped
 	}

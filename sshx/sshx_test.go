@@ -386,27 +386,6 @@ func TestConcurrentUploads(t *testing.T) {
 	}
 }
 
-func TestCorruptCacheReplaced(t *testing.T) {
-	s := sshtest.StartServer(t)
-	config := s.WriteConfig("node1")
-	var log logLines
-	start(t, "node1", options(config, &log)).Close()
-	files := cachedAgents(t, s.Home)
-	if len(files) != 1 {
-		t.Fatalf("cache holds %q", files)
-	}
-	st, _ := os.Stat(files[0])
-	garbage := make([]byte, st.Size()) // same size, wrong content
-	os.WriteFile(files[0], garbage, 0o700)
-
-	var log2 logLines
-	n := start(t, "node1", options(config, &log2))
-	hello(t, n)
-	if n.Cached || !log2.has("uploading agent") {
-		t.Errorf("corrupt cache reused; log:\n%s", log2.String())
-	}
-}
-
 func TestCloseLeavesNothing(t *testing.T) {
 	s := sshtest.StartServer(t)
 	config := s.WriteConfig("node1")

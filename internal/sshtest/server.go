@@ -93,6 +93,7 @@ type Server struct {
 	banner   string
 	env      []string
 	hung     bool
+	drop     int // connections still to drop before their handshake
 	execs    []string
 	conns    map[net.Conn]bool
 	closed   bool
@@ -171,6 +172,15 @@ func (s *Server) SetHung(hung bool) {
 	s.mu.Unlock()
 }
 
+// DropConnections makes the server close the next n connections as soon
+// as it accepts them, before the SSH handshake, as sshd does to connections
+// past MaxStartups. Every other one is reset rather than closed.
+func (s *Server) DropConnections(n int) {
+	s.mu.Lock()
+	s.drop = n
+	s.mu.Unlock()
+}
+
 // SetEnv sets NAME=value pairs added to the environment of the commands the
 // server runs, such as a PATH that puts a fake uname first.
 func (s *Server) SetEnv(env ...string) {
@@ -245,6 +255,15 @@ func (s *Server) serve() {
 			s.mu.Unlock()
 			c.Close()
 			return
+		}
+		if s.drop > 0 {
+			if s.drop%2 == 0 {
+				c.(*net.TCPConn).SetLinger(0) // a reset rather than a FIN
+			}
+			s.drop--
+			s.mu.Unlock()
+			c.Close()
+			continue
 		}
 		s.conns[c] = true
 		s.handlers.Add(1)

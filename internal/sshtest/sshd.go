@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -251,4 +252,72 @@ func WaitProcesses(marker string, timeout time.Duration) int {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// RequireE2E skips the test unless CONCURR_E2E=1, the switch for tests that
+// start real services (make e2e sets it).
+func RequireE2E(t testing.TB) {
+	t.Helper()
+	if os.Getenv("CONCURR_E2E") != "1" {
+		t.Skip("set CONCURR_E2E=1 to start a real sshd (make e2e)")
+	}
+}
+
+// Freeze stops (SIGSTOP) every process sshd has forked for its connections,
+// and what they started, as a host that hangs without closing anything.
+// thaw resumes them; it also runs at the test's cleanup.
+func (d *SSHD) Freeze(t testing.TB) (thaw func()) {
+	t.Helper()
+	pids := descendants(d.cmd.Process.Pid)
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	var once sync.Once
+	thaw = func() {
+		once.Do(func() {
+			for _, pid := range pids {
+				syscall.Kill(pid, syscall.SIGCONT)
+			}
+		})
+	}
+	t.Cleanup(thaw)
+	return thaw
+}
+
+// descendants lists the processes below pid, from /proc.
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(f[1]); err == nil {
+			children[ppid] = append(children[ppid], p)
+		}
+	}
+	var out []int
+	var walk func(int)
+	walk = func(p int) {
+		for _, c := range children[p] {
+			out = append(out, c)
+			walk(c)
+		}
+	}
+	walk(pid)
+	return out
 }

@@ -56,6 +56,7 @@ func TestServerRunsCommands(t *testing.T) {
 }
 
 func TestSSHD(t *testing.T) {
+	RequireE2E(t)
 	d := StartSSHD(t, 2)
 	for _, alias := range d.Aliases {
 		out, err := exec.Command("ssh", "-F", d.Config, alias, `echo "$HOME"`).CombinedOutput()

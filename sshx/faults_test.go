@@ -1,0 +1,412 @@
+package sshx
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"concurr/internal/sshtest"
+	"concurr/internal/wire"
+)
+
+// TestCacheIsVerified damages the cached agent in each way and checks that
+// the next start replaces it rather than running it.
+func TestCacheIsVerified(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, file string)
+	}{
+		{name: "same size garbage", damage: func(t *testing.T, file string) {
+			st, _ := os.Stat(file)
+			os.WriteFile(file, make([]byte, st.Size()), 0o700)
+		}},
+		{name: "truncated", damage: func(t *testing.T, file string) {
+			st, _ := os.Stat(file)
+			os.Truncate(file, st.Size()/2)
+		}},
+		{name: "empty", damage: func(t *testing.T, file string) { os.Truncate(file, 0) }},
+		{name: "not executable", damage: func(t *testing.T, file string) { os.Chmod(file, 0o600) }},
+		{name: "writable by others", damage: func(t *testing.T, file string) { os.Chmod(file, 0o777) }},
+		{name: "symlink to a good copy", damage: func(t *testing.T, file string) {
+			other := filepath.Join(t.TempDir(), "concurr")
+			copyFile(t, file, other)
+			os.Remove(file)
+			os.Symlink(other, file)
+		}},
+		{name: "another user's", damage: func(t *testing.T, file string) {
+			if os.Getuid() != 0 {
+				t.Skip("chown needs root")
+			}
+			os.Chown(file, 65534, 65534)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sshtest.StartServer(t)
+			config := s.WriteConfig("node1")
+			var log logLines
+			start(t, "node1", options(config, &log)).Close()
+			files := cachedAgents(t, s.Home)
+			if len(files) != 1 {
+				t.Fatalf("cache holds %q", files)
+			}
+			tt.damage(t, files[0])
+
+			var log2 logLines
+			n := start(t, "node1", options(config, &log2))
+			hello(t, n)
+			if n.Cached || !log2.has("uploading agent") {
+				t.Errorf("damaged cache reused; log:\n%s", log2.String())
+			}
+			st, err := os.Lstat(files[0])
+			if err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o700 {
+				t.Errorf("cache file after the start: %v %v", st.Mode(), err)
+			}
+			if got, _, _ := hashFile(files[0]); got != mustHash(t, testAgent) {
+				t.Error("the cache does not hold the agent")
+			}
+		})
+	}
+}
+
+func mustHash(t testing.TB, path string) string {
+	t.Helper()
+	sum, _, err := hashFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// TestUnsafeCacheRefused checks that a cache folder that someone else could
+// change is refused, with the folder named and a hint, and that nothing in
+// it runs.
+func TestUnsafeCacheRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		folder func(cache string) string // which folder to make unsafe
+		unsafe func(t *testing.T, dir string)
+		err    string
+	}{
+		{name: "concurr folder world-writable", folder: filepath.Dir,
+			unsafe: func(t *testing.T, dir string) { os.Chmod(dir, 0o777) }, err: "is writable by others: refusing to run from it"},
+		{name: "version folder world-writable", folder: func(c string) string { return c },
+			unsafe: func(t *testing.T, dir string) { os.Chmod(dir, 0o777) }, err: "is writable by others: refusing to run from it"},
+		{name: "version folder group-writable", folder: func(c string) string { return c },
+			unsafe: func(t *testing.T, dir string) { os.Chmod(dir, 0o770) }, err: "is writable by others: refusing to run from it"},
+		{name: "concurr folder another user's", folder: filepath.Dir, unsafe: chownNobody, err: "is owned by another user (uid 65534): refusing to run from it"},
+		{name: "version folder another user's", folder: func(c string) string { return c }, unsafe: chownNobody, err: "is owned by another user (uid 65534): refusing to run from it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sshtest.StartServer(t)
+			config := s.WriteConfig("node1")
+			var log logLines
+			start(t, "node1", options(config, &log)).Close()
+			files := cachedAgents(t, s.Home)
+			if len(files) != 1 {
+				t.Fatalf("cache holds %q", files)
+			}
+			dir := tt.folder(filepath.Dir(files[0]))
+			tt.unsafe(t, dir)
+
+			_, err := Start(context.Background(), host(t, "node1"), options(config, &log))
+			want := "node1: the agent cache " + dir + " " + tt.err
+			var e *Error
+			if err == nil || err.Error() != want {
+				t.Fatalf("err = %v\nwant %s", err, want)
+			}
+			if !errors.As(err, &e) || !strings.Contains(e.Hint(), dir) {
+				t.Errorf("hint %q does not name %s", e.Hint(), dir)
+			}
+			if c := sshtest.WaitHomeProcesses(s.Home, 2*time.Second); c != 0 {
+				t.Errorf("%d processes left", c)
+			}
+		})
+	}
+}
+
+func chownNobody(t *testing.T, dir string) {
+	if os.Getuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Skip(err)
+	}
+}
+
+// mountNoexec mounts an empty tmpfs with noexec on dir, or skips the test
+// when it cannot (not root, no mount namespace rights).
+func mountNoexec(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "noexec,mode=0700,size=64m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a noexec tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+			exec.Command("umount", "-l", dir).Run()
+		}
+	})
+}
+
+// TestNoexecCacheFallsBack mounts the node's cache folder noexec: the agent
+// must start from $HOME/.concurr instead, and from there directly on the
+// next run; with both noexec the error names both paths and why.
+func TestNoexecCacheFallsBack(t *testing.T) {
+	t.Run("fallback", func(t *testing.T) {
+		s := sshtest.StartServer(t)
+		mountNoexec(t, filepath.Join(s.Home, ".cache"))
+		config := s.WriteConfig("node1")
+		var log logLines
+		n := start(t, "node1", options(config, &log))
+		hello(t, n)
+		n.Close()
+		if !log.has("cannot run the agent from " + filepath.Join(s.Home, ".cache", "concurr")) {
+			t.Errorf("log:\n%s", log.String())
+		}
+		fallback, _ := filepath.Glob(filepath.Join(s.Home, ".concurr", "*", "concurr"))
+		if len(fallback) != 1 || mustHash(t, fallback[0]) != mustHash(t, testAgent) {
+			t.Fatalf("fallback holds %q", fallback)
+		}
+		for _, dir := range []string{filepath.Dir(filepath.Dir(fallback[0])), filepath.Dir(fallback[0])} {
+			if st, _ := os.Stat(dir); st.Mode().Perm() != 0o700 {
+				t.Errorf("%s has mode %v, want 0700", dir, st.Mode().Perm())
+			}
+		}
+		if left := cachedAgents(t, s.Home); len(left) != 0 {
+			t.Errorf("the unusable copy is still there: %q", left)
+		}
+
+		execs := len(s.Execs())
+		var log2 logLines
+		n = start(t, "node1", options(config, &log2))
+		hello(t, n)
+		if !n.Cached || len(s.Execs()) != execs+1 {
+			t.Errorf("second start: cached %v, %d sessions; log:\n%s", n.Cached, len(s.Execs())-execs, log2.String())
+		}
+	})
+	t.Run("both noexec", func(t *testing.T) {
+		s := sshtest.StartServer(t)
+		mountNoexec(t, filepath.Join(s.Home, ".cache"))
+		mountNoexec(t, filepath.Join(s.Home, ".concurr"))
+		config := s.WriteConfig("node1")
+		var log logLines
+		_, err := Start(context.Background(), host(t, "node1"), options(config, &log))
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("err = %v", err)
+		}
+		msg := err.Error()
+		for _, want := range []string{"node1: the agent did not start: ", filepath.Join(s.Home, ".cache", "concurr"), filepath.Join(s.Home, ".concurr"), "Permission denied"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("error lacks %q: %s", want, msg)
+			}
+		}
+		if !strings.Contains(e.Hint(), "noexec") {
+			t.Errorf("hint %q", e.Hint())
+		}
+		if c := sshtest.WaitHomeProcesses(s.Home, 2*time.Second); c != 0 {
+			t.Errorf("%d processes left", c)
+		}
+	})
+}
+
+// TestDroppedHandshakes checks that connections the server drops before the
+// handshake are tried again, within a budget, and that final errors are not.
+func TestDroppedHandshakes(t *testing.T) {
+	tests := []struct {
+		name    string
+		drop    int
+		config  string // appended to the Host block
+		err     string // "" for success
+		retried bool
+		within  time.Duration
+	}{
+		{name: "a few dropped", drop: 5, retried: true, within: 5 * time.Second},
+		{name: "always dropped", drop: 1 << 20, config: "  ConnectTimeout 1\n", err: "gave up after", retried: true, within: 4 * time.Second},
+		{name: "wrong key is final", config: "  IdentityFile /nonexistent\n", err: "permission denied", within: 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sshtest.StartServer(t)
+			s.DropConnections(tt.drop)
+			block := s.ConfigBlock("node1")
+			if strings.Contains(tt.config, "IdentityFile") {
+				block = strings.Replace(block, "IdentityFile "+s.Keys.KeyFile+"\n", "", 1)
+			}
+			config := writeConfig(t, tt.config+block)
+			var log logLines
+			begin := time.Now()
+			n, err := Start(context.Background(), host(t, "node1"), options(config, &log))
+			elapsed := time.Since(begin)
+			if tt.err == "" {
+				if err != nil {
+					t.Fatalf("err = %v; log:\n%s", err, log.String())
+				}
+				hello(t, n)
+				n.Close()
+			} else if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("err = %v, want %q", err, tt.err)
+			}
+			if log.has("dropped the connection") != tt.retried {
+				t.Errorf("retried %v, want %v; log:\n%s", !tt.retried, tt.retried, log.String())
+			}
+			if elapsed > tt.within {
+				t.Errorf("took %v, want at most %v", elapsed, tt.within)
+			}
+		})
+	}
+}
+
+// TestHungServerAtStart checks that a host that takes the connection and
+// says nothing, or never completes it, costs ConnectTimeout and no more.
+func TestHungServerAtStart(t *testing.T) {
+	tests := []struct {
+		name    string
+		port    func(t *testing.T) int
+		config  string
+		timeout time.Duration // Options.ConnectTimeout
+		want    time.Duration
+		err     string
+	}{
+		{name: "silent server", port: func(t *testing.T) int { return sshtest.StartSilentListener(t) },
+			config: "  ConnectTimeout 1\n", want: time.Second, err: "ssh handshake with 127.0.0.1:%d timed out after 1s"},
+		{name: "connect never completes", port: func(t *testing.T) int { return sshtest.StartFullListener(t) },
+			config: "  ConnectTimeout 1\n", want: time.Second, err: "connect to node1 (127.0.0.1:%d): timed out after 1s"},
+		{name: "option overrides config", port: func(t *testing.T) int { return sshtest.StartSilentListener(t) },
+			config: "  ConnectTimeout 30\n", timeout: 700 * time.Millisecond, want: 700 * time.Millisecond, err: "timed out after 700ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keys := sshtest.NewKeys(t)
+			port := tt.port(t)
+			config := writeConfig(t, fmt.Sprintf("Host node1\n  HostName 127.0.0.1\n  Port %d\n  IdentityFile %s\n  StrictHostKeyChecking yes\n%s",
+				port, keys.KeyFile, tt.config))
+			var log logLines
+			opts := options(config, &log)
+			opts.ConnectTimeout = tt.timeout
+			begin := time.Now()
+			_, err := Start(context.Background(), host(t, "node1"), opts)
+			elapsed := time.Since(begin)
+			want := tt.err
+			if strings.Contains(want, "%d") {
+				want = fmt.Sprintf(want, port)
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), "node1: ") || !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %v, want %q", err, want)
+			}
+			if elapsed < tt.want || elapsed > tt.want+500*time.Millisecond {
+				t.Errorf("took %v, want %v", elapsed, tt.want)
+			}
+		})
+	}
+}
+
+// TestStreamEnd checks what a read of Stdout returns when the node goes:
+// io.EOF when the agent exits cleanly, an error otherwise.
+func TestStreamEnd(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string
+		end    func(t *testing.T, s *sshtest.Server, n *Node, h *wire.Hello)
+		err    string // "" for io.EOF
+		is     error
+	}{
+		{name: "agent exits", end: func(t *testing.T, s *sshtest.Server, n *Node, h *wire.Hello) { n.Stdin.Close() }},
+		{name: "agent killed", end: func(t *testing.T, s *sshtest.Server, n *Node, h *wire.Hello) {
+			syscall.Kill(int(h.PID), syscall.SIGKILL)
+		}, err: "the agent was killed by SIGKILL"},
+		{name: "connection dropped", end: func(t *testing.T, s *sshtest.Server, n *Node, h *wire.Hello) { s.Close() },
+			err: "connection lost", is: ErrConnectionLost},
+		{name: "host hung", config: "  ServerAliveInterval 1\n  ServerAliveCountMax 2\n",
+			end: func(t *testing.T, s *sshtest.Server, n *Node, h *wire.Hello) { s.SetHung(true) },
+			err: "connection lost: no answer to 2 keepalives in 2s", is: ErrConnectionLost},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sshtest.StartServer(t)
+			config := writeConfig(t, s.ConfigBlock("node1")+tt.config)
+			var log logLines
+			n := start(t, "node1", options(config, &log))
+			h, _ := hello(t, n)
+			begin := time.Now()
+			tt.end(t, s, n, h)
+			_, err := io.Copy(io.Discard, n.Stdout)
+			if d := time.Since(begin); d > 5*time.Second {
+				t.Errorf("the read took %v to end", d)
+			}
+			switch {
+			case tt.err == "" && err != nil:
+				t.Errorf("err = %v, want io.EOF", err)
+			case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+				t.Errorf("err = %v, want %q", err, tt.err)
+			case tt.is != nil && !errors.Is(err, tt.is):
+				t.Errorf("err = %v is not %v", err, tt.is)
+			}
+			begin = time.Now()
+			n.Close()
+			if d := time.Since(begin); d > 500*time.Millisecond {
+				t.Errorf("Close after the node went took %v", d)
+			}
+		})
+	}
+}
+
+// TestCancelledStartLeavesNothing cancels starts at many points, from the
+// dial to the agent's first words, and checks that nothing is left running.
+func TestCancelledStartLeavesNothing(t *testing.T) {
+	s := sshtest.StartServer(t)
+	config := s.WriteConfig("node1")
+	for _, after := range []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond} {
+		t.Run(after.String(), func(t *testing.T) {
+			os.RemoveAll(filepath.Join(s.Home, ".cache")) // so that some cancel the upload
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(after, cancel)
+			var log logLines
+			n, err := Start(ctx, host(t, "node1"), options(config, &log))
+			if err == nil {
+				n.Close()
+			} else if !errors.Is(err, context.Canceled) {
+				t.Errorf("err = %v", err)
+			}
+			cancel()
+			if c := sshtest.WaitHomeProcesses(s.Home, 3*time.Second); c != 0 {
+				t.Errorf("%d processes left", c)
+			}
+		})
+	}
+}
+
+// readHello reads the agent's opening from a node.
+func readHello(n *Node) (*wire.Hello, error) {
+	r := bufio.NewReader(n.Stdout)
+	if _, err := wire.ReadMagic(r, wire.MaxNoise); err != nil {
+		return nil, err
+	}
+	f, err := wire.NewReader(r).ReadFrame()
+	if err != nil {
+		return nil, err
+	}
+	m, err := wire.Decode(f)
+	if err != nil {
+		return nil, err
+	}
+	h, ok := m.(*wire.Hello)
+	if !ok {
+		return nil, fmt.Errorf("first message is %T", m)
+	}
+	return h, nil
+}
