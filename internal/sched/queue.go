@@ -77,19 +77,21 @@ func (q *queue) stop() {
 
 // over reports whether nothing remains to be run or reported.
 func (q *queue) over() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	return q.stopping || (q.srcDone && q.pending == 0)
 }
 
 // take returns the next job for node, waiting for one. wait=false returns
-// nil at once when none is ready. ok=false means the run is over for
-// senders: stopping, or everything finished. A retried job avoids the node
+// nil at once when none is ready. ok=false means the run is over for the
+// node's sender: stopping, everything finished, or the node is gone. A retried job avoids the node
 // it failed on while other nodes could take it (others reports how many
 // live nodes there are).
-func (q *queue) take(node string, others func() int, wait bool) (j *job, ok bool) {
+func (q *queue) take(node string, others func() int, gone func() bool, wait bool) (j *job, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
-		if q.stopping {
+		if q.stopping || gone() {
 			return nil, false
 		}
 		for i, r := range q.retry {

@@ -141,8 +141,10 @@ type run struct {
 	fatal    error
 
 	nodesMu   sync.Mutex
-	live      int
-	nodes     []*nodeRun
+	live      int // nodes in the run: connected, or lost and about to rejoin
+	connected int // nodes with a running agent
+	everUp    bool
+	nodes     []*nodeRun // the connected ones
 	lastStart time.Time
 }
 
@@ -156,8 +158,10 @@ type nodeRun struct {
 	inflight map[uint64]*job
 	credit   chan struct{}
 	changed  chan struct{} // a result arrived or the node was lost
+	gone     chan struct{} // closed when the node is lost
 	dead     bool
 	closing  bool // the client ended the stream on purpose
+	lost     bool // the stream ended while jobs were in flight or to come
 }
 
 // Run runs every job from src on the nodes and reports how it went. It
@@ -334,25 +338,81 @@ func (r *run) fail(err error) {
 	r.cancelAll(syscall.SIGTERM)
 }
 
-func (r *run) liveNodes() int {
+// nodesInRun counts the nodes that are up or on their way (connecting or
+// rejoining): a retried job waits for another of them rather than run again
+// where it failed.
+func (r *run) nodesInRun() int {
 	r.nodesMu.Lock()
 	defer r.nodesMu.Unlock()
 	return r.live
 }
 
-// runNode starts one node's agent and feeds it until the run is over.
+// Rejoin policy for a node that was up and was lost: it is dialled again
+// after RejoinDelay, doubling up to RejoinMaxDelay, at most RejoinTries
+// times in a row before it is given up.
+var (
+	RejoinDelay    = time.Second
+	RejoinMaxDelay = 30 * time.Second
+	RejoinTries    = 6
+)
+
+// runNode runs one node for the whole run: it starts the node's agent and
+// feeds it; when a node that was up is lost, its jobs go back to the queue
+// and it is dialled again with backoff, so that a host that comes back
+// rejoins. A node that cannot be reached at the start is not retried (the
+// transport already retries what is worth retrying).
 func (r *run) runNode(ctx context.Context, n Node) {
-	conn, err := n.Dial(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			r.warnNode(n.Name, err)
+	defer r.nodeGone()
+	delay := RejoinDelay
+	wasUp := false
+	tries := 0
+	for {
+		conn, err := n.Dial(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if !wasUp {
+				r.warnNode(n.Name, err)
+				return
+			}
+			r.warnNode(n.Name, fmt.Errorf("rejoin failed: %w", err))
+		} else {
+			wasUp, tries, delay = true, 0, RejoinDelay
+			if !r.serveNode(ctx, n, conn) {
+				return
+			}
 		}
-		r.nodeLost(nil)
-		return
+		tries++
+		if tries > RejoinTries || ctx.Err() != nil || r.q.over() {
+			return
+		}
+		r.cfg.Warn("%s: trying to rejoin in %s", n.Name, delay)
+		if !r.sleepUnlessOver(ctx, delay) {
+			return
+		}
+		delay = min(delay*2, RejoinMaxDelay)
 	}
+}
+
+// sleepUnlessOver waits d, and reports false if the run ended meanwhile.
+func (r *run) sleepUnlessOver(ctx context.Context, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if ctx.Err() != nil || r.q.over() {
+			return false
+		}
+		time.Sleep(min(50*time.Millisecond, time.Until(deadline)))
+	}
+	return ctx.Err() == nil && !r.q.over()
+}
+
+// serveNode feeds one connected agent until the run is over for it. It
+// reports whether the node was lost with the run unfinished.
+func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	slots := max(n.Slots(conn.Hello), 1)
 	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots,
-		inflight: make(map[uint64]*job), changed: make(chan struct{}, 1), credit: make(chan struct{}, slots+n.Prefetch)}
+		inflight: make(map[uint64]*job), changed: make(chan struct{}, 1), gone: make(chan struct{}), credit: make(chan struct{}, slots+n.Prefetch)}
 	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever {
 		// Jobs sent ahead would start the moment a slot frees, past the
 		// delay or the halt.
@@ -363,15 +423,24 @@ func (r *run) runNode(ctx context.Context, n Node) {
 	}
 	r.nodesMu.Lock()
 	r.nodes = append(r.nodes, nr)
+	r.connected++
 	r.nodesMu.Unlock()
+	r.mu.Lock()
+	r.everUp = true
+	r.mu.Unlock()
+	defer func() {
+		r.nodesMu.Lock()
+		r.nodes = slices.DeleteFunc(r.nodes, func(x *nodeRun) bool { return x == nr })
+		r.nodesMu.Unlock()
+	}()
 
-	err = conn.Send(&wire.Command{ID: 1, Template: r.template, Env: r.cfg.Env,
+	err := conn.Send(&wire.Command{ID: 1, Template: r.template, Env: r.cfg.Env,
 		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(slots)}, true)
 	if err != nil {
-		r.cfg.Warn("%s: %v", n.Name, err)
+		r.warnNode(n.Name, err)
 		conn.Close()
 		r.nodeLost(nr)
-		return
+		return true
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { nr.receive() })
@@ -384,6 +453,9 @@ func (r *run) runNode(ctx context.Context, n Node) {
 	nr.conn.CloseWrite()
 	wg.Wait()
 	nr.conn.Close()
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	return nr.lost && !r.q.over()
 }
 
 // warnNode reports a node's failure, with the error's hint if it has one.
@@ -399,54 +471,61 @@ func (r *run) warnNode(name string, err error) {
 	}
 }
 
-// nodeLost takes a node out of the run and puts its unfinished jobs back.
+// nodeLost takes a connected node out of the run and puts its unfinished
+// jobs back in the queue, keeping their sequence numbers.
 func (r *run) nodeLost(nr *nodeRun) {
-	var orphans []*job
-	if nr != nil {
-		nr.mu.Lock()
-		if nr.dead {
-			nr.mu.Unlock()
-			return
-		}
-		nr.dead = true
-		for _, j := range nr.inflight {
-			orphans = append(orphans, j)
-		}
-		clear(nr.inflight)
+	nr.mu.Lock()
+	if nr.dead {
 		nr.mu.Unlock()
+		return
 	}
-	if nr != nil {
-		nr.signal()
+	nr.dead = true
+	close(nr.gone)
+	nr.lost = !nr.closing || len(nr.inflight) > 0
+	orphans := make([]*job, 0, len(nr.inflight))
+	for _, j := range nr.inflight {
+		orphans = append(orphans, j)
 	}
+	clear(nr.inflight)
+	nr.mu.Unlock()
+	nr.signal()
 	r.nodesMu.Lock()
-	r.live--
-	live := r.live
+	r.connected--
 	r.nodesMu.Unlock()
-	if live == 0 {
-		r.q.mu.Lock()
-		unfinished := !(r.q.srcDone && r.q.pending == 0) && !r.q.stopping
-		r.q.mu.Unlock()
-		if unfinished {
-			r.mu.Lock()
-			if r.fatal == nil {
-				r.fatal = ErrNoNodes
-				if r.done > 0 || len(orphans) > 0 {
-					r.fatal = errors.New("every host was lost before the jobs finished")
-				}
-			}
-			r.mu.Unlock()
-		}
-	}
 	sort.Slice(orphans, func(a, b int) bool { return orphans[a].seq < orphans[b].seq })
 	for _, j := range orphans {
 		r.cfg.Output.Discard(j.out)
 		j.node = nil
 		r.q.requeue(j)
 	}
-	if live == 0 {
-		r.q.stop()
-	}
 	r.q.wake()
+}
+
+// nodeGone records that a node is out of the run for good. When the last
+// one goes with jobs unfinished, the run cannot go on.
+func (r *run) nodeGone() {
+	r.nodesMu.Lock()
+	r.live--
+	live := r.live
+	r.nodesMu.Unlock()
+	r.q.wake()
+	if live > 0 {
+		return
+	}
+	r.q.mu.Lock()
+	unfinished := !(r.q.srcDone && r.q.pending == 0) && !r.q.stopping
+	r.q.mu.Unlock()
+	if unfinished {
+		r.mu.Lock()
+		if r.fatal == nil {
+			r.fatal = ErrNoNodes
+			if r.everUp {
+				r.fatal = errors.New("every host was lost before the jobs finished")
+			}
+		}
+		r.mu.Unlock()
+	}
+	r.q.stop()
 }
 
 // send hands jobs to the node while it has credit, sending as many as are
@@ -456,10 +535,12 @@ func (nr *nodeRun) send(ctx context.Context) {
 	for {
 		select {
 		case <-nr.credit:
+		case <-nr.gone:
+			return
 		case <-ctx.Done():
 			return
 		}
-		j, ok := r.q.take(nr.node.Name, r.liveNodes, true)
+		j, ok := r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, true)
 		if !ok {
 			return
 		}
@@ -473,7 +554,7 @@ func (nr *nodeRun) send(ctx context.Context) {
 			default:
 				break more
 			}
-			j, ok = r.q.take(nr.node.Name, r.liveNodes, false)
+			j, ok = r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, false)
 			if j == nil {
 				nr.credit <- struct{}{}
 				if !ok {
@@ -622,8 +703,10 @@ func (nr *nodeRun) receive() {
 			delete(nr.inflight, m.Seq)
 			nr.mu.Unlock()
 			if j != nil {
-				nr.credit <- struct{}{}
+				// Finish first: a halt must be known before the slot is
+				// offered another job.
 				r.finish(j, nr, m)
+				nr.credit <- struct{}{}
 				nr.signal()
 			}
 		case *wire.Error:
@@ -642,6 +725,12 @@ func describeEOF(err error) error {
 		return errors.New("connection closed")
 	}
 	return err
+}
+
+func (nr *nodeRun) isDead() bool {
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	return nr.dead
 }
 
 func (nr *nodeRun) signal() {
