@@ -43,10 +43,13 @@ import (
 //	$SSH_CONFIG   ssh_config with node1..node3; jumped (node3 reached through
 //	              ProxyJump node1); jumpbroken (ProxyJump through a closed
 //	              port); unreachable (a closed port); badkey (node1's port
-//	              with a known_hosts line holding another key)
+//	              with a known_hosts line holding another key); unknownkey
+//	              (node2's port with an empty known_hosts)
 //	$NODE_HOME    HOME of every session sshd starts
 //	$AGENT_DIR    the agent's cache folder on the nodes, and $AGENT the
-//	              cached agent itself, as the client names them
+//	              cached agent itself, as the client names them; $AGENT_BUILD
+//	              the folder's name, <version>-<hash>
+//	$NODE2_PORT   node2's port
 //	$MARK         a number unique to the script, for `sleep $MARK` jobs that
 //	              the procs commands can find
 //
@@ -58,7 +61,8 @@ func TestE2ESSHD(t *testing.T) {
 	}
 	d := sshtest.StartSSHD(t, 3)
 	config := writeE2EConfig(t, d)
-	agentDir := filepath.Join(d.Home, ".cache", "concurr", buildinfo.Version+"-"+agentSum(t)[:16])
+	build := buildinfo.Version + "-" + agentSum(t)[:16]
+	agentDir := filepath.Join(d.Home, ".cache", "concurr", build)
 	params := func() testscript.Params {
 		return testscript.Params{
 			UpdateScripts: *update,
@@ -66,7 +70,9 @@ func TestE2ESSHD(t *testing.T) {
 				env.Setenv("HOME", d.Keys.Dir)
 				env.Setenv("SSH_CONFIG", config)
 				env.Setenv("NODE_HOME", d.Home)
+				env.Setenv("AGENT_BUILD", build)
 				env.Setenv("AGENT_DIR", agentDir)
+				env.Setenv("NODE2_PORT", strconv.Itoa(d.Ports[1]))
 				env.Setenv("AGENT", filepath.Join(agentDir, "concurr"))
 				env.Setenv("MARK", uniqueSleep(t))
 				env.Setenv("SSHD_LOG", d.Log)
@@ -152,7 +158,8 @@ func writeE2EConfig(t *testing.T, d *sshtest.SSHD) string {
 		block("jumped", d.Ports[2], d.KnownHosts, "ProxyJump node1") +
 		block("jumpbroken", d.Ports[2], d.KnownHosts, "ProxyJump unreachable") +
 		block("unreachable", closed, d.KnownHosts) +
-		block("badkey", d.Ports[0], badKnown)
+		block("badkey", d.Ports[0], badKnown) +
+		block("unknownkey", d.Ports[1], "/dev/null")
 	path := filepath.Join(d.Keys.Dir, ".ssh", "config_e2e")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -300,7 +307,14 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		signalled <- sent{err: fmt.Errorf("fewer than %d processes with %q after 30s:\n%s", want, marker, listProcesses(marker))}
+		err := fmt.Errorf("fewer than %d processes with %q after 30s:\n%s", want, marker, listProcesses(marker))
+		// Do not wait for the jobs' sleep: end the command at once.
+		for _, p := range findProcesses(marker) {
+			if filepath.Base(p.argv0) == args[3] {
+				syscall.Kill(p.pid, syscall.SIGKILL)
+			}
+		}
+		signalled <- sent{err: err}
 	}()
 	err := ts.Exec(args[3], args[4:]...)
 	ended := time.Now()
