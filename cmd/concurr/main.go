@@ -10,10 +10,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The client holds little: output beyond a few MiB spills to files.
+		// A soft limit keeps the garbage collector from letting the heap
+		// double past that while a job prints gigabytes.
+		debug.SetMemoryLimit(48 << 20)
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)

@@ -32,7 +32,7 @@ type Options struct {
 	KeepOrder bool   // -k: jobs' output in sequence order
 	TempDir   string // for spill files; "" is the system default
 	// MemoryLimit bounds the output held in memory across all jobs before it
-	// spills to files. 0 means 32 MiB.
+	// spills to files. 0 means 8 MiB.
 	MemoryLimit int
 	// Results sends each job's output to files in the directory given to
 	// Begin instead of stdout and stderr (--results).
@@ -77,7 +77,7 @@ type Writer struct {
 // New returns a Writer on stdout and stderr. Sequence numbers start at 1.
 func New(stdout, stderr io.Writer, opts Options) *Writer {
 	if opts.MemoryLimit == 0 {
-		opts.MemoryLimit = 32 << 20
+		opts.MemoryLimit = 8 << 20
 	}
 	if opts.KeepOrder && opts.Mode == Ungroup {
 		opts.Mode = Group
