@@ -228,14 +228,12 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 	}
 	switch {
 	case o.tagString != "":
-		text := parse.UnescapePrintf(o.tagString)
-		topts := tmpl.Options
+		text, err := parse.CompileText(parse.UnescapePrintf(o.tagString), tmpl.Options)
+		if err != nil {
+			return nil, usagef("", "bad --tagstring: %v", err)
+		}
 		p.cfg.Tag = func(args []string, seq uint64, host string) []byte {
-			s, err := parse.ExpandText(text, topts, parse.Job{Seq: seq, Host: host, Args: args})
-			if err != nil {
-				s = text
-			}
-			return []byte(s + "\t")
+			return []byte(text.Expand(parse.Job{Seq: seq, Host: host, Args: args}) + "\t")
 		}
 	case o.tag:
 		p.cfg.Tag = func(args []string, _ uint64, _ string) []byte {
