@@ -157,7 +157,10 @@ func (w *Writer) hold(j *Job, i int, data []byte) {
 	} else if s.file == nil {
 		s.limit = s.mem.Len() + len(data)
 	}
-	s.Write(data)
+	if _, err := s.Write(data); err != nil && w.err == nil {
+		// Dropping output silently would lose work: stop the run instead.
+		w.err = fmt.Errorf("hold the output of job %d: %w", j.Seq, err)
+	}
 	w.memory += s.mem.Len() - before
 }
 
