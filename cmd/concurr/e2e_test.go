@@ -53,8 +53,8 @@ import (
 //	$MARK         a number unique to the script, for `sleep $MARK` jobs that
 //	              the procs commands can find
 //
-// and the commands procs (wait for processes), gone (no process left) and
-// sigint (interrupt a run once its jobs are running).
+// and the commands status (exit status), procs (wait for processes), gone
+// (no process left) and interrupt (signal a run once its jobs are running).
 func TestE2ESSHD(t *testing.T) {
 	if os.Getenv("CONCURR_E2E") != "1" {
 		t.Skip("set CONCURR_E2E=1 to run the tests against the system's sshd (make e2e)")
@@ -79,12 +79,10 @@ func TestE2ESSHD(t *testing.T) {
 				return nil
 			},
 			Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-				"procs":  cmdProcs,
-				"gone":   cmdGone,
-				"status": cmdStatus,
-				"sigint": func(ts *testscript.TestScript, neg bool, args []string) {
-					cmdSigint(ts, neg, args)
-				},
+				"procs":     cmdProcs,
+				"gone":      cmdGone,
+				"status":    cmdStatus,
+				"interrupt": cmdInterrupt,
 			},
 		}
 	}
@@ -260,20 +258,22 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdSigint runs a command, sends it SIGINT as soon as N processes other
-// than itself have MARKER in their command line, and checks that it exits
-// with STATUS within 10 seconds of the signal; stdout and stderr are kept
-// for the next lines, as after exec: sigint STATUS N MARKER command args...
-func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) < 4 || neg {
-		ts.Fatalf("usage: sigint STATUS N MARKER command args...")
+// cmdInterrupt runs a command, sends it SIGNAL (INT or TERM) as soon as N
+// processes other than itself have MARKER in their command line, and checks
+// that it exits with STATUS within 10 seconds of the signal; stdout and
+// stderr are kept for the next lines, as after exec:
+// interrupt SIGNAL STATUS N MARKER command args...
+func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 5 || neg {
+		ts.Fatalf("usage: interrupt INT|TERM STATUS N MARKER command args...")
 	}
-	wantStatus, err1 := strconv.Atoi(args[0])
-	want, err2 := strconv.Atoi(args[1])
-	marker := args[2]
-	if err1 != nil || err2 != nil {
-		ts.Fatalf("sigint: bad STATUS or N")
+	sig, ok := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM}[args[0]]
+	wantStatus, err1 := strconv.Atoi(args[1])
+	want, err2 := strconv.Atoi(args[2])
+	if !ok || err1 != nil || err2 != nil {
+		ts.Fatalf("usage: interrupt INT|TERM STATUS N MARKER command args...")
 	}
+	marker, name := args[3], args[4]
 	type sent struct {
 		at  time.Time
 		err error
@@ -281,7 +281,7 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 	signalled := make(chan sent, 1)
 	stop := make(chan struct{})
 	go func() {
-		// Owned by this command, which waits on signalled below.
+		// Owned by this command, which receives from signalled below.
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
 			select {
@@ -290,19 +290,17 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 				return
 			default:
 			}
-			pids := findProcesses(marker)
 			var client []int
 			others := 0
-			for _, p := range pids {
-				if filepath.Base(p.argv0) == args[3] {
+			for _, p := range findProcesses(marker) {
+				if filepath.Base(p.argv0) == name {
 					client = append(client, p.pid)
 				} else {
 					others++
 				}
 			}
 			if len(client) == 1 && others >= want {
-				at := time.Now()
-				signalled <- sent{at: at, err: syscall.Kill(client[0], syscall.SIGINT)}
+				signalled <- sent{at: time.Now(), err: syscall.Kill(client[0], sig)}
 				return
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -310,33 +308,33 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 		err := fmt.Errorf("fewer than %d processes with %q after 30s:\n%s", want, marker, listProcesses(marker))
 		// Do not wait for the jobs' sleep: end the command at once.
 		for _, p := range findProcesses(marker) {
-			if filepath.Base(p.argv0) == args[3] {
+			if filepath.Base(p.argv0) == name {
 				syscall.Kill(p.pid, syscall.SIGKILL)
 			}
 		}
 		signalled <- sent{err: err}
 	}()
-	err := ts.Exec(args[3], args[4:]...)
+	err := ts.Exec(name, args[5:]...)
 	ended := time.Now()
 	close(stop)
 	s := <-signalled
 	if s.err != nil {
-		ts.Fatalf("sigint: %v (the command: %v)", s.err, err)
+		ts.Fatalf("interrupt: %v (the command: %v)", s.err, err)
 	}
 	status := 0
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		status = exitErr.ExitCode()
 	} else if err != nil {
-		ts.Fatalf("sigint: %v", err)
+		ts.Fatalf("interrupt: %v", err)
 	}
 	took := ended.Sub(s.at)
-	ts.Logf("exit status %d, %v after SIGINT", status, took.Round(time.Millisecond))
+	ts.Logf("exit status %d, %v after SIG%s", status, took.Round(time.Millisecond), args[0])
 	if status != wantStatus {
-		ts.Fatalf("exit status %d after SIGINT, want %d", status, wantStatus)
+		ts.Fatalf("exit status %d after SIG%s, want %d", status, args[0], wantStatus)
 	}
 	if took > 10*time.Second {
-		ts.Fatalf("exited %v after SIGINT, want within 10s", took)
+		ts.Fatalf("exited %v after SIG%s, want within 10s", took, args[0])
 	}
 }
 
