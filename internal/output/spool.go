@@ -46,9 +46,7 @@ func (s *spool) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *spool) empty() bool { return s.file == nil && s.mem.Len() == 0 }
-
-// writeTo copies the spooled bytes to w through fn, which sees them in
+// drain passes the spooled bytes to fn, which sees them in
 // pieces, and releases the spool.
 func (s *spool) drain(fn func([]byte) error) error {
 	defer s.reset()
