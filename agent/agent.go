@@ -48,6 +48,13 @@ type Options struct {
 	Slots  int       // default slot count announced in Hello; 0 means cpus.Usable()
 	Stderr io.Writer // the agent's own log, never the protocol stream
 	Debug  bool      // trace frames to Stderr (CONCURR_DEBUG=protocol)
+
+	// BuildID is announced in Hello. When empty, it is the ID that the
+	// node's build cache folder names (buildinfo.InstalledID), or empty
+	// when the agent runs from anywhere else: hashing the executable would
+	// cost every start tens of milliseconds, and no client needs the ID of
+	// an agent it did not install.
+	BuildID string
 }
 
 // session is one Serve call: the state shared by the frame reader and the
@@ -124,10 +131,14 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, opts Options) error {
 // read handles the handshake and the frames until EOF.
 func (s *session) read(r io.Reader) error {
 	host, _ := os.Hostname()
+	buildID := s.opts.BuildID
+	if buildID == "" {
+		buildID, _ = buildinfo.InstalledID()
+	}
 	s.out.writeRaw(wire.Magic)
 	s.out.send(&wire.Hello{
 		Version:  wire.Version,
-		BuildID:  buildinfo.ID(),
+		BuildID:  buildID,
 		OS:       runtime.GOOS,
 		Arch:     runtime.GOARCH,
 		Hostname: host,

@@ -19,14 +19,28 @@ import (
 )
 
 func TestHello(t *testing.T) {
-	c := startAgent(t, Options{Slots: 3})
-	h := c.hello
-	if h.Version != wire.Version || h.Slots != 3 || h.PID != uint64(os.Getpid()) || h.BuildID == "" || h.OS == "" || h.Arch == "" {
-		t.Errorf("hello = %+v", h)
+	tests := []struct {
+		name        string
+		buildID     string
+		wantBuildID string
+	}{
+		// A test binary runs from no build cache, and the agent does not
+		// hash its executable to find an ID.
+		{name: "not installed", wantBuildID: ""},
+		{name: "given", buildID: "0123456789abcdef", wantBuildID: "0123456789abcdef"},
 	}
-	c.send(&wire.Ping{Nonce: 42})
-	if m, ok := c.recv(5 * time.Second).(*wire.Ping); !ok || m.Nonce != 42 {
-		t.Errorf("ping answer = %+v", m)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := startAgent(t, Options{Slots: 3, BuildID: tt.buildID})
+			h := c.hello
+			if h.Version != wire.Version || h.Slots != 3 || h.PID != uint64(os.Getpid()) || h.BuildID != tt.wantBuildID || h.OS == "" || h.Arch == "" {
+				t.Errorf("hello = %+v", h)
+			}
+			c.send(&wire.Ping{Nonce: 42})
+			if m, ok := c.recv(5 * time.Second).(*wire.Ping); !ok || m.Nonce != 42 {
+				t.Errorf("ping answer = %+v", m)
+			}
+		})
 	}
 }
 

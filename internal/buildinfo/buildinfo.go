@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -35,9 +36,38 @@ func Executable() (string, error) {
 }
 
 // ID returns the build ID: the first 16 hex digits of the SHA-256 of the
-// running executable. It is computed once. When the executable cannot be read
-// it is "unknown", which never matches a cached build.
+// running executable. It is computed once, and reads the whole executable:
+// tens of milliseconds. When the executable cannot be read it is "unknown",
+// which never matches a cached build.
 func ID() string { return id() }
+
+// InstalledID returns the build ID of the running executable without reading
+// it, when the executable runs from a node's build cache: a folder named
+// "<Version>-<build ID>" (see sshx), whose file the bootstrap verified by its
+// SHA-256 before moving it into place. It reports false for an executable
+// anywhere else, such as the client's own.
+func InstalledID() (string, bool) {
+	p, err := Executable()
+	if err != nil {
+		return "", false
+	}
+	return idFromPath(p)
+}
+
+// idFromPath returns the build ID that the cache folder holding path names.
+func idFromPath(path string) (string, bool) {
+	dir := filepath.Base(filepath.Dir(path))
+	hash, ok := strings.CutPrefix(dir, Version+"-")
+	if !ok || len(hash) != idLen {
+		return "", false
+	}
+	for _, c := range []byte(hash) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return "", false
+		}
+	}
+	return hash, true
+}
 
 var id = sync.OnceValue(func() string {
 	s, err := hashExecutable()

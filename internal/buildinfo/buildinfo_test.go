@@ -54,3 +54,37 @@ func TestHashFileMissing(t *testing.T) {
 		t.Error("HashFile of a missing file succeeded")
 	}
 }
+
+func TestIDFromPath(t *testing.T) {
+	tests := []struct {
+		name   string
+		path   string
+		want   string
+		wantOK bool
+	}{
+		{name: "cache", path: "/home/u/.cache/concurr/" + Version + "-0123456789abcdef/concurr", want: "0123456789abcdef", wantOK: true},
+		{name: "fallback cache", path: "/home/u/.concurr/" + Version + "-fedcba9876543210/concurr", want: "fedcba9876543210", wantOK: true},
+		{name: "installed elsewhere", path: "/usr/local/bin/concurr"},
+		{name: "other version", path: "/c/9.9.9-0123456789abcdef/concurr"},
+		{name: "short hash", path: "/c/" + Version + "-0123456789abcde/concurr"},
+		{name: "long hash", path: "/c/" + Version + "-0123456789abcdef0/concurr"},
+		{name: "upper case hex", path: "/c/" + Version + "-0123456789ABCDEF/concurr"},
+		{name: "not hex", path: "/c/" + Version + "-0123456789abcdeg/concurr"},
+		{name: "no folder", path: "concurr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := idFromPath(tt.path)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("idFromPath(%q) = %q, %v; want %q, %v", tt.path, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestInstalledIDOfATestBinary(t *testing.T) {
+	// A test binary lives in a go-build folder, not in a build cache.
+	if id, ok := InstalledID(); ok {
+		t.Errorf("InstalledID() = %q, true for %s", id, os.Args[0])
+	}
+}
