@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,23 +97,41 @@ func isBrokenPipe(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "broken pipe")
 }
 
-// flagError turns the flag package's wording into concurr's.
+// flagError turns the flag and ff packages' wording into concurr's, naming
+// options as the user spells them.
 func flagError(err error) string {
 	msg := err.Error()
-	for _, prefix := range []string{"error parsing commandline arguments: ", "error parsing environment variables: "} {
+	for _, prefix := range []string{"error parsing commandline arguments: ", "error parsing environment variables: ", "error parsing config file: "} {
 		msg = strings.TrimPrefix(msg, prefix)
 	}
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		name = strings.TrimLeft(name, "-")
-		if len(name) == 1 {
-			return "unknown option -" + name
-		}
-		return "unknown option --" + name
+		return "unknown option " + optionName(name)
+	}
+	if m := configUnknown.FindStringSubmatch(msg); m != nil {
+		return "unknown option " + optionName(m[1]) + " in the --config file"
 	}
 	msg = strings.ReplaceAll(msg, "flag needs an argument: ", "option needs a value: ")
 	msg = strings.ReplaceAll(msg, "invalid value", "bad value")
+	msg = strings.ReplaceAll(msg, "invalid boolean value", "bad value")
+	msg = strings.ReplaceAll(msg, ": parse error", "")
 	msg = strings.ReplaceAll(msg, " for flag ", " for option ")
-	return msg
+	return flagNames.ReplaceAllStringFunc(msg, optionName)
+}
+
+var (
+	configUnknown = regexp.MustCompile(`config file flag "([^"]+)" not defined`)
+	// flagNames finds the flag package's one-dash spellings: -jobs, -max-args.
+	flagNames = regexp.MustCompile(`(^|\s)-[A-Za-z0-9][-A-Za-z0-9]*`)
+)
+
+// optionName spells a flag name as GNU Parallel's users write it.
+func optionName(name string) string {
+	lead := name[:len(name)-len(strings.TrimLeft(name, " \t"))]
+	name = strings.TrimLeft(strings.TrimSpace(name), "-")
+	if len(name) == 1 {
+		return lead + "-" + name
+	}
+	return lead + "--" + name
 }
 
 // runPlan is a run made ready from the command line.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -124,6 +125,10 @@ type job struct {
 	out     *output.Job
 	stdout  int64
 	node    *nodeRun
+	sent    time.Time // when it went to its node, for --timeout N%
+	// timedOut is set when the client killed it for running past
+	// --timeout N%; guarded by its node's mutex while in flight.
+	timedOut bool
 }
 
 type run struct {
@@ -188,6 +193,9 @@ func Run(ctx context.Context, cfg Config, nodes []Node, src Source) (Summary, er
 	wg.Go(func() { r.feed(ctx, src) })
 	for _, n := range nodes {
 		wg.Go(func() { r.runNode(ctx, n) })
+	}
+	if cfg.TimeoutPercent > 0 {
+		wg.Go(func() { r.watchTimeouts(ctx) })
 	}
 	wg.Wait()
 
@@ -413,9 +421,9 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	slots := max(n.Slots(conn.Hello), 1)
 	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots,
 		inflight: make(map[uint64]*job), changed: make(chan struct{}, 1), gone: make(chan struct{}), credit: make(chan struct{}, slots+n.Prefetch)}
-	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever {
+	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever || r.cfg.TimeoutPercent > 0 {
 		// Jobs sent ahead would start the moment a slot frees, past the
-		// delay or the halt.
+		// delay or the halt, and before the clock of --timeout N% starts.
 		nr.credit = make(chan struct{}, slots)
 	}
 	for range cap(nr.credit) {
@@ -643,6 +651,8 @@ func (nr *nodeRun) start(j *job) error {
 		r.q.requeue(j)
 		return errors.New("node lost")
 	}
+	j.sent = time.Now()
+	j.timedOut = false
 	nr.inflight[j.seq] = j
 	nr.mu.Unlock()
 	if r.cfg.Progress != nil {
@@ -658,19 +668,53 @@ func (nr *nodeRun) start(j *job) error {
 	return nil
 }
 
+// timeoutMillis is the timeout sent with each job. --timeout N% is not sent:
+// its limit moves as jobs finish, so the client watches it (watchTimeouts).
 func (r *run) timeoutMillis() uint64 {
-	if r.cfg.TimeoutPercent > 0 {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if len(r.runtimes) < 3 {
-			return 0
-		}
-		s := slices.Clone(r.runtimes)
-		slices.Sort(s)
-		median := s[len(s)/2]
-		return uint64(max(float64(median.Milliseconds())*r.cfg.TimeoutPercent/100, 1))
-	}
 	return uint64(r.cfg.Timeout.Milliseconds())
+}
+
+// watchTimeouts kills jobs running longer than --timeout N% of the median
+// runtime of the jobs that succeeded so far, as GNU Parallel does: the
+// limit is recomputed as jobs finish and applies to running jobs.
+func (r *run) watchTimeouts(ctx context.Context) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !r.q.over() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		r.mu.Lock()
+		var limit time.Duration
+		if len(r.runtimes) > 0 {
+			s := slices.Clone(r.runtimes)
+			slices.Sort(s)
+			limit = time.Duration(float64(s[len(s)/2]) * r.cfg.TimeoutPercent / 100)
+		}
+		r.mu.Unlock()
+		if limit == 0 {
+			continue
+		}
+		r.nodesMu.Lock()
+		nodes := slices.Clone(r.nodes)
+		r.nodesMu.Unlock()
+		for _, nr := range nodes {
+			var late []uint64
+			nr.mu.Lock()
+			for seq, j := range nr.inflight {
+				if !j.timedOut && time.Since(j.sent) > limit {
+					j.timedOut = true
+					late = append(late, seq)
+				}
+			}
+			nr.mu.Unlock()
+			for _, seq := range late {
+				nr.conn.Send(&wire.Cancel{Seq: seq, Signal: uint64(syscall.SIGTERM)}, true)
+			}
+		}
+	}
 }
 
 // receive handles what the node's agent sends until its stream ends.
@@ -748,6 +792,10 @@ func (nr *nodeRun) lookup(seq uint64) *job {
 
 // finish handles a job's result: retry it, or report it and count it.
 func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
+	if j.timedOut {
+		res.Flags |= wire.ResultTimedOut
+		res.Flags &^= wire.ResultCancelled
+	}
 	failed := res.Exit != 0 || res.Signal != 0 || res.Flags&(wire.ResultTimedOut|wire.ResultNotRun) != 0
 	r.mu.Lock()
 	halted := r.halted && r.cfg.Halt.Now
@@ -806,13 +854,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 	halt := r.shouldHalt(failed)
 	if halt && !r.halted {
 		r.halted = true
-		r.haltExit = int(res.Exit)
-		if r.cfg.Halt.When == HaltOnFail && res.Exit == 0 {
-			r.haltExit = 1
-		}
-		if r.cfg.Halt.When == HaltOnDone {
-			r.haltExit = min(r.failed, 101)
-		}
+		r.haltExit = r.haltStatus(res)
 	}
 	r.mu.Unlock()
 	r.q.finished()
@@ -828,6 +870,26 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 			r.cancelAll(syscall.SIGTERM)
 		}
 	}
+}
+
+// haltStatus is the exit status of a halted run, as GNU Parallel gives it:
+// the triggering job's status when one job was enough, the failure count
+// (capped at 101) for a larger count, the failed share in percent for a
+// percentage, and 0 when halting on success. r.mu is held.
+func (r *run) haltStatus(res *wire.Result) int {
+	h := r.cfg.Halt
+	switch {
+	case h.When == HaltOnSuccess:
+		return 0
+	case h.Percent > 0:
+		return int(math.Ceil(float64(r.failed) * 100 / float64(max(r.total, 1))))
+	case h.Count > 1:
+		return min(r.failed, 101)
+	}
+	if res.Exit == 0 && (res.Signal != 0 || res.Flags != 0) {
+		return 1 // timed out or never started: failed without a status of its own
+	}
+	return int(res.Exit)
 }
 
 // shouldHalt applies the --halt policy; r.mu is held.
