@@ -50,7 +50,13 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 		a, st, err := runBootstrap(ctx, name, own, opts, launch)
 		if err == nil {
 			a.stderr.release()
-			return a.node(name, st), nil
+			n := a.node(name, st)
+			if !a.started() {
+				// ctx ended as the agent started, and killed ssh.
+				n.Close()
+				return nil, fmt.Errorf("%s: %w", name, ctx.Err())
+			}
+			return n, nil
 		}
 		if last == nil || !sshDropped(last) || ctx.Err() != nil {
 			return nil, err
@@ -145,13 +151,12 @@ func runSSH(ctx context.Context, opts *Options, args []string) (*attempt, error)
 		stdoutPipe.Close()
 	}
 	// Once the agent runs, ctx no longer bounds it.
-	a.started = func() { stop() }
+	a.started = stop
 	return a, nil
 }
 
 // node wraps an attempt of the ssh transport whose agent runs.
 func (a *attempt) node(name string, st *started) *Node {
-	a.started()
 	n := &Node{Name: name, Stdin: a.stdin, Platform: st.build.goos + "/" + st.build.goarch, Cached: st.cached, stderr: a.stderr}
 	n.Stdout = &streamReader{r: a.stdout, end: func() error {
 		waitFor(a.exited, time.Second)

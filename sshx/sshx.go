@@ -258,7 +258,8 @@ func startNative(ctx context.Context, name string, h parse.Host, own *build, opt
 		err := fmt.Errorf("%w: no answer to %d keepalives in %v (ServerAliveInterval %v, ServerAliveCountMax %d)",
 			ErrConnectionLost, target.aliveCountMax, wait, target.aliveInterval, target.aliveCountMax)
 		lost.Store(&err)
-		opts.warn("%s: no answer to %d keepalives in %v: closing the connection", name, target.aliveCountMax, wait)
+		// The reader of Stdout reports the loss; this is for -v.
+		opts.log("%s: no answer to %d keepalives in %v: closing the connection", name, target.aliveCountMax, wait)
 		closeAll()
 	})
 	n.Stdout = &streamReader{r: a.stdout, end: func() error {
@@ -296,6 +297,11 @@ func startNative(ctx context.Context, name string, h parse.Host, own *build, opt
 		alive.wg.Wait()
 		a.wg.Wait()
 		return nil
+	}
+	if !stop() {
+		// ctx ended as the agent started, and took the connection with it.
+		n.Close()
+		return nil, fmt.Errorf("%s: %w", name, ctx.Err())
 	}
 	return n, nil
 }
@@ -378,8 +384,9 @@ type attempt struct {
 	signal func(ssh.Signal)
 	// end stops the attempt if it still runs and waits for its goroutines.
 	end func()
-	// started, when set, is called once the agent runs.
-	started func()
+	// started, when set, is called once the agent runs; false means ctx
+	// ended the attempt first.
+	started func() bool
 	wg      sync.WaitGroup
 }
 
