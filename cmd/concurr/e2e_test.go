@@ -235,18 +235,33 @@ func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdStatus runs a command and checks its exit status; stdout and stderr
-// are kept for the next lines, as after exec: status N command args...
+// cmdStatus runs a command and checks its exit status, and with -within
+// that it ended in time; stdout and stderr are kept for the next lines, as
+// after exec: status [-within DURATION] N command args...
 func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: status [-within DURATION] N command args..."
+	var within time.Duration
+	if len(args) > 0 && args[0] == "-within" {
+		if len(args) < 2 {
+			ts.Fatalf(usage)
+		}
+		d, err := time.ParseDuration(args[1])
+		if err != nil {
+			ts.Fatalf("status: bad -within %q", args[1])
+		}
+		within, args = d, args[2:]
+	}
 	if len(args) < 2 || neg {
-		ts.Fatalf("usage: status N command args...")
+		ts.Fatalf(usage)
 	}
 	want, err := strconv.Atoi(args[0])
 	if err != nil {
 		ts.Fatalf("status: bad N %q", args[0])
 	}
 	status := 0
+	begin := time.Now()
 	err = ts.Exec(args[1], args[2:]...)
+	took := time.Since(begin)
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		status = exitErr.ExitCode()
@@ -255,6 +270,9 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if status != want {
 		ts.Fatalf("exit status %d, want %d", status, want)
+	}
+	if within > 0 && took > within {
+		ts.Fatalf("took %v, want within %v", took.Round(time.Millisecond), within)
 	}
 }
 
