@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -419,4 +420,51 @@ func readHello(n *Node) (*wire.Hello, error) {
 		return nil, fmt.Errorf("first message is %T", m)
 	}
 	return h, nil
+}
+
+// TestScriptUnderShells runs the bootstrap script locally under each POSIX
+// shell at hand (macOS's /bin/sh is bash in POSIX mode, Debian's is dash):
+// upload, then cached, then a cache folder others can write.
+func TestScriptUnderShells(t *testing.T) {
+	shells := [][]string{{"dash"}, {"bash", "--posix"}, {"busybox", "sh"}}
+	own, err := (&Options{AgentPath: testAgent}).buildFor("local", runtime.GOOS, runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, shell := range shells {
+		t.Run(strings.Join(shell, " "), func(t *testing.T) {
+			if _, err := exec.LookPath(shell[0]); err != nil {
+				t.Skipf("no %s", shell[0])
+			}
+			home := t.TempDir()
+			t.Setenv("HOME", home)
+			t.Setenv("XDG_CACHE_HOME", "")
+			var log logLines
+			opts := options("", &log)
+			opts.SSHCommand = shell
+			launch := func(command string) (*attempt, error) {
+				script := strings.TrimSuffix(strings.TrimPrefix(command, "/bin/sh -c '"), "'")
+				return runSSH(context.Background(), &opts, append(shell[1:len(shell):len(shell)], "-c", script))
+			}
+			for _, wantCached := range []bool{false, true} {
+				a, st, err := runBootstrap(context.Background(), "local", own, &opts, launch)
+				if err != nil {
+					t.Fatalf("cached %v: %v", wantCached, err)
+				}
+				n := a.node("local", st)
+				if st.cached != wantCached || !strings.HasPrefix(st.path, home+"/.cache/concurr/") {
+					t.Errorf("cached %v at %s, want cached %v", st.cached, st.path, wantCached)
+				}
+				if h, err := readHello(n); err != nil || h.Slots != 2 {
+					t.Errorf("hello %v: %v", h, err)
+				}
+				n.Close()
+			}
+			os.Chmod(filepath.Join(home, ".cache", "concurr"), 0o777)
+			_, _, err := runBootstrap(context.Background(), "local", own, &opts, launch)
+			if err == nil || !strings.Contains(err.Error(), "is writable by others") {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
 }
