@@ -9,6 +9,14 @@
 // running a small POSIX sh script, so that a cached start costs one round
 // trip more than `ssh host true` at most. The transport is x/crypto/ssh, or
 // the system's ssh client when Options.SSHCommand is set.
+//
+// Faults it survives: a cached agent that does not verify is replaced, never
+// run, and a cache folder that others could change is refused (see
+// bootstrapScript); a cache on a noexec file system falls back to
+// $HOME/.concurr; handshakes that sshd drops under MaxStartups are tried
+// again; an unreachable host costs ConnectTimeout; a host that stops
+// answering is found by keepalives and ends Node.Stdout with
+// ErrConnectionLost.
 package sshx
 
 import (
@@ -42,7 +50,9 @@ type Options struct {
 	// ssh client instead of x/crypto/ssh, with these arguments kept intact.
 	SSHCommand []string
 	// ConnectTimeout, when set, overrides ssh_config's ConnectTimeout
-	// (default 10s) for the TCP connection and the SSH handshake.
+	// (default 10s), which bounds the TCP connection and the SSH handshake
+	// together. A connection the server drops before authentication is
+	// tried again, for at most three times this in all.
 	ConnectTimeout time.Duration
 	// AgentPath is the local executable uploaded to nodes of the client's
 	// platform. Empty means the running executable; builds for other
@@ -103,7 +113,10 @@ func (e *Error) Hint() string {
 
 // Node is a running agent on a remote host. Stdin and Stdout carry the wire
 // protocol; Stdout may start with output a login shell printed, which
-// wire.ReadMagic skips.
+// wire.ReadMagic skips. Stdout ends with io.EOF when the agent exits
+// cleanly, with an error wrapping ErrConnectionLost when the connection
+// ends under it (a host that stops answering keepalives included), and
+// with an error naming the status or signal when it exits otherwise.
 type Node struct {
 	Name     string // the host as the user named it
 	Stdin    io.WriteCloser
