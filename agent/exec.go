@@ -66,6 +66,16 @@ func execExternal(ctx context.Context, args []string) error {
 		}
 	}
 	env := execEnv(hc.Env)
+	ws, err := spawnDirect(ctx, j, path, args, env, hc.Dir, hc.Stdin, hc.Stdout, hc.Stderr)
+	switch {
+	case err == nil:
+		return exitOf(j, ws)
+	case errors.Is(err, syscall.ENOEXEC):
+		return runScript(ctx, hc, path, args)
+	case !errors.Is(err, errNotSpawned):
+		fmt.Fprintln(hc.Stderr, err)
+		return interp.ExitStatus(127)
+	}
 	stdout, stderr := processWriters(j, hc.Stdout, hc.Stderr)
 	newCmd := func() *exec.Cmd {
 		cmd := exec.CommandContext(ctx, path)
@@ -106,9 +116,8 @@ func execExternal(ctx context.Context, args []string) error {
 		j.setLastSignal(0)
 		return nil
 	case errors.As(err, &exitErr):
-		if st, ok := exitErr.Sys().(syscall.WaitStatus); ok && st.Signaled() {
-			j.setLastSignal(int(st.Signal()))
-			return interp.ExitStatus(128 + int(st.Signal()))
+		if st, ok := exitErr.Sys().(syscall.WaitStatus); ok {
+			return exitOf(j, st)
 		}
 		j.setLastSignal(0)
 		return interp.ExitStatus(exitErr.ExitCode())
@@ -116,6 +125,20 @@ func execExternal(ctx context.Context, args []string) error {
 		fmt.Fprintln(hc.Stderr, err)
 		return interp.ExitStatus(127)
 	}
+}
+
+// exitOf returns the interpreter's status for a process that ended with ws,
+// and records its signal in j.
+func exitOf(j *job, ws syscall.WaitStatus) error {
+	if ws.Signaled() {
+		j.setLastSignal(int(ws.Signal()))
+		return interp.ExitStatus(128 + int(ws.Signal()))
+	}
+	j.setLastSignal(0)
+	if ws.ExitStatus() == 0 {
+		return nil
+	}
+	return interp.ExitStatus(ws.ExitStatus())
 }
 
 // killsShell reports whether a kill command targets $$, which in the
