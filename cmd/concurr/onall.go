@@ -47,6 +47,10 @@ func runOnAll(ctx context.Context, p *runPlan, outOpts output.Options, stdout, s
 		defer res.stderr.Close()
 		cfg := p.cfg
 		cfg.Output = output.New(res.stdout, res.stderr, outOpts)
+		if p.tagHost {
+			// --tag with --onall names the host, as GNU Parallel does.
+			cfg.Tag = func([]string, uint64, string) []byte { return []byte(n.Name + "\t") }
+		}
 		wg.Go(func() {
 			res.sum, res.err = sched.Run(ctx, cfg, []sched.Node{n}, &sliceSource{jobs: jobs})
 			if err := cfg.Output.Flush(); err != nil && res.err == nil {
@@ -68,7 +72,10 @@ func runOnAll(ctx context.Context, p *runPlan, outOpts output.Options, stdout, s
 			}
 		}
 		total.Jobs += res.sum.Jobs
-		total.Failed += res.sum.Failed
+		if res.sum.Failed > 0 {
+			// GNU Parallel counts the hosts where something failed.
+			total.Failed++
+		}
 		if res.sum.Halted && !total.Halted {
 			total.Halted, total.HaltExit = true, res.sum.HaltExit
 		}
@@ -76,8 +83,7 @@ func runOnAll(ctx context.Context, p *runPlan, outOpts output.Options, stdout, s
 			errs = append(errs, res.err)
 		}
 		if errors.Is(res.err, sched.ErrNoNodes) {
-			// An unreachable host fails its share of the jobs.
-			total.Failed += len(jobs)
+			total.Failed++ // an unreachable host failed all its jobs
 		}
 	}
 	return total, errors.Join(errs...)

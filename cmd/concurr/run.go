@@ -136,6 +136,7 @@ func optionName(name string) string {
 
 // runPlan is a run made ready from the command line.
 type runPlan struct {
+	tagHost       bool // --tag with --onall or --nonall
 	cfg           sched.Config
 	outputOptions output.Options
 	nodes         []sched.Node
@@ -259,6 +260,7 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 			return []byte(strings.Join(args, " ") + "\t")
 		}
 	}
+	p.tagHost = o.tag && o.tagString == "" && (o.onAll || o.nonAll)
 	p.cfg.Verbose = o.verbose
 	p.cfg.DryRun = o.dryRun
 	p.cfg.Warn = func(format string, args ...any) {

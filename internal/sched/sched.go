@@ -167,6 +167,11 @@ type nodeRun struct {
 	dead     bool
 	closing  bool // the client ended the stream on purpose
 	lost     bool // the stream ended while jobs were in flight or to come
+
+	// Prefetch accounting, owned by the receiver.
+	results         int
+	runtime         time.Duration
+	prefetchGranted bool
 }
 
 // Run runs every job from src on the nodes and reports how it went. It
@@ -426,7 +431,10 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 		// delay or the halt, and before the clock of --timeout N% starts.
 		nr.credit = make(chan struct{}, slots)
 	}
-	for range cap(nr.credit) {
+	// Jobs are sent ahead only once the node's jobs prove short (see
+	// grantPrefetch): sent ahead of long jobs, they would wait behind a busy
+	// slot while other nodes sit idle.
+	for range slots {
 		nr.credit <- struct{}{}
 	}
 	r.nodesMu.Lock()
@@ -751,6 +759,7 @@ func (nr *nodeRun) receive() {
 				// offered another job.
 				r.finish(j, nr, m)
 				nr.credit <- struct{}{}
+				nr.grantPrefetch(m)
 				nr.signal()
 			}
 		case *wire.Error:
@@ -769,6 +778,33 @@ func describeEOF(err error) error {
 		return errors.New("connection closed")
 	}
 	return err
+}
+
+// shortJob is the runtime below which jobs are worth sending ahead: the
+// round trip to the node then costs more than the job.
+const shortJob = 20 * time.Millisecond
+
+// grantPrefetch adds the node's prefetch credit once its first jobs have
+// been short on average. It is called by the receiver only.
+func (nr *nodeRun) grantPrefetch(res *wire.Result) {
+	if nr.prefetchGranted || cap(nr.credit) == nr.slots {
+		return
+	}
+	nr.results++
+	nr.runtime += time.Duration(res.Runtime)
+	if nr.results < nr.slots {
+		return
+	}
+	if nr.runtime/time.Duration(nr.results) >= shortJob {
+		if nr.results >= 4*nr.slots {
+			nr.prefetchGranted = true // long jobs: never send ahead
+		}
+		return
+	}
+	nr.prefetchGranted = true
+	for range cap(nr.credit) - nr.slots {
+		nr.credit <- struct{}{}
+	}
 }
 
 func (nr *nodeRun) isDead() bool {
