@@ -52,10 +52,11 @@ type faultCluster struct {
 	config     string
 	hosts      map[string]*faultHost
 	blocks     strings.Builder
+	options    []string // ssh_config lines for every host
 }
 
 func newFaultCluster(t *testing.T) *faultCluster {
-	return &faultCluster{t: t, clientHome: t.TempDir(), hosts: map[string]*faultHost{}}
+	return &faultCluster{t: t, clientHome: t.TempDir(), hosts: map[string]*faultHost{}, options: hostOptions}
 }
 
 // hostOptions are the ssh_config lines every host gets: a hang is noticed
@@ -72,7 +73,7 @@ func (c *faultCluster) addBlock(alias string, port int, keyFile, knownHosts stri
 	fmt.Fprintf(&c.blocks, "Host %s\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n"+
 		"  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n",
 		alias, port, u.Username, keyFile, knownHosts)
-	for _, l := range hostOptions {
+	for _, l := range c.options {
 		c.blocks.WriteString("  " + l + "\n")
 	}
 	c.config = filepath.Join(c.clientHome, "ssh_config")
@@ -841,7 +842,7 @@ func TestFaultAgentStoppedE2E(t *testing.T) {
 			signalAll(ps, syscall.SIGSTOP)
 			t.Cleanup(func() { signalAll(ps, syscall.SIGCONT) })
 		},
-		detectLimit: 10 * time.Second, limit: 30 * time.Second}.run(t)
+		detectLimit: 10 * time.Second, limit: 15 * time.Second}.run(t)
 }
 
 // TestFaultUnreachableAtStart checks that a host that never answers costs
@@ -902,6 +903,9 @@ func TestFaultMaxStartupsE2E(t *testing.T) {
 	sshtest.RequireE2E(t)
 	d := sshtest.StartSSHD(t, 1, sshtest.WithSSHDConfig("MaxStartups 10:30:60"))
 	c := newFaultCluster(t)
+	// A throttled sshd on a small machine takes seconds to let 64 logins
+	// in: the default ConnectTimeout of ssh_config examples, not 2s.
+	c.options = []string{"ConnectTimeout 10"}
 	var aliases, logins []string
 	for i := range 64 {
 		aliases = append(aliases, "n"+strconv.Itoa(i+1))
@@ -928,6 +932,9 @@ func TestFaultMaxStartupsE2E(t *testing.T) {
 				len(hostsOf(readJobLog(t, jobLog))), strings.Count(stderr, "\n"), tail(stderr, 3000))
 			if status != 0 {
 				t.Errorf("exit status %d, want 0", status)
+			}
+			if strings.Contains(stderr, "warning") {
+				t.Errorf("hosts were lost to the throttling")
 			}
 			if got := r.stdout.String(); got != want.String() {
 				t.Errorf("stdout is not 1..%d once each in order:\n%s", jobs, tail(got, 2000))
@@ -1067,7 +1074,8 @@ func runsBy(t *testing.T, path, run string) map[int]int {
 
 // TestFaultClientKilledRemoteE2E kills the client (SIGKILL) during a remote
 // run: the agents see their stream end and kill their jobs, so that nothing
-// is left on the hosts, and --resume finishes the run.
+// is left on the hosts, and --resume runs the jobs that had not finished,
+// and only them.
 func TestFaultClientKilledRemoteE2E(t *testing.T) {
 	sshtest.RequireE2E(t)
 	c := newFaultCluster(t)
@@ -1076,19 +1084,51 @@ func TestFaultClientKilledRemoteE2E(t *testing.T) {
 	dir := t.TempDir()
 	marker := fmt.Sprintf("%d.%09d", 200, rand.Uint32N(1e9))
 	jobLog := filepath.Join(dir, "joblog")
-	args := []string{"-F", c.config, "-S", "2/h1,2/h2", "--resume", "--joblog", jobLog,
-		fmt.Sprintf("case {} in 1*) sleep %s;; esac; echo {}", marker), ":::"}
-	args = append(args, seqArgs(20)...)
+	const jobs = 40
+	// Jobs 1..10 end at once; the others wait for the file go, which the
+	// first run never sees.
+	args := []string{"-F", c.config, "-S", "2/h1,2/h2", "-k", "--resume", "--joblog", jobLog,
+		fmt.Sprintf("test {#} -le 10 || test -e %s/go || sleep %s; echo {#}", dir, marker), ":::"}
+	args = append(args, seqArgs(jobs)...)
 	r := startConcurr(t, dir, c.clientHome, nil, nil, args...)
+	t.Cleanup(func() { signalAll(processes(d.Home, marker), syscall.SIGKILL) })
 	if !waitFor(20*time.Second, func() bool { return len(processes(d.Home, "sleep", marker)) >= 4 }) {
-		t.Fatalf("the sleeps did not start: %s", r.stderr.String())
+		t.Fatalf("the sleeps did not start: %v\n%s", processes("", marker), r.stderr.String())
 	}
 	r.cmd.Process.Kill()
 	r.wait(5 * time.Second)
+	killed := time.Now()
 	if !waitFor(10*time.Second, func() bool { return len(processes(d.Home, marker))+len(agents(d.Home)) == 0 }) {
 		t.Errorf("left on the hosts 10s after the client died: %v %v", processes(d.Home, marker), agents(d.Home))
 		signalAll(processes(d.Home, marker), syscall.SIGKILL)
+	} else {
+		t.Logf("the hosts were clean %v after the client died", time.Since(killed).Round(10*time.Millisecond))
 	}
+	done := map[int]bool{}
+	for _, e := range readJobLog(t, jobLog) {
+		done[e.seq] = true
+	}
+	if len(done) != 10 {
+		t.Errorf("the first run logged %d jobs, want 10 (jobs 1..10)", len(done))
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r2 := startConcurr(t, dir, c.clientHome, nil, nil, args...)
+	if status := r2.wait(30 * time.Second); status != 0 {
+		t.Errorf("--resume: exit status %d; stderr:\n%s", status, r2.stderr.String())
+	}
+	var want strings.Builder
+	for seq := 1; seq <= jobs; seq++ {
+		if !done[seq] {
+			fmt.Fprintf(&want, "%d\n", seq)
+		}
+	}
+	if got := r2.stdout.String(); got != want.String() {
+		t.Errorf("--resume ran:\n%s\nwant the jobs not in the log:\n%s", got, want.String())
+	}
+	checkOncePerSeq(t, readJobLog(t, jobLog), jobs)
 }
 
 // TestFaultInterruptRemote interrupts a remote run on several hosts: every
@@ -1341,6 +1381,15 @@ func TestFaultLocalHostileInput(t *testing.T) {
 					t.Errorf("the line after the NUL is lost: %q", stdout)
 				}
 			}, status: -1},
+		// An exec cannot carry a NUL: the job fails (exit 127, as a
+		// command that cannot start), the run goes on and says so.
+		{name: "NUL byte in an argument to an external command", args: []string{"-k", "/bin/echo {}"},
+			stdin: "a\x00b\nc\n", stdout: "c\n", status: 1,
+			check: func(t *testing.T, stdout, stderr string) {
+				if stdout != "c\n" || !strings.Contains(stderr, "invalid argument") {
+					t.Errorf("stdout %q, stderr %q", stdout, stderr)
+				}
+			}},
 		{name: "non-UTF-8 lines", args: []string{"-k", `printf '<%s>\n' {}`},
 			stdin: "\xff\xfe\n\xc3\x28\nok\n", stdout: "<\xff\xfe>\n<\xc3\x28>\n<ok>\n"},
 		{name: "10 MB argument to a builtin", args: []string{`echo {} | wc -c`},
@@ -1373,6 +1422,7 @@ func TestFaultLocalHostileInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			if err := os.WriteFile(filepath.Join(dir, "binary"), binary.Bytes(), 0o600); err != nil {
 				t.Fatal(err)
@@ -1431,6 +1481,7 @@ func TestFaultMillionEmptyLinesE2E(t *testing.T) {
 // TestFaultLargeStdoutAndStderr has jobs write 50 MB on stdout and 50 MB
 // on stderr at the same time: both arrive whole, byte for byte.
 func TestFaultLargeStdoutAndStderr(t *testing.T) {
+	t.Parallel()
 	const size = 50 << 20
 	dir := t.TempDir()
 	// Two jobs at once, each writing both streams at the same time.
