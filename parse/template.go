@@ -4,6 +4,7 @@
 package parse
 
 import (
+	"concurr/internal/varbin"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -1176,47 +1177,47 @@ const tplFormat = 1
 // length-prefixed strings, as in the protocol's frames.
 func (t *Template) MarshalBinary() ([]byte, error) {
 	b := binary.AppendUvarint(nil, tplFormat)
-	b = tplAppendStrings(b, t.Words)
-	b = tplAppendString(b, t.Script)
+	b = varbin.AppendStrings(b, t.Words)
+	b = varbin.AppendString(b, t.Script)
 	b = binary.AppendUvarint(b, uint64(len(t.Vars)))
 	for _, v := range t.Vars {
-		b = tplAppendString(b, v.Name)
+		b = varbin.AppendString(b, v.Name)
 		b = binary.AppendUvarint(b, uint64(v.Kind))
 		b = binary.AppendVarint(b, int64(v.Index))
-		b = tplAppendString(b, v.Prefix)
-		b = tplAppendString(b, v.Suffix)
+		b = varbin.AppendString(b, v.Prefix)
+		b = varbin.AppendString(b, v.Suffix)
 	}
-	b = tplAppendBool(b, t.FromInput)
+	b = varbin.AppendBool(b, t.FromInput)
 	o := t.Options
 	rp := o.Replacements
 	for _, s := range []string{rp.Arg, rp.NoExt, rp.Base, rp.Dir, rp.BaseNoExt, rp.Seq, rp.Slot} {
-		b = tplAppendString(b, s)
+		b = varbin.AppendString(b, s)
 	}
-	b = tplAppendStrings(b, o.Header)
+	b = varbin.AppendStrings(b, o.Header)
 	b = binary.AppendUvarint(b, uint64(max(o.Positions, 0)))
 	b = binary.AppendUvarint(b, uint64(o.Mode))
-	b = tplAppendBool(b, o.Quote)
+	b = varbin.AppendBool(b, o.Quote)
 	return b, nil
 }
 
 // UnmarshalTemplate decodes a template encoded by MarshalBinary.
 func UnmarshalTemplate(b []byte) (*Template, error) {
-	d := tplDecoder{b: b}
-	if v := d.uvarint(); d.err == nil && v != tplFormat {
+	d := varbin.NewDecoder(b)
+	if v := d.Uvarint(); d.Err() == nil && v != tplFormat {
 		return nil, fmt.Errorf("decode template: format %d, want %d", v, tplFormat)
 	}
-	t := &Template{Words: d.strings(), Script: d.string()}
-	n := d.count()
+	t := &Template{Words: d.Strings(), Script: d.String()}
+	n := d.Count()
 	if n > 0 {
 		t.Vars = make([]Var, n)
 	}
 	for i := range t.Vars {
 		v := &t.Vars[i]
-		v.Name = d.string()
-		kind := d.uvarint()
-		index := d.varint()
-		v.Prefix, v.Suffix = d.string(), d.string()
-		if d.err != nil {
+		v.Name = d.String()
+		kind := d.Uvarint()
+		index := d.Varint()
+		v.Prefix, v.Suffix = d.String(), d.String()
+		if d.Err() != nil {
 			break
 		}
 		if kind < uint64(KindArg) || kind > uint64(KindHost) {
@@ -1227,16 +1228,16 @@ func UnmarshalTemplate(b []byte) (*Template, error) {
 		}
 		v.Kind, v.Index = Kind(kind), int(index)
 	}
-	t.FromInput = d.bool()
+	t.FromInput = d.Bool()
 	rp := &t.Options.Replacements
 	for _, s := range []*string{&rp.Arg, &rp.NoExt, &rp.Base, &rp.Dir, &rp.BaseNoExt, &rp.Seq, &rp.Slot} {
-		*s = d.string()
+		*s = d.String()
 	}
-	t.Options.Header = d.strings()
-	positions, mode := d.uvarint(), d.uvarint()
-	t.Options.Quote = d.bool()
-	if d.err != nil {
-		return nil, fmt.Errorf("decode template: %w", d.err)
+	t.Options.Header = d.Strings()
+	positions, mode := d.Uvarint(), d.Uvarint()
+	t.Options.Quote = d.Bool()
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("decode template: %w", err)
 	}
 	if positions > tplMaxIndex {
 		return nil, fmt.Errorf("decode template: %d argument positions is out of range", positions)
@@ -1252,111 +1253,4 @@ func UnmarshalTemplate(b []byte) (*Template, error) {
 		t.display = again.display
 	}
 	return t, nil
-}
-
-func tplAppendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func tplAppendStrings(b []byte, ss []string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(ss)))
-	for _, s := range ss {
-		b = tplAppendString(b, s)
-	}
-	return b
-}
-
-func tplAppendBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, 1)
-	}
-	return append(b, 0)
-}
-
-var errTplShort = errors.New("input too short")
-
-// tplDecoder reads fields, remembering the first error, so that lengths
-// that lie cost no more than the input's own size.
-type tplDecoder struct {
-	b   []byte
-	err error
-}
-
-func (d *tplDecoder) fail(err error) {
-	if d.err == nil {
-		d.err = err
-	}
-	d.b = nil
-}
-
-func (d *tplDecoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(errTplShort)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *tplDecoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail(errTplShort)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *tplDecoder) bool() bool {
-	if len(d.b) < 1 {
-		d.fail(errTplShort)
-		return false
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	if v > 1 {
-		d.fail(fmt.Errorf("boolean byte %d", v))
-	}
-	return v == 1
-}
-
-func (d *tplDecoder) string() string {
-	n := d.uvarint()
-	if d.err != nil {
-		return ""
-	}
-	if n > uint64(len(d.b)) {
-		d.fail(fmt.Errorf("string length %d exceeds the input", n))
-		return ""
-	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
-}
-
-// count reads a list length; every element takes at least one byte.
-func (d *tplDecoder) count() int {
-	n := d.uvarint()
-	if d.err == nil && n > uint64(len(d.b)) {
-		d.fail(fmt.Errorf("list length %d exceeds the input", n))
-	}
-	if d.err != nil {
-		return 0
-	}
-	return int(n)
-}
-
-func (d *tplDecoder) strings() []string {
-	n := d.count()
-	if n == 0 {
-		return nil
-	}
-	s := make([]string, n)
-	for i := range s {
-		s[i] = d.string()
-	}
-	return s
 }

@@ -1,9 +1,9 @@
 package wire
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
+
+	"concurr/internal/varbin"
 )
 
 // Message is one protocol message.
@@ -114,61 +114,61 @@ func (u *Unknown) Type() Type {
 }
 
 func (m *Hello) AppendTo(b []byte) []byte {
-	b = binary.AppendUvarint(b, m.Version)
-	b = appendString(b, m.BuildID)
-	b = appendString(b, m.OS)
-	b = appendString(b, m.Arch)
-	b = appendString(b, m.Hostname)
-	b = binary.AppendUvarint(b, m.Slots)
-	return binary.AppendUvarint(b, m.PID)
+	b = varbin.AppendUvarint(b, m.Version)
+	b = varbin.AppendString(b, m.BuildID)
+	b = varbin.AppendString(b, m.OS)
+	b = varbin.AppendString(b, m.Arch)
+	b = varbin.AppendString(b, m.Hostname)
+	b = varbin.AppendUvarint(b, m.Slots)
+	return varbin.AppendUvarint(b, m.PID)
 }
 
 func (m *Command) AppendTo(b []byte) []byte {
-	b = binary.AppendUvarint(b, m.ID)
-	b = appendBytes(b, m.Template)
-	b = appendStrings(b, m.Env)
-	b = appendString(b, m.Workdir)
-	b = appendString(b, m.Host)
-	return binary.AppendUvarint(b, m.Slots)
+	b = varbin.AppendUvarint(b, m.ID)
+	b = varbin.AppendBytes(b, m.Template)
+	b = varbin.AppendStrings(b, m.Env)
+	b = varbin.AppendString(b, m.Workdir)
+	b = varbin.AppendString(b, m.Host)
+	return varbin.AppendUvarint(b, m.Slots)
 }
 
 func (m *Input) AppendTo(b []byte) []byte {
-	b = binary.AppendUvarint(b, m.Command)
-	b = binary.AppendUvarint(b, m.Seq)
-	b = appendStrings(b, m.Args)
-	return binary.AppendUvarint(b, m.Timeout)
+	b = varbin.AppendUvarint(b, m.Command)
+	b = varbin.AppendUvarint(b, m.Seq)
+	b = varbin.AppendStrings(b, m.Args)
+	return varbin.AppendUvarint(b, m.Timeout)
 }
 
 func (m *Output) AppendTo(b []byte) []byte {
-	b = binary.AppendUvarint(b, m.Seq)
+	b = varbin.AppendUvarint(b, m.Seq)
 	b = append(b, m.Stream)
-	return appendBytes(b, m.Data)
+	return varbin.AppendBytes(b, m.Data)
 }
 
 func (m *Result) AppendTo(b []byte) []byte {
-	b = binary.AppendUvarint(b, m.Seq)
-	b = binary.AppendUvarint(b, m.Exit)
-	b = binary.AppendUvarint(b, m.Signal)
-	b = binary.AppendUvarint(b, m.Slot)
-	b = binary.AppendVarint(b, m.Start)
-	b = binary.AppendVarint(b, m.Runtime)
-	return binary.AppendUvarint(b, m.Flags)
+	b = varbin.AppendUvarint(b, m.Seq)
+	b = varbin.AppendUvarint(b, m.Exit)
+	b = varbin.AppendUvarint(b, m.Signal)
+	b = varbin.AppendUvarint(b, m.Slot)
+	b = varbin.AppendVarint(b, m.Start)
+	b = varbin.AppendVarint(b, m.Runtime)
+	return varbin.AppendUvarint(b, m.Flags)
 }
 
-func (m *Delete) AppendTo(b []byte) []byte { return binary.AppendUvarint(b, m.Command) }
+func (m *Delete) AppendTo(b []byte) []byte { return varbin.AppendUvarint(b, m.Command) }
 
 func (m *Cancel) AppendTo(b []byte) []byte {
-	b = binary.AppendUvarint(b, m.Seq)
-	return binary.AppendUvarint(b, m.Signal)
+	b = varbin.AppendUvarint(b, m.Seq)
+	return varbin.AppendUvarint(b, m.Signal)
 }
 
 func (m *Error) AppendTo(b []byte) []byte {
-	b = binary.AppendUvarint(b, m.Command)
-	b = binary.AppendUvarint(b, m.Seq)
-	return appendString(b, m.Message)
+	b = varbin.AppendUvarint(b, m.Command)
+	b = varbin.AppendUvarint(b, m.Seq)
+	return varbin.AppendString(b, m.Message)
 }
 
-func (m *Ping) AppendTo(b []byte) []byte { return binary.AppendUvarint(b, m.Nonce) }
+func (m *Ping) AppendTo(b []byte) []byte { return varbin.AppendUvarint(b, m.Nonce) }
 
 func (u *Unknown) AppendTo(b []byte) []byte { return append(b, u.Payload...) }
 
@@ -176,142 +176,35 @@ func (u *Unknown) AppendTo(b []byte) []byte { return append(b, u.Payload...) }
 // copies, so the message outlives the frame. A frame of unknown type decodes
 // to *Unknown; a malformed payload is an error.
 func Decode(f Frame) (Message, error) {
-	d := decoder{b: f.Payload}
+	d := varbin.NewDecoder(f.Payload)
 	var m Message
 	switch f.Type {
 	case TypeHello:
-		m = &Hello{Version: d.uvarint(), BuildID: d.string(), OS: d.string(), Arch: d.string(),
-			Hostname: d.string(), Slots: d.uvarint(), PID: d.uvarint()}
+		m = &Hello{Version: d.Uvarint(), BuildID: d.String(), OS: d.String(), Arch: d.String(),
+			Hostname: d.String(), Slots: d.Uvarint(), PID: d.Uvarint()}
 	case TypeCommand:
-		m = &Command{ID: d.uvarint(), Template: d.bytes(), Env: d.strings(), Workdir: d.string(), Host: d.string(), Slots: d.uvarint()}
+		m = &Command{ID: d.Uvarint(), Template: d.Bytes(), Env: d.Strings(), Workdir: d.String(), Host: d.String(), Slots: d.Uvarint()}
 	case TypeInput:
-		m = &Input{Command: d.uvarint(), Seq: d.uvarint(), Args: d.strings(), Timeout: d.uvarint()}
+		m = &Input{Command: d.Uvarint(), Seq: d.Uvarint(), Args: d.Strings(), Timeout: d.Uvarint()}
 	case TypeOutput:
-		m = &Output{Seq: d.uvarint(), Stream: d.byte(), Data: d.bytes()}
+		m = &Output{Seq: d.Uvarint(), Stream: d.Byte(), Data: d.Bytes()}
 	case TypeResult:
-		m = &Result{Seq: d.uvarint(), Exit: d.uvarint(), Signal: d.uvarint(), Slot: d.uvarint(),
-			Start: d.varint(), Runtime: d.varint(), Flags: d.uvarint()}
+		m = &Result{Seq: d.Uvarint(), Exit: d.Uvarint(), Signal: d.Uvarint(), Slot: d.Uvarint(),
+			Start: d.Varint(), Runtime: d.Varint(), Flags: d.Uvarint()}
 	case TypeDelete:
-		m = &Delete{Command: d.uvarint()}
+		m = &Delete{Command: d.Uvarint()}
 	case TypeCancel:
-		m = &Cancel{Seq: d.uvarint(), Signal: d.uvarint()}
+		m = &Cancel{Seq: d.Uvarint(), Signal: d.Uvarint()}
 	case TypeError:
-		m = &Error{Command: d.uvarint(), Seq: d.uvarint(), Message: d.string()}
+		m = &Error{Command: d.Uvarint(), Seq: d.Uvarint(), Message: d.String()}
 	case TypePing:
-		m = &Ping{Nonce: d.uvarint()}
+		m = &Ping{Nonce: d.Uvarint()}
 	default:
 		return &Unknown{T: f.Type, Payload: append([]byte(nil), f.Payload...)}, nil
 	}
 	// Trailing bytes are allowed: a newer peer may append fields.
-	if d.err != nil {
-		return nil, fmt.Errorf("malformed %s frame: %w", f.Type, d.err)
+	if err := d.Err(); err != nil {
+		return nil, fmt.Errorf("malformed %s frame: %w", f.Type, err)
 	}
 	return m, nil
-}
-
-var errShort = errors.New("payload too short")
-
-// decoder reads payload fields, remembering the first error so that a
-// message decodes in one expression and is checked once.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail(err error) {
-	if d.err == nil {
-		d.err = err
-	}
-	d.b = nil
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(errShort)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail(errShort)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) byte() byte {
-	if len(d.b) < 1 {
-		d.fail(errShort)
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-// raw returns the next length-prefixed byte string without copying.
-func (d *decoder) raw() []byte {
-	n := d.uvarint()
-	if d.err != nil {
-		return nil
-	}
-	if n > uint64(len(d.b)) {
-		d.fail(fmt.Errorf("field length %d exceeds the frame", n))
-		return nil
-	}
-	s := d.b[:n]
-	d.b = d.b[n:]
-	return s
-}
-
-func (d *decoder) bytes() []byte {
-	s := d.raw()
-	if s == nil {
-		return nil
-	}
-	return append([]byte(nil), s...)
-}
-
-func (d *decoder) string() string { return string(d.raw()) }
-
-func (d *decoder) strings() []string {
-	n := d.uvarint()
-	// Every string takes at least one byte, which bounds the allocation by
-	// the frame's size.
-	if n > uint64(len(d.b)) {
-		d.fail(fmt.Errorf("list length %d exceeds the frame", n))
-		return nil
-	}
-	if n == 0 {
-		return nil
-	}
-	s := make([]string, n)
-	for i := range s {
-		s[i] = d.string()
-	}
-	return s
-}
-
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendBytes(b []byte, s []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendStrings(b []byte, ss []string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(ss)))
-	for _, s := range ss {
-		b = appendString(b, s)
-	}
-	return b
 }
