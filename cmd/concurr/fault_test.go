@@ -832,7 +832,6 @@ func descendantsOf(pid int) []int {
 // elsewhere within a bounded time all the same.
 func TestFaultAgentStoppedE2E(t *testing.T) {
 	sshtest.RequireE2E(t)
-	knownBug(t, "the client never pings an agent, so a stopped agent behind a live sshd holds its jobs forever")
 	c := newFaultCluster(t)
 	victim := c.addSSHD(sshtest.StartSSHD(t, 1), false, "victim")[0]
 	c.addSSHD(sshtest.StartSSHD(t, 1), false, "other")

@@ -329,6 +329,7 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 		} else {
 			n.Dial = dialRemote(sshOpts, h, time.Duration(i)*sshDelay)
 			n.Prefetch = 16
+			n.PingEvery, n.PingMisses = 2*time.Second, 3
 		}
 		p.nodes = append(p.nodes, n)
 	}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,6 +40,12 @@ type Node struct {
 	Slots func(hello wire.Hello) int
 	// Prefetch is how many jobs beyond its slots the node is sent ahead.
 	Prefetch int
+	// PingEvery, when set, has the client ping the agent that often while
+	// it is quiet; an agent that answers nothing for PingMisses intervals
+	// is taken for lost. SSH keepalives cannot see this: sshd answers them
+	// for a stopped agent.
+	PingEvery  time.Duration
+	PingMisses int
 }
 
 // HaltWhen says which jobs count towards --halt.
@@ -167,6 +174,8 @@ type nodeRun struct {
 	dead     bool
 	closing  bool // the client ended the stream on purpose
 	lost     bool // the stream ended while jobs were in flight or to come
+
+	heard atomic.Int64 // when the agent last sent anything, Unix nanoseconds
 
 	// Prefetch accounting, owned by the receiver.
 	results         int
@@ -459,7 +468,13 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 		return true
 	}
 	var wg sync.WaitGroup
+	nr.heard.Store(time.Now().UnixNano())
+	stopPing := make(chan struct{})
 	wg.Go(func() { nr.receive() })
+	if n.PingEvery > 0 {
+		wg.Go(func() { nr.ping(stopPing) })
+	}
+	defer close(stopPing)
 	nr.send(ctx)
 	nr.conn.Send(&wire.Delete{Command: 1}, true)
 	nr.drain(ctx)
@@ -730,6 +745,7 @@ func (nr *nodeRun) receive() {
 	r := nr.run
 	for {
 		m, err := nr.conn.Receive()
+		nr.heard.Store(time.Now().UnixNano())
 		if err != nil {
 			nr.mu.Lock()
 			expected := nr.closing && len(nr.inflight) == 0
@@ -778,6 +794,41 @@ func describeEOF(err error) error {
 		return errors.New("connection closed")
 	}
 	return err
+}
+
+// ping asks a quiet agent for a sign of life, and ends the node's stream
+// when none comes, which hands its jobs to the others.
+func (nr *nodeRun) ping(stop <-chan struct{}) {
+	every := nr.node.PingEvery
+	misses := max(nr.node.PingMisses, 1)
+	tick := time.NewTicker(every / 4)
+	defer tick.Stop()
+	var nonce uint64
+	var lastPing time.Time
+	for {
+		select {
+		case <-stop:
+			return
+		case <-nr.gone:
+			return
+		case <-tick.C:
+		}
+		quiet := time.Since(time.Unix(0, nr.heard.Load()))
+		if quiet > every*time.Duration(misses) {
+			nr.run.cfg.Warn("%s: the agent answered nothing for %s", nr.node.Name, quiet.Round(time.Second))
+			nr.conn.Close()
+			return
+		}
+		if quiet >= every && time.Since(lastPing) >= every {
+			lastPing = time.Now()
+			nonce++
+			// A stopped agent stops reading too: once its stream is full,
+			// the send blocks, and the deadline must still end it.
+			deadline := time.AfterFunc(every*time.Duration(misses), func() { nr.conn.Close() })
+			nr.conn.Send(&wire.Ping{Nonce: nonce}, true)
+			deadline.Stop()
+		}
+	}
 }
 
 // shortJob is the runtime below which jobs are worth sending ahead: the
