@@ -94,6 +94,7 @@ func TestJobs(t *testing.T) {
 			stdout: "1 1 []\n"},
 		{name: "command env", tmpl: script(`echo "$FOO"; sh -c 'echo "$FOO $BAR"'`), env: []string{"FOO=bar", "BAR=a=b"}, stdout: "bar\nbar a=b\n"},
 		{name: "command env overrides the agent's", tmpl: script(`sh -c 'echo "$HOME"'`), env: []string{"HOME=/elsewhere"}, stdout: "/elsewhere\n"},
+		{name: "output of a leftover is read after its parent exits", tmpl: script(`sh -c '(sleep 0.3; echo late) & echo early'`), stdout: "early\nlate\n"},
 		{name: "stdin is empty", tmpl: script(`cat; read x || echo eof`), stdout: "eof\n"},
 		{name: "from input", tmpl: fromInput(), args: []string{"echo", "hi;", "echo", "there"}, stdout: "hi\nthere\n"},
 		{name: "from input bad syntax", tmpl: fromInput(), args: []string{`echo "`}, exit: 2, stderr: "quote"},

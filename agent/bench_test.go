@@ -13,7 +13,13 @@ import (
 // BenchmarkEchoJobs measures jobs per second of `echo {}` through Serve over
 // io.Pipe with 2 slots: the client sends inputs ahead and reads results as
 // they come, as the scheduler does.
-func BenchmarkEchoJobs(b *testing.B) {
+func BenchmarkEchoJobs(b *testing.B) { benchmarkJobs(b, `echo "$A1"`) }
+
+// BenchmarkTrueJobs is BenchmarkEchoJobs with an external command: the cost
+// of a fork/exec and what the agent adds to it.
+func BenchmarkTrueJobs(b *testing.B) { benchmarkJobs(b, `/bin/true "$A1"`) }
+
+func benchmarkJobs(b *testing.B, src string) {
 	b.ReportAllocs()
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
@@ -33,7 +39,7 @@ func BenchmarkEchoJobs(b *testing.B) {
 	bw := bufio.NewWriterSize(inW, 64<<10)
 	fw := wire.NewWriter(bw)
 	wire.WriteMagic(bw)
-	fw.Write(&wire.Command{ID: 1, Template: script(`echo "$A1"`), Slots: 2})
+	fw.Write(&wire.Command{ID: 1, Template: script(src), Slots: 2})
 	bw.Flush()
 
 	sendErr := make(chan error, 1)

@@ -189,12 +189,13 @@ type slot struct {
 	c       *command
 	n       uint64
 	runner  *interp.Runner
+	name    string // n in decimal, for PARALLEL_JOBSLOT
 	env     jobEnviron
 	devnull *os.File
 }
 
 func (c *command) runSlot(n uint64) {
-	sl := &slot{c: c, n: n, env: jobEnviron{parent: c.env}}
+	sl := &slot{c: c, n: n, name: strconv.FormatUint(n, 10), env: jobEnviron{parent: c.env}}
 	var err error
 	sl.devnull, err = os.Open(os.DevNull)
 	if err == nil {
@@ -249,7 +250,8 @@ func (sl *slot) run(j *job) {
 		timer = time.AfterFunc(j.timeout, func() { j.kill(syscall.SIGTERM, wire.ResultTimedOut) })
 	}
 
-	exit := sl.interpret(context.WithValue(ctx, jobKey{}, j), j)
+	j.ctx = jobContext{Context: ctx, j: j}
+	exit := sl.interpret(&j.ctx, j)
 
 	if timer != nil {
 		timer.Stop()
@@ -310,7 +312,7 @@ func (sl *slot) interpret(ctx context.Context, j *job) int {
 	}
 	sl.env.reset()
 	sl.env.setString("PARALLEL_SEQ", strconv.FormatUint(j.seq, 10), true)
-	sl.env.setString("PARALLEL_JOBSLOT", strconv.FormatUint(sl.n, 10), true)
+	sl.env.setString("PARALLEL_JOBSLOT", sl.name, true)
 	bindTemplate(c.tmpl, parse.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args}, func(v *parse.Var, values []string) {
 		sl.env.setValues(v.Name, values)
 	})

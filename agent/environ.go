@@ -15,6 +15,7 @@ import (
 type jobEnviron struct {
 	parent *baseEnviron
 	vars   []namedVar
+	values []string // the backing array of the job's lists
 }
 
 // baseEnviron is a command's environment: the agent's own with the
@@ -56,7 +57,13 @@ type namedVar struct {
 	vr   expand.Variable
 }
 
-func (e *jobEnviron) reset() { e.vars = e.vars[:0] }
+// reset empties e for the next job. The values of the last job stay with
+// whatever still holds them (a background statement that copied them), and
+// the next job gets a new backing array.
+func (e *jobEnviron) reset() {
+	e.vars = e.vars[:0]
+	e.values = nil
+}
 
 func (e *jobEnviron) setString(name, value string, exported bool) {
 	e.vars = append(e.vars, namedVar{name, expand.Variable{
@@ -64,17 +71,22 @@ func (e *jobEnviron) setString(name, value string, exported bool) {
 	}})
 }
 
-// setValues sets a replacement variable: a list of one value is a plain
-// string, any other an indexed array.
+// setValues sets a replacement variable as an indexed array, even for one
+// value: the template expands it as "${name[@]}", which for a plain string
+// costs the interpreter a failed arithmetic parse of "@" and its error
+// allocations. The lists of a job share one backing array, which the job
+// owns: Bind may reuse values once set returns, and a nil list would expand
+// to one empty word.
 func (e *jobEnviron) setValues(name string, values []string) {
-	if len(values) == 1 {
-		e.setString(name, values[0], false)
-		return
+	if e.values == nil {
+		e.values = make([]string, 0, max(len(values), 4))
 	}
-	// Bind may reuse values once set returns, and a nil list would expand
-	// to one empty word: keep a copy that is never nil.
-	list := make([]string, len(values))
-	copy(list, values)
+	start := len(e.values)
+	e.values = append(e.values, values...)
+	list := e.values[start:len(e.values):len(e.values)]
+	if len(values) == 0 {
+		list = []string{}
+	}
 	e.vars = append(e.vars, namedVar{name, expand.Variable{
 		Set: true, Kind: expand.Indexed, List: list,
 	}})

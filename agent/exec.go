@@ -27,6 +27,20 @@ const pipeGrace = 2 * time.Second
 
 type jobKey struct{}
 
+// jobContext is a job's context, carrying the job for its handlers; it lives
+// in the job, so that each job costs no allocation of a context.WithValue.
+type jobContext struct {
+	context.Context
+	j *job
+}
+
+func (c *jobContext) Value(key any) any {
+	if _, ok := key.(jobKey); ok {
+		return c.j
+	}
+	return c.Context.Value(key)
+}
+
 // jobOf returns the job that a handler call belongs to. Background
 // statements of the interpreter carry their own job in ctx, so a handler
 // never confuses it with the next job of the same slot.

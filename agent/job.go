@@ -26,8 +26,10 @@ type job struct {
 
 	stdout, stderr outWriter
 
-	// cancel stops the job's interpreter; set when the job starts.
+	// cancel stops the job's interpreter; set when the job starts, as is
+	// ctx, the context its interpreter runs in.
 	cancel context.CancelFunc
+	ctx    jobContext
 
 	// active counts exec handler calls in flight, including those of the
 	// interpreter's background statements, so that the job's Result waits
@@ -84,6 +86,19 @@ func (o *outWriter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return o.sendLocked(p)
+}
+
+// WriteString is Write without the conversion that io.WriteString would
+// allocate for every echo of a builtin.
+func (o *outWriter) WriteString(p string) (int, error) {
+	o.mu.Lock()
+	if len(o.buf)+len(p) <= maxChunk {
+		o.buf = append(o.buf, p...)
+		o.mu.Unlock()
+		return len(p), nil
+	}
+	o.mu.Unlock()
+	return o.Write([]byte(p))
 }
 
 func (o *outWriter) flush() error {
