@@ -18,6 +18,15 @@ type queue struct {
 	srcDone  bool
 	stopping bool // halt or interrupt: hand out nothing more
 	limit    int  // how many fresh jobs the feeder may read ahead
+	onOver   func()
+	overOnce sync.Once
+}
+
+// checkOver calls onOver once the run is over; q.mu is held.
+func (q *queue) checkOver() {
+	if q.onOver != nil && (q.stopping || q.srcDone && q.pending == 0) {
+		q.overOnce.Do(q.onOver)
+	}
 }
 
 func newQueue(limit int) *queue {
@@ -47,6 +56,7 @@ func (q *queue) push(ctx context.Context, j *job) bool {
 func (q *queue) sourceDone() {
 	q.mu.Lock()
 	q.srcDone = true
+	q.checkOver()
 	q.cond.Broadcast()
 	q.mu.Unlock()
 }
@@ -63,6 +73,7 @@ func (q *queue) requeue(j *job) {
 func (q *queue) finished() {
 	q.mu.Lock()
 	q.pending--
+	q.checkOver()
 	q.cond.Broadcast()
 	q.mu.Unlock()
 }
@@ -71,6 +82,7 @@ func (q *queue) finished() {
 func (q *queue) stop() {
 	q.mu.Lock()
 	q.stopping = true
+	q.checkOver()
 	q.cond.Broadcast()
 	q.mu.Unlock()
 }

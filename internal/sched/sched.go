@@ -195,6 +195,10 @@ func Run(ctx context.Context, cfg Config, nodes []Node, src Source) (Summary, er
 		cfg.Warn = func(string, ...any) {}
 	}
 	r := &run{cfg: cfg, q: newQueue(4096), template: tmpl, live: len(nodes)}
+	// Dials still under way when the run is over are abandoned.
+	dialCtx, endDials := context.WithCancel(ctx)
+	defer endDials()
+	r.q.onOver = endDials
 
 	// When ctx ends, stop handing out jobs and kill the running ones.
 	stopOnCancel := context.AfterFunc(ctx, func() {
@@ -206,7 +210,7 @@ func Run(ctx context.Context, cfg Config, nodes []Node, src Source) (Summary, er
 	var wg sync.WaitGroup
 	wg.Go(func() { r.feed(ctx, src) })
 	for _, n := range nodes {
-		wg.Go(func() { r.runNode(ctx, n) })
+		wg.Go(func() { r.runNode(ctx, dialCtx, n) })
 	}
 	if cfg.TimeoutPercent > 0 {
 		wg.Go(func() { r.watchTimeouts(ctx) })
@@ -383,15 +387,15 @@ var (
 // and it is dialled again with backoff, so that a host that comes back
 // rejoins. A node that cannot be reached at the start is not retried (the
 // transport already retries what is worth retrying).
-func (r *run) runNode(ctx context.Context, n Node) {
+func (r *run) runNode(ctx, dialCtx context.Context, n Node) {
 	defer r.nodeGone()
 	delay := RejoinDelay
 	wasUp := false
 	tries := 0
 	for {
-		conn, err := n.Dial(ctx)
+		conn, err := n.Dial(dialCtx)
 		if err != nil {
-			if ctx.Err() != nil {
+			if dialCtx.Err() != nil {
 				return
 			}
 			if !wasUp {
