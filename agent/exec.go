@@ -72,6 +72,17 @@ func execExternal(ctx context.Context, args []string) error {
 	path, err := interp.LookPathDir(hc.Dir, hc.Env, args[0])
 	if err != nil {
 		fmt.Fprintln(hc.Stderr, err)
+		if strings.Contains(args[0], "/") {
+			file := args[0]
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(hc.Dir, file)
+			}
+			if _, serr := os.Stat(file); serr == nil {
+				// It exists but is a directory or not executable: as
+				// shells say, found but cannot be run.
+				return interp.ExitStatus(126)
+			}
+		}
 		return interp.ExitStatus(127)
 	}
 	if filepath.Base(path) == "kill" {
@@ -88,7 +99,7 @@ func execExternal(ctx context.Context, args []string) error {
 		return runScript(ctx, hc, path, args)
 	case !errors.Is(err, errNotSpawned):
 		fmt.Fprintln(hc.Stderr, err)
-		return interp.ExitStatus(127)
+		return startFailure(err)
 	}
 	stdout, stderr := processWriters(j, hc.Stdout, hc.Stderr)
 	newCmd := func() *exec.Cmd {
@@ -120,7 +131,7 @@ func execExternal(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		fmt.Fprintln(hc.Stderr, err)
-		return interp.ExitStatus(127)
+		return startFailure(err)
 	}
 	j.addGroup(cmd.Process.Pid)
 	err = cmd.Wait()
@@ -139,6 +150,16 @@ func execExternal(ctx context.Context, args []string) error {
 		fmt.Fprintln(hc.Stderr, err)
 		return interp.ExitStatus(127)
 	}
+}
+
+// startFailure is the status of a command that could not start: 127 when
+// its file (or its #! interpreter) is missing, 126 when it was found but
+// could not run (not executable, arguments too long), as shells report.
+func startFailure(err error) error {
+	if errors.Is(err, syscall.ENOENT) {
+		return interp.ExitStatus(127)
+	}
+	return interp.ExitStatus(126)
 }
 
 // exitOf returns the interpreter's status for a process that ended with ws,
