@@ -87,6 +87,12 @@ func sshDropped(a *attempt) bool {
 		return false
 	}
 	msg := a.stderr.String()
+	if strings.Contains(msg, "Connection refused") || strings.Contains(msg, "Could not resolve") ||
+		strings.Contains(msg, "No route to host") || strings.Contains(msg, "timed out") {
+		// A hop or the host itself is down: final, however the last
+		// connection in the chain ended.
+		return false
+	}
 	return strings.Contains(msg, "kex_exchange_identification") ||
 		strings.Contains(msg, "Connection reset by peer") ||
 		strings.Contains(msg, "Connection closed by") && !strings.Contains(msg, "Permission denied")

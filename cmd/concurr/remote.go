@@ -49,6 +49,8 @@ func dialRemote(opts sshx.Options, h parse.Host, after time.Duration) func(conte
 				return nil, ctx.Err()
 			}
 		}
+		// Messages name the host as the run does, without its slot count.
+		h.Spec = h.String()
 		node, err := sshx.Start(ctx, h, opts)
 		if err != nil {
 			return nil, err
