@@ -158,7 +158,10 @@ func (s *sink) send(m wire.Message) error {
 func (s *sink) sendOutput(j *job, stream uint8, data []byte) error {
 	m := wire.Output{Seq: j.seq, Stream: stream, Data: data}
 	if s.trace != nil {
-		s.trace("->", &m)
+		// A copy, so that m itself does not escape to the heap for every
+		// chunk when not tracing.
+		traced := m
+		s.trace("->", &traced)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -178,7 +181,8 @@ func (s *sink) sendOutput(j *job, stream uint8, data []byte) error {
 // sendResult buffers j's Result; no Output of j follows it.
 func (s *sink) sendResult(j *job, m *wire.Result) error {
 	if s.trace != nil {
-		s.trace("->", m)
+		traced := *m
+		s.trace("->", &traced)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
