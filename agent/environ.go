@@ -26,6 +26,7 @@ type jobEnviron struct {
 type baseEnviron struct {
 	list   []namedVar // without the names a jobEnviron always sets
 	lookup map[string]expand.Variable
+	pairs  map[string]string // name → "NAME=value", for processes' environments
 }
 
 // newBaseEnviron builds the environment from NAME=value pairs, the last
@@ -44,7 +45,9 @@ func newBaseEnviron(pairs []string, shadowed map[string]bool) *baseEnviron {
 		}
 		b.lookup[name] = expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: value}
 	}
+	b.pairs = make(map[string]string, len(order))
 	for _, name := range order {
+		b.pairs[name] = name + "=" + b.lookup[name].Str
 		if !shadowed[name] {
 			b.list = append(b.list, namedVar{name, b.lookup[name]})
 		}

@@ -90,7 +90,7 @@ func execExternal(ctx context.Context, args []string) error {
 			return j.killShell(sig)
 		}
 	}
-	env := execEnv(hc.Env)
+	env := execEnv(hc.Env, j.cmd.env)
 	ws, err := spawnDirect(ctx, j, path, args, env, hc.Dir, hc.Stdin, hc.Stdout, hc.Stderr)
 	switch {
 	case err == nil:
@@ -254,7 +254,7 @@ func runScript(ctx context.Context, hc interp.HandlerContext, path string, args 
 	}
 	r, err := interp.New(
 		interp.Dir(hc.Dir),
-		interp.Env(expand.ListEnviron(execEnv(hc.Env)...)),
+		interp.Env(expand.ListEnviron(execEnv(hc.Env, nil)...)),
 		interp.StdIO(stdin, hc.Stdout, hc.Stderr),
 		interp.ExecHandlers(execMiddleware),
 	)
@@ -267,8 +267,10 @@ func runScript(ctx context.Context, hc interp.HandlerContext, path string, args 
 }
 
 // execEnv lists the exported variables of env for a new process, as the
-// interpreter does for its own exec handler.
-func execEnv(env expand.Environ) []string {
+// interpreter does for its own exec handler. A variable that still has its
+// value in base, the command's environment, reuses base's NAME=value string
+// instead of building it again for every process.
+func execEnv(env expand.Environ, base *baseEnviron) []string {
 	list := make([]string, 0, 64)
 	for name, vr := range env.Each {
 		if !vr.IsSet() {
@@ -278,6 +280,12 @@ func execEnv(env expand.Environ) []string {
 			continue
 		}
 		if vr.Exported && vr.Kind == expand.String {
+			if base != nil {
+				if kv, ok := base.pairs[name]; ok && len(kv) == len(name)+1+len(vr.Str) && kv[len(name)+1:] == vr.Str {
+					list = append(list, kv)
+					continue
+				}
+			}
 			list = append(list, name+"="+vr.String())
 		}
 	}
