@@ -395,7 +395,13 @@ func (r *run) runNode(ctx, dialCtx context.Context, n Node) {
 	for {
 		conn, err := n.Dial(dialCtx)
 		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
 			if dialCtx.Err() != nil {
+				if !wasUp {
+					r.cfg.Warn("%s: still connecting when the jobs were done: not used", n.Name)
+				}
 				return
 			}
 			if !wasUp {

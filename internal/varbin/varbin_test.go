@@ -30,7 +30,7 @@ func TestBadInput(t *testing.T) {
 		wantErr string
 	}{
 		{"empty varint", nil, func(d *Decoder) { d.Uvarint() }, "too short"},
-		{"string longer than input", []byte{0x7f, 'a'}, func(d *Decoder) { d.String() }, "exceeds the input"},
+		{"string longer than input", []byte{0x7f, 'a'}, func(d *Decoder) { _ = d.String() }, "exceeds the input"},
 		{"list longer than input", []byte{0xff, 0xff, 0x03}, func(d *Decoder) { d.Strings() }, "exceeds the input"},
 		{"bad boolean", []byte{2}, func(d *Decoder) { d.Bool() }, "boolean byte"},
 		{"first error sticks", []byte{}, func(d *Decoder) { d.Byte(); d.Bool() }, "too short"},
