@@ -206,6 +206,7 @@ func (c *command) runSlot(n uint64) {
 			interp.StdIO(sl.devnull, nil, nil),
 			interp.ExecHandlers(execMiddleware),
 			interp.CallHandler(beforeCall),
+			interp.OpenHandler(openRedirect),
 		)
 	}
 	for {

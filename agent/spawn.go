@@ -54,6 +54,8 @@ func directTarget(j *job, w io.Writer) (spawnTarget, bool) {
 		}
 	case *os.File:
 		return spawnTarget{file: w}, true
+	case *lineFile:
+		return spawnTarget{file: w.file()}, true
 	}
 	return spawnTarget{}, false
 }

@@ -847,20 +847,11 @@ func TestFaultAgentStoppedE2E(t *testing.T) {
 		detectLimit: 10 * time.Second, limit: 15 * time.Second}.run(t)
 }
 
-// knownBug skips a test that shows a bug not fixed yet, unless
-// CONCURR_KNOWN_BUGS=1.
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("CONCURR_KNOWN_BUGS") != "1" {
-		t.Skipf("known bug, not fixed yet (CONCURR_KNOWN_BUGS=1 runs it): %s", bug)
-	}
-}
 
 // TestFaultConcurrentAppends has jobs append lines to one file at the same
 // time, a common way to collect results: as with bash under GNU Parallel,
 // every line must stay whole.
 func TestFaultConcurrentAppends(t *testing.T) {
-	knownBug(t, "the agent's builtin echo writes each word with its own write(2), so concurrent appends interleave")
 	t.Parallel()
 	dir := t.TempDir()
 	r := startConcurr(t, dir, dir, nil, nil, "-j4", `for i in $(seq 2000); do echo {} line $i >> shared; done`,
