@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kevinburke/ssh_config"
@@ -28,6 +29,38 @@ const (
 type sshConfig struct {
 	home  string
 	files []*ssh_config.Config
+}
+
+// configCache holds parsed config files by path, home and the files'
+// sizes and times, so that a run that starts many hosts at once parses its
+// config once, not once per host.
+var configCache struct {
+	sync.Mutex
+	m map[string]*sshConfig
+}
+
+// cachedSSHConfig is loadSSHConfig through configCache.
+func cachedSSHConfig(path, home string) (*sshConfig, error) {
+	key := path + "\x00" + home
+	for _, p := range []string{path, filepath.Join(home, ".ssh", "config"), "/etc/ssh/ssh_config"} {
+		if info, err := os.Stat(p); err == nil {
+			key += fmt.Sprintf("\x00%d:%d", info.Size(), info.ModTime().UnixNano())
+		}
+	}
+	configCache.Lock()
+	defer configCache.Unlock()
+	if c, ok := configCache.m[key]; ok {
+		return c, nil
+	}
+	c, err := loadSSHConfig(path, home)
+	if err != nil {
+		return nil, err
+	}
+	if configCache.m == nil {
+		configCache.m = make(map[string]*sshConfig)
+	}
+	configCache.m[key] = c
+	return c, nil
 }
 
 // loadSSHConfig reads path, or when it is empty $HOME/.ssh/config and then

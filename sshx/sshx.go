@@ -178,7 +178,7 @@ func Start(ctx context.Context, h parse.Host, opts Options) (*Node, error) {
 
 // startNative reaches the node with x/crypto/ssh.
 func startNative(ctx context.Context, name string, h parse.Host, own *build, opts *Options) (*Node, error) {
-	cfg, err := loadSSHConfig(opts.ConfigFile, os.Getenv("HOME"))
+	cfg, err := cachedSSHConfig(opts.ConfigFile, os.Getenv("HOME"))
 	if err != nil {
 		return nil, err
 	}
