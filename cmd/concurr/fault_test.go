@@ -780,7 +780,7 @@ func stopSSHD(t *testing.T, d *sshtest.SSHD) {
 	var all []int
 	for _, l := range listeners {
 		all = append(all, l.pid)
-		all = append(all, descendantsOf(l.pid)...)
+		all = append(all, sshtest.Descendants(l.pid)...)
 	}
 	for _, p := range processes(d.Home) {
 		all = append(all, p.pid)
@@ -788,43 +788,6 @@ func stopSSHD(t *testing.T, d *sshtest.SSHD) {
 	for _, pid := range all {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
-}
-
-// descendantsOf lists the processes below pid.
-func descendantsOf(pid int) []int {
-	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		if ppid, err := strconv.Atoi(f[1]); err == nil {
-			children[ppid] = append(children[ppid], p)
-		}
-	}
-	var out []int
-	var walk func(int)
-	walk = func(p int) {
-		for _, c := range children[p] {
-			out = append(out, c)
-			walk(c)
-		}
-	}
-	walk(pid)
-	return out
 }
 
 // TestFaultAgentStoppedE2E stops (SIGSTOP) the agent of one host while
@@ -846,7 +809,6 @@ func TestFaultAgentStoppedE2E(t *testing.T) {
 		},
 		detectLimit: 10 * time.Second, limit: 15 * time.Second}.run(t)
 }
-
 
 // TestFaultConcurrentAppends has jobs append lines to one file at the same
 // time, a common way to collect results: as with bash under GNU Parallel,

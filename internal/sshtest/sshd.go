@@ -268,7 +268,7 @@ func RequireE2E(t testing.TB) {
 // thaw resumes them; it also runs at the test's cleanup.
 func (d *SSHD) Freeze(t testing.TB) (thaw func()) {
 	t.Helper()
-	pids := descendants(d.cmd.Process.Pid)
+	pids := Descendants(d.cmd.Process.Pid)
 	for _, pid := range pids {
 		syscall.Kill(pid, syscall.SIGSTOP)
 	}
@@ -284,8 +284,8 @@ func (d *SSHD) Freeze(t testing.TB) (thaw func()) {
 	return thaw
 }
 
-// descendants lists the processes below pid, from /proc.
-func descendants(pid int) []int {
+// Descendants lists the processes below pid, from /proc.
+func Descendants(pid int) []int {
 	children := map[int][]int{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
