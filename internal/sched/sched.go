@@ -399,10 +399,7 @@ func (r *run) runNode(ctx, dialCtx context.Context, n Node) {
 				return
 			}
 			if dialCtx.Err() != nil {
-				if !wasUp {
-					r.cfg.Warn("%s: still connecting when the jobs were done: not used", n.Name)
-				}
-				return
+				return // the jobs were done before the host was up
 			}
 			if !wasUp {
 				r.warnNode(n.Name, err)
