@@ -201,7 +201,11 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		`k=` + nonce,
 		`m() { echo; echo "` + markerPrefix + `$k:$*"; }`,
 		`command -v sha256sum >/dev/null 2>&1 || command -v shasum >/dev/null 2>&1 || { m fail neither sha256sum nor shasum is installed; exit 1; }`,
-		`h() { if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"; else shasum -a 256 "$1"; fi 2>/dev/null | cut -c1-64; }`,
+		// openssl, where there is one, uses the CPU's SHA instructions:
+		// three times faster than sha256sum on the ~10 MB agent, which
+		// counts when many hosts start at once. Output that is not a hex
+		// digest falls back to sha256sum or shasum.
+		`h() { x=; command -v openssl >/dev/null 2>&1 && x=$(openssl dgst -sha256 -r "$1" 2>/dev/null | cut -c1-64); case "$x" in *[!0-9a-f]*|"") if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"; else shasum -a 256 "$1"; fi 2>/dev/null | cut -c1-64;; *) echo "$x";; esac; }`,
 		`u=$(uname -sm)`,
 		`case "$u" in ` + strings.Join(cases, "|") + `) d=` + own.dir() + `; s=` + own.sum + `; n=` + strconv.FormatInt(own.size, 10) +
 			`;; *) m platform "$u"; read -r d s n || exit 1;; esac`,
