@@ -77,6 +77,10 @@ func Handshake(ctx context.Context, r io.Reader, w io.WriteCloser, closer io.Clo
 	if err := c.w.Flush(); err != nil {
 		return nil, fmt.Errorf("write opening: %w", err)
 	}
+	if !stop() {
+		// ctx ended as the handshake finished, and the stream is closed.
+		return nil, ctx.Err()
+	}
 	return c, nil
 }
 

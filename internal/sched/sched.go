@@ -469,7 +469,9 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	err := conn.Send(&wire.Command{ID: 1, Template: r.template, Env: r.cfg.Env,
 		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(slots)}, true)
 	if err != nil {
-		r.warnNode(n.Name, err)
+		if !r.q.over() {
+			r.warnNode(n.Name, err)
+		}
 		conn.Close()
 		r.nodeLost(nr)
 		return true
