@@ -117,12 +117,5 @@ func CountHomeProcesses(home string) int {
 // WaitHomeProcesses waits up to timeout for CountHomeProcesses(home) to
 // reach 0 and returns the last count.
 func WaitHomeProcesses(home string, timeout time.Duration) int {
-	deadline := time.Now().Add(timeout)
-	for {
-		n := CountHomeProcesses(home)
-		if n == 0 || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return waitNone(func() int { return CountHomeProcesses(home) }, timeout)
 }

@@ -244,9 +244,15 @@ func isZombie(pid int) bool {
 // WaitProcesses waits up to timeout for CountProcesses(marker) to reach 0
 // and returns the last count.
 func WaitProcesses(marker string, timeout time.Duration) int {
+	return waitNone(func() int { return CountProcesses(marker) }, timeout)
+}
+
+// waitNone polls count until it is 0 or timeout passes, and returns the
+// last count.
+func waitNone(count func() int, timeout time.Duration) int {
 	deadline := time.Now().Add(timeout)
 	for {
-		n := CountProcesses(marker)
+		n := count()
 		if n == 0 || time.Now().After(deadline) {
 			return n
 		}
