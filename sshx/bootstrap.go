@@ -186,6 +186,17 @@ func newNonce() string {
 // exec), and the file must be a regular file of the user's, not a symlink,
 // whose SHA-256 matches: anything else is replaced, never run.
 //
+// Hashing the ~10 MB agent costs a start 15-20 ms of CPU, which adds up
+// when dozens of hosts start at once on a few cores. So a copy that has
+// verified (after its upload, or by a full check) gets a "verified" stamp
+// beside it, and its own mtime is set to 2000-01-01: any later write to the
+// file makes it at least as new as the stamp, and then the next start
+// checks the hash again. While the stamp is newer, a start checks only
+// ownership and modes, with one find, and runs the agent. What the stamp
+// does not catch is a change that also sets the mtime back, which needs
+// the user's own rights (and then they could change anything of theirs),
+// or a disk that flips bits without a write.
+//
 // The cache is ${XDG_CACHE_HOME:-$HOME/.cache}/concurr/DIR. When exec from
 // there fails (a file system mounted noexec), the client runs the script
 // again with fallback set, which uses $HOME/.concurr/DIR instead and removes
@@ -210,7 +221,13 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		`case "$u" in ` + strings.Join(cases, "|") + `) d=` + own.dir() + `; s=` + own.sum + `; n=` + strconv.FormatInt(own.size, 10) +
 			`;; *) m platform "$u"; read -r d s n || exit 1;; esac`,
 		`[ "$d" = none ] && exit 3`,
-		`me=$(id -u)`,
+		// q is the fast check of the cached build $3 in folder $2 of cache
+		// $1: regular, executable, the user's, stamped as verified since
+		// its last write, and nothing of it writable by others. It costs
+		// one fork; when it fails, sd and ok say why or replace the build.
+		`q() { [ -f "$3" ] && [ ! -h "$3" ] && [ -x "$3" ] && [ -O "$1" ] && [ -O "$2" ] && [ -O "$3" ] && [ -f "$2/verified" ] && [ ! -h "$2/verified" ] && [ "$2/verified" -nt "$3" ] && w=$(find -H "$1" "$2" "$3" -prune \( -perm -020 -o -perm -002 \) -print 2>/dev/null) && [ -z "$w" ]; }`,
+		// st stamps the build $2 in folder $1 as verified.
+		`st() { touch -t 200001010000 "$2" 2>/dev/null; : > "$1/verified"; }`,
 		// sd refuses a folder that is another user's or that others can write.
 		`sd() { [ -d "$1" ] || return 0; set -- "$1" $(ls -ldnL "$1"); case "$2" in ?????w*|????????w*) m refuse writable "$1"; exit 1;; esac; [ "$4" = "$me" ] || { m refuse "owner:$4" "$1"; exit 1; }; }`,
 		// ok says whether $1 is the build: the user's own regular file,
@@ -221,18 +238,21 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 	}
 	if !fallback {
 		parts = append(parts,
-			`c="$c1"`, `p="$c/$d"`, `f="$p/concurr"`,
+			`c="$c1"`, `p="$c/$d"`, `f="$p/concurr"`, `g="$c2/$d/concurr"`,
+			`if q "$c" "$p" "$f"; then m exec cached "$f"; exec "$f" --agent; fi`,
+			`if [ ! -f "$f" ] && q "$c2" "$c2/$d" "$g"; then m exec cached "$g"; exec "$g" --agent; fi`,
+			`me=$(id -u)`,
 			`sd "$c"`, `sd "$p"`,
-			`if ok "$f"; then m exec cached "$f"; exec "$f" --agent; fi`,
-			`g="$c2/$d/concurr"`,
-			`if [ -d "$c2/$d" ]; then sd "$c2"; sd "$c2/$d"; if ok "$g"; then m exec cached "$g"; exec "$g" --agent; fi; fi`,
+			`if ok "$f"; then st "$p" "$f"; m exec cached "$f"; exec "$f" --agent; fi`,
+			`if [ -d "$c2/$d" ]; then sd "$c2"; sd "$c2/$d"; if ok "$g"; then st "$c2/$d" "$g"; m exec cached "$g"; exec "$g" --agent; fi; fi`,
 		)
 	} else {
 		parts = append(parts,
 			`c="$c2"`, `p="$c/$d"`, `f="$p/concurr"`,
+			`me=$(id -u)`,
 			`sd "$c"`, `sd "$p"`,
-			`rm -f "$c1/$d/concurr"`,
-			`if ok "$f"; then m exec cached "$f"; exec "$f" --agent; fi`,
+			`rm -f "$c1/$d/concurr" "$c1/$d/verified"`,
+			`if ok "$f"; then st "$p" "$f"; m exec cached "$f"; exec "$f" --agent; fi`,
 		)
 	}
 	parts = append(parts,
@@ -241,7 +261,7 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		`t="$p/.concurr.$k.tmp"`,
 		`m upload`,
 		`head -c "$n" > "$t"`,
-		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then m exec uploaded "$f"; exec "$f" --agent; fi`,
+		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && { touch -t 200001010000 "$t" 2>/dev/null; mv -f "$t" "$f"; }; then : > "$p/verified"; m exec uploaded "$f"; exec "$f" --agent; fi`,
 		`rm -f "$t"`,
 		`m fail the uploaded agent did not verify`,
 		`exit 1`,

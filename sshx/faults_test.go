@@ -439,6 +439,7 @@ func TestScriptUnderShells(t *testing.T) {
 			home := t.TempDir()
 			t.Setenv("HOME", home)
 			t.Setenv("XDG_CACHE_HOME", "")
+			hashes := countHashes(t)
 			var log logLines
 			opts := options("", &log)
 			opts.SSHCommand = shell
@@ -446,19 +447,46 @@ func TestScriptUnderShells(t *testing.T) {
 				script := strings.TrimSuffix(strings.TrimPrefix(command, "/bin/sh -c '"), "'")
 				return runSSH(context.Background(), &opts, append(shell[1:len(shell):len(shell)], "-c", script))
 			}
-			for _, wantCached := range []bool{false, true} {
+			// Upload (hashed once, to verify it), then two cached starts
+			// that trust the stamp; a write to the file, even of the same
+			// bytes, makes the next start hash it again and re-stamp it.
+			steps := []struct {
+				name       string
+				before     func(file string)
+				wantCached bool
+				wantHashes int
+			}{
+				{name: "upload", wantHashes: 1},
+				{name: "cached", wantCached: true},
+				{name: "cached again", wantCached: true},
+				{name: "rewritten", wantCached: true, wantHashes: 1, before: func(file string) {
+					b, _ := os.ReadFile(file)
+					os.WriteFile(file, b, 0o700)
+				}},
+				{name: "re-stamped", wantCached: true},
+			}
+			var file string
+			for _, step := range steps {
+				if step.before != nil {
+					step.before(file)
+				}
+				before := hashes()
 				a, st, err := runBootstrap(context.Background(), "local", own, &opts, launch)
 				if err != nil {
-					t.Fatalf("cached %v: %v", wantCached, err)
+					t.Fatalf("%s: %v", step.name, err)
 				}
+				file = st.path
 				n := a.node("local", st)
-				if st.cached != wantCached || !strings.HasPrefix(st.path, home+"/.cache/concurr/") {
-					t.Errorf("cached %v at %s, want cached %v", st.cached, st.path, wantCached)
+				if st.cached != step.wantCached || !strings.HasPrefix(st.path, home+"/.cache/concurr/") {
+					t.Errorf("%s: cached %v at %s, want cached %v", step.name, st.cached, st.path, step.wantCached)
 				}
 				if h, err := readHello(n); err != nil || h.Slots != 2 {
-					t.Errorf("hello %v: %v", h, err)
+					t.Errorf("%s: hello %v: %v", step.name, h, err)
 				}
 				n.Close()
+				if got := hashes() - before; got != step.wantHashes {
+					t.Errorf("%s: the agent was hashed %d times, want %d", step.name, got, step.wantHashes)
+				}
 			}
 			os.Chmod(filepath.Join(home, ".cache", "concurr"), 0o777)
 			_, _, err := runBootstrap(context.Background(), "local", own, &opts, launch)
@@ -466,5 +494,29 @@ func TestScriptUnderShells(t *testing.T) {
 				t.Errorf("err = %v", err)
 			}
 		})
+	}
+}
+
+// countHashes puts logging stand-ins for openssl, sha256sum and shasum
+// first on PATH, each running the real tool, and returns a function that
+// counts the hashes computed so far.
+func countHashes(t *testing.T) func() int {
+	t.Helper()
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "hashes.log")
+	for _, tool := range []string{"openssl", "sha256sum", "shasum"} {
+		real, err := exec.LookPath(tool)
+		if err != nil {
+			continue
+		}
+		wrapper := fmt.Sprintf("#!/bin/sh\necho %s >> '%s'\nexec '%s' \"$@\"\n", tool, logFile, real)
+		if err := os.WriteFile(filepath.Join(dir, tool), []byte(wrapper), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return func() int {
+		b, _ := os.ReadFile(logFile)
+		return strings.Count(string(b), "\n")
 	}
 }
