@@ -28,8 +28,11 @@ STATICCHECK ?= $(shell $(STATICCHECK_INSTALLED) -version 2>/dev/null | grep -q '
 
 all: build
 
+# The binary is also the agent that remote nodes run, so it is built
+# static: a cgo build links this machine's C library and does not start on
+# a node whose C library is older.
 build:
-	$(GO) build -o $(BIN)/concurr ./cmd/concurr
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/concurr ./cmd/concurr
 
 test:
 	$(GO) test $(PKG)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -78,6 +79,24 @@ type build struct {
 	path         string
 	sum          string // hex SHA-256 of the file
 	size         int64
+	dynamic      bool // an ELF file that needs a dynamic loader (a cgo build)
+}
+
+// needsLoader reports whether path is an ELF executable that names a
+// dynamic loader: a cgo build, which runs only where the C library is at
+// least as new as the one it was linked with.
+func needsLoader(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return true
+		}
+	}
+	return false
 }
 
 // dir names the node's cache folder for the build: version and build ID,
@@ -153,7 +172,7 @@ func (o *Options) buildFor(name, goos, goarch string) (*build, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the agent executable: %w", err)
 	}
-	return &build{goos: goos, goarch: goarch, path: path, sum: sum, size: size}, nil
+	return &build{goos: goos, goarch: goarch, path: path, sum: sum, size: size, dynamic: needsLoader(path)}, nil
 }
 
 // The markers the bootstrap script prints are "@@concurr:NONCE:WORD ARGS" on

@@ -520,3 +520,31 @@ func countHashes(t *testing.T) func() int {
 		return strings.Count(string(b), "\n")
 	}
 }
+
+// TestCgoAgentHint starts a dynamically linked executable as the agent, one
+// that exits at once as a cgo build does on a node with an older C
+// library, and checks that the error says how to build one that runs.
+func TestCgoAgentHint(t *testing.T) {
+	if !needsLoader("/bin/false") {
+		t.Skip("/bin/false is not a dynamically linked ELF file here")
+	}
+	if needsLoader(testAgent) {
+		t.Errorf("the static test agent is reported as needing a loader")
+	}
+	s := sshtest.StartServer(t)
+	config := s.WriteConfig("node1")
+	dir := t.TempDir()
+	cgoBuild := filepath.Join(dir, "concurr")
+	copyFile(t, "/bin/false", cgoBuild)
+	var log logLines
+	opts := options(config, &log)
+	opts.AgentPath = cgoBuild
+	_, err := Start(context.Background(), host(t, "node1"), opts)
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(err.Error(), "the agent did not start") {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(e.Hint(), "CGO_ENABLED=0") {
+		t.Errorf("hint %q", e.Hint())
+	}
+}

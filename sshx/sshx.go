@@ -470,8 +470,11 @@ func runBootstrap(ctx context.Context, name string, own *build, opts *Options, l
 			continue
 		}
 		e := &Error{Node: name, Err: fmt.Errorf("the agent did not start: %s", strings.Join(refused, "; then "))}
-		if ok && status == execRefused {
+		switch {
+		case ok && status == execRefused:
 			e.hint = "the node refuses to run programs from these folders (mounted noexec?): set XDG_CACHE_HOME on the node, in its shell's startup file, to a folder where programs may run"
+		case st.build.dynamic:
+			e.hint = "this concurr was built with cgo and needs the node's C library to be at least as new as this machine's: build it static with CGO_ENABLED=0 (make build does)"
 		}
 		return nil, nil, e
 	}
