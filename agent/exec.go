@@ -69,6 +69,11 @@ func execExternal(ctx context.Context, args []string) error {
 		// The job is being killed: start nothing more.
 		return interp.ExitStatus(128 + int(syscall.SIGTERM))
 	}
+	if args[0] == "sleep" {
+		if ran, err := runSleepBuiltin(ctx, hc, j, args); ran {
+			return err
+		}
+	}
 	path, err := interp.LookPathDir(hc.Dir, hc.Env, args[0])
 	if err != nil {
 		fmt.Fprintln(hc.Stderr, err)
