@@ -192,6 +192,7 @@ type slot struct {
 	name    string // n in decimal, for PARALLEL_JOBSLOT
 	env     jobEnviron
 	devnull *os.File
+	bindVar func(v *parse.Var, values []string) // made once, not per job
 }
 
 func (c *command) runSlot(n uint64) {
@@ -208,7 +209,9 @@ func (c *command) runSlot(n uint64) {
 			interp.CallHandler(beforeCall),
 			interp.OpenHandler(openRedirect),
 		)
+		sl.env.runner = sl.runner
 	}
+	sl.bindVar = func(v *parse.Var, values []string) { sl.env.setValues(v.Name, values) }
 	for {
 		j := c.pop()
 		if j == nil {
@@ -314,9 +317,7 @@ func (sl *slot) interpret(ctx context.Context, j *job) int {
 	sl.env.reset()
 	sl.env.setString("PARALLEL_SEQ", strconv.FormatUint(j.seq, 10), true)
 	sl.env.setString("PARALLEL_JOBSLOT", sl.name, true)
-	bindTemplate(c.tmpl, parse.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args}, func(v *parse.Var, values []string) {
-		sl.env.setValues(v.Name, values)
-	})
+	bindTemplate(c.tmpl, parse.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args}, sl.bindVar)
 	r := sl.runner
 	r.Reset()
 	if err := interp.StdIO(sl.devnull, &j.stdout, &j.stderr)(r); err != nil {
@@ -324,12 +325,15 @@ func (sl *slot) interpret(ctx context.Context, j *job) int {
 		return 255
 	}
 	err := r.Run(ctx, file)
-	var status interp.ExitStatus
-	switch {
-	case err == nil:
+	if err == nil {
 		return 0
-	case errors.As(err, &status):
+	}
+	// AsType, unlike As, does not move a status variable to the heap for
+	// every job.
+	if status, ok := errors.AsType[interp.ExitStatus](err); ok {
 		return int(status)
+	}
+	switch {
 	case ctx.Err() != nil:
 		return 1
 	default:

@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"os"
+	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
 )
 
 // jobEnviron overlays a command's environment with the current job's
@@ -16,6 +19,11 @@ type jobEnviron struct {
 	parent *baseEnviron
 	vars   []namedVar
 	values []string // the backing array of the job's lists
+
+	// runner is the slot's interpreter. After every job its Run copies
+	// the whole environment into runner.Vars, which Reset then clears
+	// again; see Each.
+	runner *interp.Runner
 }
 
 // baseEnviron is a command's environment: the agent's own with the
@@ -48,11 +56,36 @@ func newBaseEnviron(pairs []string, shadowed map[string]bool) *baseEnviron {
 	b.pairs = make(map[string]string, len(order))
 	for _, name := range order {
 		b.pairs[name] = name + "=" + b.lookup[name].Str
+	}
+	for _, v := range shellDefaults() {
+		if _, ok := b.lookup[v.name]; !ok {
+			b.lookup[v.name] = v.vr
+			order = append(order, v.name)
+		}
+	}
+	for _, name := range order {
 		if !shadowed[name] {
 			b.list = append(b.list, namedVar{name, b.lookup[name]})
 		}
 	}
 	return b
+}
+
+// shellDefaults are the variables that the interpreter's Reset gives every
+// job when the environment lacks them, with the same values and attributes:
+// set once here, they save every job the system calls, conversions and
+// map insertions.
+func shellDefaults() []namedVar {
+	home, _ := os.UserHomeDir()
+	readOnly := func(n int) expand.Variable {
+		return expand.Variable{Set: true, ReadOnly: true, Kind: expand.String, Str: strconv.Itoa(n)}
+	}
+	return []namedVar{
+		{"HOME", expand.Variable{Set: true, Kind: expand.String, Str: home}},
+		{"UID", readOnly(os.Getuid())},
+		{"EUID", readOnly(os.Geteuid())},
+		{"GID", readOnly(os.Getgid())},
+	}
 }
 
 type namedVar struct {
@@ -104,16 +137,30 @@ func (e *jobEnviron) Get(name string) expand.Variable {
 	return e.parent.lookup[name]
 }
 
+// Each lists the job's variables, then the command's environment. The
+// command's environment is left out when the caller is Run copying the
+// environment into runner.Vars once the job is over: that copy cost every
+// short job a sixth of its time, concurr never reads it, and Reset discards
+// it before the next job. Nothing else in the interpreter writes
+// runner.Vars, which Reset leaves empty, so a first variable that lands in
+// it tells that copy apart from every other caller (processes'
+// environments, background statements' copies, ${!prefix*}), which all
+// still get everything. Should the interpreter change, the test only
+// misses and the copy is whole again.
 func (e *jobEnviron) Each(f func(name string, vr expand.Variable) bool) {
-	for _, v := range e.parent.list {
-		if !f(v.name, v.vr) {
-			return
-		}
-	}
+	copying := e.runner != nil && len(e.runner.Vars) == 0
 	for i, v := range e.vars {
 		if e.hasAfter(v.name, i) {
 			continue
 		}
+		if !f(v.name, v.vr) {
+			return
+		}
+	}
+	if copying && len(e.runner.Vars) > 0 {
+		return
+	}
+	for _, v := range e.parent.list {
 		if !f(v.name, v.vr) {
 			return
 		}

@@ -1,11 +1,14 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"mvdan.cc/sh/v3/interp"
 
 	"concurr/internal/wire"
 )
@@ -97,5 +100,77 @@ func TestSlotStartsEveryJobClean(t *testing.T) {
 				t.Errorf("first job's stdout = %q", res[1].stdout.String())
 			}
 		})
+	}
+}
+
+// TestJobsSeeTheWholeEnvironment checks every way a job lists the
+// environment, rather than looking up one name, on several jobs of one
+// slot: jobEnviron.Each leaves the command's environment out of one copy
+// that the interpreter makes after each job, and of that copy only.
+func TestJobsSeeTheWholeEnvironment(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		want   string
+	}{
+		{name: "process environment", script: `env | grep '^CONCURR_T_'`, want: "CONCURR_T_ONE=1\n"},
+		{name: "prefix expansion", script: `echo ${!CONCURR_T_*}`, want: "CONCURR_T_ONE\n"},
+		{name: "background statement", script: `{ echo "$CONCURR_T_ONE"; sh -c 'echo "$CONCURR_T_ONE"'; } & wait`, want: "1\n1\n"},
+		{name: "pipeline", script: `sh -c 'echo "$CONCURR_T_ONE"' | cat`, want: "1\n"},
+		{name: "subshell", script: `(env | grep -c '^CONCURR_T_ONE=1$')`, want: "1\n"},
+		{name: "function", script: `f() { local l=x; env | grep '^CONCURR_T_'; }; f`, want: "CONCURR_T_ONE=1\n"},
+		{name: "exit trap", script: `trap 'env | grep "^CONCURR_T_"' EXIT`, want: "CONCURR_T_ONE=1\n"},
+	}
+	c := startAgent(t, Options{Slots: 1})
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c.t = t
+			id := uint64(i + 1)
+			c.send(&wire.Command{ID: id, Template: script(tt.script), Env: []string{"CONCURR_T_ONE=1"}, Slots: 1})
+			const jobs = 3
+			for seq := uint64(1); seq <= jobs; seq++ {
+				c.send(&wire.Input{Command: id, Seq: seq})
+			}
+			res := c.collect(20*time.Second, 1, 2, 3)
+			c.send(&wire.Delete{Command: id})
+			for seq := uint64(1); seq <= jobs; seq++ {
+				if got := res[seq].stdout.String(); got != tt.want {
+					t.Errorf("job %d: stdout = %q, want %q (stderr %q)", seq, got, tt.want, res[seq].stderr.String())
+				}
+			}
+		})
+	}
+}
+
+// TestRunLeavesTheEnvironmentOutOfVars checks that the saving jobEnviron.Each
+// makes still applies to the interpreter in go.mod: should it stop
+// applying, jobs stay correct but cost a sixth more.
+func TestRunLeavesTheEnvironmentOutOfVars(t *testing.T) {
+	env := jobEnviron{parent: newBaseEnviron([]string{"BASE=1"}, map[string]bool{})}
+	r, err := interp.New(interp.Env(&env), interp.StdIO(nil, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.runner = r
+	file, err := parseScript(`x=${!BA*}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for job := range 2 {
+		env.reset()
+		env.setString("PARALLEL_SEQ", strconv.Itoa(job), true)
+		r.Reset()
+		if err := r.Run(context.Background(), file); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r.Vars["BASE"]; ok {
+			t.Errorf("job %d: Vars has the command's environment", job)
+		}
+		if got := r.Vars["x"].Str; got != "BASE" {
+			t.Errorf("job %d: x = %q, want BASE: the job did not see the environment", job, got)
+		}
+		if _, ok := r.Vars["PARALLEL_SEQ"]; !ok {
+			t.Errorf("job %d: Vars lacks PARALLEL_SEQ", job)
+		}
 	}
 }
