@@ -193,6 +193,25 @@ type slot struct {
 	env     jobEnviron
 	devnull *os.File
 	bindVar func(v *parse.Var, values []string) // made once, not per job
+
+	// The session's end stops the running job through current, and every
+	// later job as it starts: jobs' contexts do not derive from the
+	// session's, which costs every job a context and its registration.
+	mu           sync.Mutex
+	current      *job
+	sessionEnded bool
+}
+
+// endSession stops the slot's job, and the jobs after it, once the session
+// ends.
+func (sl *slot) endSession() {
+	sl.mu.Lock()
+	sl.sessionEnded = true
+	j := sl.current
+	sl.mu.Unlock()
+	if j != nil {
+		j.stop.cancel(sl.c.s.ctx.Err())
+	}
 }
 
 func (c *command) runSlot(n uint64) {
@@ -212,6 +231,16 @@ func (c *command) runSlot(n uint64) {
 		sl.env.runner = sl.runner
 	}
 	sl.bindVar = func(v *parse.Var, values []string) { sl.env.setValues(v.Name, values) }
+	ended := make(chan struct{})
+	stop := context.AfterFunc(c.s.ctx, func() {
+		defer close(ended)
+		sl.endSession()
+	})
+	defer func() {
+		if !stop() {
+			<-ended
+		}
+	}()
 	for {
 		j := c.pop()
 		if j == nil {
@@ -233,10 +262,7 @@ func (sl *slot) run(j *job) {
 	start := time.Now()
 	res := &wire.Result{Seq: j.seq, Slot: sl.n, Start: start.UnixNano()}
 
-	ctx, cancel := context.WithCancel(c.s.ctx)
-	defer cancel()
 	j.mu.Lock()
-	j.cancel = cancel
 	if j.killSig != 0 {
 		// Cancelled while queued.
 		j.state = jobDone
@@ -254,7 +280,15 @@ func (sl *slot) run(j *job) {
 		timer = time.AfterFunc(j.timeout, func() { j.kill(syscall.SIGTERM, wire.ResultTimedOut) })
 	}
 
-	j.ctx = jobContext{Context: ctx, j: j}
+	j.stop.Context = c.s.ctx
+	j.ctx = jobContext{Context: &j.stop, j: j}
+	sl.mu.Lock()
+	sl.current = j
+	ended := sl.sessionEnded
+	sl.mu.Unlock()
+	if ended {
+		j.stop.cancel(c.s.ctx.Err())
+	}
 	exit := sl.interpret(&j.ctx, j)
 
 	if timer != nil {
@@ -266,7 +300,10 @@ func (sl *slot) run(j *job) {
 	// Whatever the job left running dies with it: the interpreter's
 	// background statements stop, and processes left in its groups are
 	// terminated.
-	cancel()
+	j.cancel()
+	sl.mu.Lock()
+	sl.current = nil
+	sl.mu.Unlock()
 	if j.anyGroupAlive() {
 		j.mu.Lock()
 		if j.killSig == 0 {

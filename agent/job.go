@@ -26,10 +26,10 @@ type job struct {
 
 	stdout, stderr outWriter
 
-	// cancel stops the job's interpreter; set when the job starts, as is
-	// ctx, the context its interpreter runs in.
-	cancel context.CancelFunc
-	ctx    jobContext
+	// ctx is the context the job's interpreter runs in, set when the job
+	// starts; stop is what ends it.
+	ctx  jobContext
+	stop cancelContext
 
 	// active counts exec handler calls in flight, including those of the
 	// interpreter's background statements, so that the job's Result waits
@@ -46,6 +46,62 @@ type job struct {
 	shellSig   syscall.Signal // the job's script "killed its own shell" ($$) with it
 	settled    chan struct{}  // closed when the job's commands have all returned
 	escalation sync.WaitGroup
+}
+
+// cancel stops the job's interpreter.
+func (j *job) cancel() { j.stop.cancel(context.Canceled) }
+
+// cancelContext is the session's context with a cancellation of the job's
+// own. It lives in the job and makes its Done channel only when asked, as
+// the interpreter never asks for jobs of builtins: a context.WithCancel
+// would cost every job two allocations and a registration with the
+// session's context. The slot cancels it when the session ends.
+type cancelContext struct {
+	context.Context // the session's, for values and deadline
+
+	mu   sync.Mutex
+	done chan struct{}
+	err  error
+}
+
+var closedDone = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+func (c *cancelContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.err != nil {
+			return closedDone
+		}
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+func (c *cancelContext) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// cancel ends c with err, which the first call sets.
+func (c *cancelContext) cancel(err error) {
+	if err == nil {
+		err = context.Canceled
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return
+	}
+	c.err = err
+	if c.done != nil {
+		close(c.done)
+	}
 }
 
 type jobState uint8

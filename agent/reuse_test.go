@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -173,4 +175,82 @@ func TestRunLeavesTheEnvironmentOutOfVars(t *testing.T) {
 			t.Errorf("job %d: Vars lacks PARALLEL_SEQ", job)
 		}
 	}
+}
+
+func TestCancelContext(t *testing.T) {
+	session, endSession := context.WithCancel(context.WithValue(context.Background(), jobKey{}, "v"))
+	defer endSession()
+	tests := []struct {
+		name       string
+		doneBefore bool  // ask for Done before the cancel
+		cause      error // what cancel is given
+		wantErr    error
+	}{
+		{name: "done asked before", doneBefore: true, wantErr: context.Canceled},
+		{name: "done asked after", wantErr: context.Canceled},
+		{name: "session ended", cause: context.DeadlineExceeded, wantErr: context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &cancelContext{Context: session}
+			if c.Err() != nil || c.Value(jobKey{}) != "v" {
+				t.Fatalf("fresh context: err %v, value %v", c.Err(), c.Value(jobKey{}))
+			}
+			var done <-chan struct{}
+			if tt.doneBefore {
+				done = c.Done()
+				select {
+				case <-done:
+					t.Fatal("done before cancel")
+				default:
+				}
+			}
+			c.cancel(tt.cause)
+			c.cancel(errors.New("a second cancel changes nothing"))
+			if !tt.doneBefore {
+				done = c.Done()
+			}
+			select {
+			case <-done:
+			default:
+				t.Fatal("not done after cancel")
+			}
+			if c.Err() != tt.wantErr {
+				t.Errorf("err = %v, want %v", c.Err(), tt.wantErr)
+			}
+			// A context derived from it, as handlers make, ends with it.
+			derived, stop := context.WithCancel(c)
+			defer stop()
+			if derived.Err() == nil {
+				t.Error("derived context not done")
+			}
+		})
+	}
+}
+
+// TestSessionEndStopsBuiltins ends Serve's context while a job runs only
+// builtins, which only the job's context can stop: it no longer derives
+// from the session's.
+func TestSessionEndStopsBuiltins(t *testing.T) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, inR, outW, Options{Slots: 1}) }()
+	c := &client{t: t, toAgent: inW}
+	c.handshake(outR, inW)
+	c.send(&wire.Command{ID: 1, Template: script(`echo started; while :; do :; done`)}, &wire.Input{Command: 1, Seq: 1})
+	if m, ok := c.recv(5 * time.Second).(*wire.Output); !ok || string(m.Data) != "started\n" {
+		t.Fatalf("first message %+v, want the job's output", m)
+	}
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after the context ended")
+	}
+	outW.Close()
 }
