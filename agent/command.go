@@ -194,6 +194,10 @@ type slot struct {
 	devnull *os.File
 	bindVar func(v *parse.Var, values []string) // made once, not per job
 
+	// outBufs are the stdout and stderr buffers that the slot lends each job:
+	// sendOutput copies what it sends.
+	outBufs [2][]byte
+
 	// The session's end stops the running job through current, and every
 	// later job as it starts: jobs' contexts do not derive from the
 	// session's, which costs every job a context and its registration.
@@ -280,6 +284,8 @@ func (sl *slot) run(j *job) {
 		timer = time.AfterFunc(j.timeout, func() { j.kill(syscall.SIGTERM, wire.ResultTimedOut) })
 	}
 
+	j.stdout.lend(sl.outBufs[0])
+	j.stderr.lend(sl.outBufs[1])
 	j.stop.Context = c.s.ctx
 	j.ctx = jobContext{Context: &j.stop, j: j}
 	sl.mu.Lock()
@@ -334,6 +340,8 @@ func (sl *slot) run(j *job) {
 	res.Exit = uint64(exit)
 	res.Runtime = int64(time.Since(start))
 	c.s.finish(j, res)
+	sl.outBufs[0] = j.stdout.reclaim()
+	sl.outBufs[1] = j.stderr.reclaim()
 }
 
 // interpret runs the job's script in the slot's interpreter and returns its

@@ -157,6 +157,28 @@ func (o *outWriter) WriteString(p string) (int, error) {
 	return o.Write([]byte(p))
 }
 
+// lend gives o a buffer to gather builtins' output in, before the job
+// starts.
+func (o *outWriter) lend(buf []byte) {
+	o.mu.Lock()
+	o.buf = buf[:0]
+	o.mu.Unlock()
+}
+
+// reclaim takes o's buffer back once the job's Result is sent, for the
+// slot's next job. What is still writing for the job (its background
+// statements) gets a buffer of its own, and nothing of it is sent anyway.
+func (o *outWriter) reclaim() []byte {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	buf := o.buf[:0]
+	o.buf = nil
+	if cap(buf) > maxChunk {
+		return nil
+	}
+	return buf
+}
+
 func (o *outWriter) flush() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -71,6 +71,10 @@ func TestSlotStartsEveryJobClean(t *testing.T) {
 			dirty: `trap 'echo trapped' EXIT`,
 			check: `echo body`,
 			want:  "body\n"},
+		{name: "background statements' output",
+			dirty: `{ while :; do echo zombie; echo zombie >&2; done; } & echo one`,
+			check: `echo clean; echo clean >&2`,
+			want:  "clean\n"},
 		{name: "replacement values",
 			dirty: `A1=changed; ARGS=(x); SEQ=99`,
 			check: `[ "$A1" = "${ARGS[*]}" ] && echo "same $SEQ"`,
@@ -94,6 +98,9 @@ func TestSlotStartsEveryJobClean(t *testing.T) {
 			}
 			if got := res[2].stdout.String(); got != tt.want {
 				t.Errorf("second job's stdout = %q, want %q (stderr %q)", got, tt.want, res[2].stderr.String())
+			}
+			if got := res[2].stderr.String(); strings.Contains(got, "zombie") {
+				t.Errorf("second job's stderr = %q", got)
 			}
 			if res[2].result.Exit != 0 {
 				t.Errorf("second job exit %d, stderr %q", res[2].result.Exit, res[2].stderr.String())
