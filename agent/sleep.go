@@ -166,6 +166,24 @@ func parseSleepOperand(op string) (float64, bool) {
 	return v * unit, true
 }
 
+// preciseTail is the end of a sleep that nanosleep(2) waits for instead of
+// a Go timer: the runtime's poller waits in whole milliseconds, so a timer
+// fires up to a millisecond late, where GNU sleep's nanosleep is late by a
+// tenth of that. The tail blocks a thread, and a kill that comes during it
+// is seen when it ends.
+const preciseTail = 2 * time.Millisecond
+
+// preciseTails bounds the threads that tails block at once; a sleep that
+// finds none free ends on its timer.
+var preciseTails = make(chan struct{}, 16)
+
+// alreadyDone is a timer channel that has fired.
+var alreadyDone = func() <-chan time.Time {
+	c := make(chan time.Time)
+	close(c)
+	return c
+}()
+
 // sleepUntil waits for d, or forever, as a process of the job would: when
 // ctx ends it reports the status and signal of a sleep killed by the
 // signals that the job sends its process groups.
@@ -174,9 +192,26 @@ func sleepUntil(ctx context.Context, j *job, d time.Duration, forever bool) erro
 		j.setLastSignal(0)
 		return nil
 	}
+	var end time.Time
+	if !forever {
+		end = time.Now().Add(d)
+		coarse := time.NewTimer(d - min(d, preciseTail))
+		select {
+		case <-coarse.C:
+			if sleepPrecisely(time.Until(end)) {
+				if ctx.Err() != nil {
+					return sleepKilled(j, alreadyDone)
+				}
+				j.setLastSignal(0)
+				return nil
+			}
+		case <-ctx.Done():
+			coarse.Stop()
+		}
+	}
 	var done <-chan time.Time
 	if !forever {
-		t := time.NewTimer(d)
+		t := time.NewTimer(time.Until(end))
 		defer t.Stop()
 		done = t.C
 	}
@@ -187,6 +222,25 @@ func sleepUntil(ctx context.Context, j *job, d time.Duration, forever bool) erro
 	case <-ctx.Done():
 	}
 	return sleepKilled(j, done)
+}
+
+// sleepPrecisely sleeps for d with nanosleep(2) if a thread may be blocked
+// for it, and reports whether it did.
+func sleepPrecisely(d time.Duration) bool {
+	select {
+	case preciseTails <- struct{}{}:
+	default:
+		return false
+	}
+	defer func() { <-preciseTails }()
+	ts := unix.NsecToTimespec(max(int64(d), 0))
+	for {
+		var rem unix.Timespec
+		if err := unix.Nanosleep(&ts, &rem); err != unix.EINTR {
+			return true
+		}
+		ts = rem
+	}
 }
 
 // sleepKilled follows the job's termSequence from the moment its context

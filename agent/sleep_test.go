@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -331,13 +330,53 @@ func lookUp(name string) string {
 	return path
 }
 
-func TestSleepUntilCancelled(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	j := &job{killSig: syscall.SIGTERM}
-	time.AfterFunc(50*time.Millisecond, cancel)
-	begin := time.Now()
-	err := sleepUntil(ctx, j, math.MaxInt64, false)
-	if err != interp.ExitStatus(143) || time.Since(begin) > time.Second {
-		t.Errorf("= %v after %v", err, time.Since(begin))
+func TestSleepUntil(t *testing.T) {
+	tests := []struct {
+		name       string
+		d          time.Duration
+		forever    bool
+		cancelAt   time.Duration // 0: never; <0: before the sleep
+		busyThread bool          // no thread free for the precise tail
+		want       error
+		min, max   time.Duration
+	}{
+		{name: "ends", d: 30 * time.Millisecond, min: 30 * time.Millisecond, max: 100 * time.Millisecond},
+		{name: "ends on its timer when no thread is free", d: 30 * time.Millisecond, busyThread: true, min: 30 * time.Millisecond, max: 100 * time.Millisecond},
+		{name: "shorter than the tail", d: time.Millisecond, min: time.Millisecond, max: 50 * time.Millisecond},
+		{name: "cancelled", d: time.Hour, cancelAt: 30 * time.Millisecond, want: interp.ExitStatus(143), min: 30 * time.Millisecond, max: 100 * time.Millisecond},
+		{name: "forever, cancelled", forever: true, cancelAt: 30 * time.Millisecond, want: interp.ExitStatus(143), min: 30 * time.Millisecond, max: 100 * time.Millisecond},
+		{name: "cancelled before a sleep within the tail", d: time.Millisecond, cancelAt: -1, want: interp.ExitStatus(143), max: 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			switch {
+			case tt.cancelAt < 0:
+				cancel()
+			case tt.cancelAt > 0:
+				time.AfterFunc(tt.cancelAt, cancel)
+			}
+			if tt.busyThread {
+				for range cap(preciseTails) {
+					preciseTails <- struct{}{}
+				}
+				defer func() {
+					for range cap(preciseTails) {
+						<-preciseTails
+					}
+				}()
+			}
+			j := &job{killSig: syscall.SIGTERM}
+			begin := time.Now()
+			err := sleepUntil(ctx, j, tt.d, tt.forever)
+			took := time.Since(begin)
+			if err != tt.want {
+				t.Errorf("= %v, want %v", err, tt.want)
+			}
+			if took < tt.min || took > tt.max {
+				t.Errorf("took %v, want %v to %v", took, tt.min, tt.max)
+			}
+		})
 	}
 }
