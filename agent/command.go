@@ -319,7 +319,7 @@ func (sl *slot) run(j *job) {
 		j.mu.Unlock()
 	}
 	j.active.Wait()
-	close(j.settled)
+	j.settle()
 	j.escalation.Wait()
 
 	j.mu.Lock()
@@ -359,7 +359,7 @@ func (sl *slot) interpret(ctx context.Context, j *job) int {
 			return 2
 		}
 	}
-	sl.env.reset()
+	sl.env.reset(j.values[:0])
 	sl.env.setString("PARALLEL_SEQ", strconv.FormatUint(j.seq, 10), true)
 	sl.env.setString("PARALLEL_JOBSLOT", sl.name, true)
 	bindTemplate(c.tmpl, parse.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args}, sl.bindVar)

@@ -93,12 +93,13 @@ type namedVar struct {
 	vr   expand.Variable
 }
 
-// reset empties e for the next job. The values of the last job stay with
-// whatever still holds them (a background statement that copied them), and
-// the next job gets a new backing array.
-func (e *jobEnviron) reset() {
+// reset empties e for the next job, whose replacement values go to values
+// first. The values of the last job stay with whatever still holds them (a
+// background statement that copied them): each job brings a backing array
+// of its own.
+func (e *jobEnviron) reset(values []string) {
 	e.vars = e.vars[:0]
-	e.values = nil
+	e.values = values[:0]
 }
 
 func (e *jobEnviron) setString(name, value string, exported bool) {
@@ -114,9 +115,6 @@ func (e *jobEnviron) setString(name, value string, exported bool) {
 // owns: Bind may reuse values once set returns, and a nil list would expand
 // to one empty word.
 func (e *jobEnviron) setValues(name string, values []string) {
-	if e.values == nil {
-		e.values = make([]string, 0, max(len(values), 4))
-	}
 	start := len(e.values)
 	e.values = append(e.values, values...)
 	list := e.values[start:len(e.values):len(e.values)]

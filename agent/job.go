@@ -26,6 +26,10 @@ type job struct {
 
 	stdout, stderr outWriter
 
+	// values is the first backing array of the job's replacement values
+	// (see jobEnviron.setValues), here to save an allocation per job.
+	values [4]string
+
 	// ctx is the context the job's interpreter runs in, set when the job
 	// starts; stop is what ends it.
 	ctx  jobContext
@@ -44,7 +48,8 @@ type job struct {
 	groups     []int          // process groups the job started
 	lastSignal int            // the signal that ended the last external command, or 0
 	shellSig   syscall.Signal // the job's script "killed its own shell" ($$) with it
-	settled    chan struct{}  // closed when the job's commands have all returned
+	settled    chan struct{}  // made by the first escalation; see settledLocked
+	hasSettled bool           // the job's commands have all returned
 	escalation sync.WaitGroup
 }
 
@@ -247,7 +252,6 @@ func newJob(s *session, c *command, in *wire.Input) *job {
 		seq:     in.Seq,
 		args:    in.Args,
 		timeout: time.Duration(in.Timeout) * time.Millisecond,
-		settled: make(chan struct{}),
 	}
 	j.stdout.j, j.stdout.stream = j, wire.Stdout
 	j.stderr.j, j.stderr.stream = j, wire.Stderr
@@ -289,9 +293,33 @@ func (j *job) kill(sig syscall.Signal, flag uint64) {
 	j.startEscalation(sig)
 }
 
+// settledLocked returns a channel closed once the job's commands have all
+// returned. Only escalations wait for it, so jobs that are never killed
+// never make it. Called with j.mu held.
+func (j *job) settledLocked() <-chan struct{} {
+	if j.settled == nil {
+		j.settled = make(chan struct{})
+		if j.hasSettled {
+			close(j.settled)
+		}
+	}
+	return j.settled
+}
+
+// settle records that the job's commands have all returned.
+func (j *job) settle() {
+	j.mu.Lock()
+	j.hasSettled = true
+	if j.settled != nil {
+		close(j.settled)
+	}
+	j.mu.Unlock()
+}
+
 // startEscalation runs termSequence in a goroutine that the job's slot waits
 // for. Called with j.mu held.
 func (j *job) startEscalation(sig syscall.Signal) {
+	settled := j.settledLocked()
 	j.escalation.Add(1)
 	go func() {
 		defer j.escalation.Done()
@@ -310,7 +338,7 @@ func (j *job) startEscalation(sig syscall.Signal) {
 			t := time.NewTimer(stage.wait)
 			select {
 			case <-t.C:
-			case <-j.settled:
+			case <-settled:
 				t.Stop()
 				// The job's commands have returned; background processes
 				// may remain in its groups. Keep insisting only on them.

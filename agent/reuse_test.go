@@ -166,7 +166,7 @@ func TestRunLeavesTheEnvironmentOutOfVars(t *testing.T) {
 		t.Fatal(err)
 	}
 	for job := range 2 {
-		env.reset()
+		env.reset(nil)
 		env.setString("PARALLEL_SEQ", strconv.Itoa(job), true)
 		r.Reset()
 		if err := r.Run(context.Background(), file); err != nil {
