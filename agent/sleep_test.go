@@ -194,6 +194,8 @@ func TestSleepBuiltinMatchesExternal(t *testing.T) {
 		{name: "exponent is delegated", script: `sleep 1e-2; echo $?`},
 		{name: "path given", script: `/bin/sleep 0.01; echo $?`},
 		{name: "exec", script: `exec sleep 0.05`, builtin: 1},
+		{name: "switched off for one command", script: noBuiltinSleepEnv + `=1 sleep 0.05; sleep 0.05; echo $?`, builtin: 1},
+		{name: "switched off by the script", script: `export ` + noBuiltinSleepEnv + `=1; sleep 0.05; echo $?`},
 	}
 	c := startAgent(t, Options{Slots: 2})
 	id := uint64(0)
@@ -378,5 +380,23 @@ func TestSleepUntil(t *testing.T) {
 				t.Errorf("took %v, want %v to %v", took, tt.min, tt.max)
 			}
 		})
+	}
+}
+
+// BenchmarkSleepDecision measures what the builtin costs a job before it
+// sleeps: the operands, the environment's size, the PATH lookup and the
+// check of the file found.
+func BenchmarkSleepDecision(b *testing.B) {
+	env := expand.ListEnviron(os.Environ()...)
+	args := []string{"sleep", "0.05"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok := parseSleepOperands(args[1:]); !ok || builtinSleepOff(env) || !execFits(env, args) {
+			b.Fatal("declined")
+		}
+		path, err := interp.LookPathDir("/", env, "sleep")
+		if err != nil || !isGNUSleep(path) {
+			b.Skip("no GNU sleep on PATH")
+		}
 	}
 }
