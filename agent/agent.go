@@ -60,7 +60,7 @@ type Options struct {
 // session is one Serve call: the state shared by the frame reader and the
 // slots.
 type session struct {
-	ctx    context.Context // ends at shutdown; every job's context derives from it
+	ctx    context.Context // ends at shutdown; each slot then stops its current job and takes no more
 	cancel context.CancelFunc
 	opts   Options
 	out    *sink

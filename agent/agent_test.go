@@ -369,7 +369,7 @@ func TestEOFKillsProcessTree(t *testing.T) {
 		script string
 	}{
 		{name: "shell with background children", script: `sh -c 'sleep $1 & sleep $1' sh "$A1"`},
-		{name: "interpreter background statement", script: `sleep $A1 & sleep $A1`},
+		{name: "interpreter background statement", script: `/bin/sleep $A1 & /bin/sleep $A1`},
 		{name: "child that ignores TERM", script: `sh -c 'trap "" TERM; sleep $1; :' sh "$A1"`},
 		{name: "grandchild holding the output open", script: `sh -c '(sleep $1; :) & wait' sh "$A1"`},
 	}
@@ -497,7 +497,7 @@ func TestContextEndsServe(t *testing.T) {
 	go func() { served <- Serve(ctx, inR, outW, Options{Slots: 1}) }()
 	c := &client{t: t, toAgent: inW}
 	c.handshake(outR, inW)
-	c.send(&wire.Command{ID: 1, Template: script(`sleep $A1`)}, &wire.Input{Command: 1, Seq: 1, Args: []string{marker}})
+	c.send(&wire.Command{ID: 1, Template: script(`/bin/sleep $A1`)}, &wire.Input{Command: 1, Seq: 1, Args: []string{marker}})
 	waitProcesses(t, marker, 1)
 	cancel()
 	select {

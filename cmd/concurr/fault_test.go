@@ -1086,7 +1086,7 @@ func TestFaultClientKilledRemoteE2E(t *testing.T) {
 	// Jobs 1..10 end at once; the others wait for the file go, which the
 	// first run never sees.
 	args := []string{"-F", c.config, "-S", "2/h1,2/h2", "-k", "--resume", "--joblog", jobLog,
-		fmt.Sprintf("test {#} -le 10 || test -e %s/go || sleep %s; echo {#}", dir, marker), ":::"}
+		fmt.Sprintf("test {#} -le 10 || test -e %s/go || /bin/sleep %s; echo {#}", dir, marker), ":::"}
 	args = append(args, seqArgs(jobs)...)
 	r := startConcurr(t, dir, c.clientHome, nil, nil, args...)
 	t.Cleanup(func() { signalAll(processes(d.Home, marker), syscall.SIGKILL) })
