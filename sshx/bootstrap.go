@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"concurr/internal/buildinfo"
@@ -104,44 +105,55 @@ func needsLoader(path string) bool {
 func (b *build) dir() string { return buildinfo.Version + "-" + b.sum[:16] }
 
 var (
-	hashMu    sync.Mutex
-	hashCache = map[string]hashed{} // path → last hash
+	// agentFilesMu is held while a file is hashed, so that the dozens of
+	// nodes a run starts at once wait for one hash of the agent instead of
+	// each reading 10 MB.
+	agentFilesMu sync.Mutex
+	agentFiles   = map[string]agentFile{} // path → what was found
+	hashRuns     atomic.Int64             // files hashed, for tests
 )
 
-type hashed struct {
+// agentFile is what the client needs to know of an agent executable.
+type agentFile struct {
 	size    int64
 	modTime time.Time
-	sum     string
+	sum     string // hex SHA-256
+	dynamic bool   // needs a dynamic loader (see needsLoader)
 }
 
-// hashFile returns the SHA-256 of path, remembered for as long as the file's
-// size and modification time stay the same, since every node needs it.
-func hashFile(path string) (sum string, size int64, err error) {
+// identifyAgent returns the SHA-256 and size of path and whether it needs a
+// dynamic loader, remembered for as long as the file's size and
+// modification time stay the same, since every node needs them.
+func identifyAgent(path string) (agentFile, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return "", 0, err
+		return agentFile{}, err
 	}
-	hashMu.Lock()
-	h, ok := hashCache[path]
-	hashMu.Unlock()
-	if ok && h.size == st.Size() && h.modTime.Equal(st.ModTime()) {
-		return h.sum, h.size, nil
+	agentFilesMu.Lock()
+	defer agentFilesMu.Unlock()
+	if af, ok := agentFiles[path]; ok && af.size == st.Size() && af.modTime.Equal(st.ModTime()) {
+		return af, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, err
+		return agentFile{}, err
 	}
 	defer f.Close()
+	hashRuns.Add(1)
 	d := sha256.New()
 	n, err := io.Copy(d, f)
 	if err != nil {
-		return "", 0, fmt.Errorf("hash %s: %w", path, err)
+		return agentFile{}, fmt.Errorf("hash %s: %w", path, err)
 	}
-	sum = hex.EncodeToString(d.Sum(nil))
-	hashMu.Lock()
-	hashCache[path] = hashed{size: n, modTime: st.ModTime(), sum: sum}
-	hashMu.Unlock()
-	return sum, n, nil
+	af := agentFile{size: n, modTime: st.ModTime(), sum: hex.EncodeToString(d.Sum(nil)), dynamic: needsLoader(path)}
+	agentFiles[path] = af
+	return af, nil
+}
+
+// hashFile returns the SHA-256 and size of path (see identifyAgent).
+func hashFile(path string) (sum string, size int64, err error) {
+	af, err := identifyAgent(path)
+	return af.sum, af.size, err
 }
 
 // agentPath is the local executable to run on nodes of the client's own
@@ -168,11 +180,11 @@ func (o *Options) buildFor(name, goos, goarch string) (*build, error) {
 			return nil, fmt.Errorf("%s: no concurr build for %s/%s: put %s beside the client (make dist)", name, goos, goarch, base)
 		}
 	}
-	sum, size, err := hashFile(path)
+	af, err := identifyAgent(path)
 	if err != nil {
 		return nil, fmt.Errorf("read the agent executable: %w", err)
 	}
-	return &build{goos: goos, goarch: goarch, path: path, sum: sum, size: size, dynamic: needsLoader(path)}, nil
+	return &build{goos: goos, goarch: goarch, path: path, sum: af.sum, size: af.size, dynamic: af.dynamic}, nil
 }
 
 // The markers the bootstrap script prints are "@@concurr:NONCE:WORD ARGS" on

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -546,5 +547,43 @@ func TestCgoAgentHint(t *testing.T) {
 	}
 	if !strings.Contains(e.Hint(), "CGO_ENABLED=0") {
 		t.Errorf("hint %q", e.Hint())
+	}
+}
+
+// TestNodesStartingTogetherHashOnce starts identifying the agent for many
+// nodes at once, as a run with many hosts does, and checks that the 10 MB
+// file is read once, not once per node.
+func TestNodesStartingTogetherHashOnce(t *testing.T) {
+	self := filepath.Join(t.TempDir(), "concurr")
+	copyFile(t, testAgent, self)
+	opts := Options{AgentPath: self}
+	before := hashRuns.Load()
+	const nodes = 64
+	var wg sync.WaitGroup
+	sums := make([]string, nodes)
+	for i := range nodes {
+		wg.Go(func() {
+			b, err := opts.buildFor(fmt.Sprint("node", i), runtime.GOOS, runtime.GOARCH)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			sums[i] = b.sum
+		})
+	}
+	wg.Wait()
+	if runs := hashRuns.Load() - before; runs != 1 {
+		t.Errorf("the agent was hashed %d times for %d nodes, want once", runs, nodes)
+	}
+	for i, sum := range sums {
+		if sum != mustHash(t, testAgent) {
+			t.Fatalf("node %d got sum %q", i, sum)
+		}
+	}
+	// A changed file is hashed again.
+	os.WriteFile(self, []byte("another build"), 0o755)
+	os.Chtimes(self, time.Now(), time.Now().Add(time.Hour))
+	if b, err := opts.buildFor("node", runtime.GOOS, runtime.GOARCH); err != nil || b.size != int64(len("another build")) {
+		t.Errorf("after a change: %+v, %v", b, err)
 	}
 }
