@@ -67,6 +67,18 @@ type Options struct {
 	// Warn receives warnings the user must see, such as a host key accepted
 	// without verification. May be nil.
 	Warn func(format string, args ...any)
+
+	// goos and goarch are the platform AgentPath is built for; empty means
+	// the client's own. Tests set them to make the real node look foreign.
+	goos, goarch string
+}
+
+// platform returns the platform AgentPath is built for.
+func (o *Options) platform() (goos, goarch string) {
+	if o.goos != "" {
+		return o.goos, o.goarch
+	}
+	return runtime.GOOS, runtime.GOARCH
 }
 
 func (o *Options) log(format string, args ...any) {
@@ -156,7 +168,8 @@ func Start(ctx context.Context, h parse.Host, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, &Error{Node: name, Err: err}
 	}
-	own, err := opts.buildFor(name, runtime.GOOS, runtime.GOARCH)
+	goos, goarch := opts.platform()
+	own, err := opts.buildFor(name, goos, goarch)
 	if err != nil {
 		return nil, &Error{Node: name, Err: fmt.Errorf("agent executable %s: %w", self, err)}
 	}

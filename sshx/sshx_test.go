@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -402,30 +403,73 @@ func TestCloseLeavesNothing(t *testing.T) {
 
 func TestOtherPlatform(t *testing.T) {
 	s := sshtest.StartServer(t)
-	fakeBin := t.TempDir()
-	os.WriteFile(filepath.Join(fakeBin, "uname"), []byte("#!/bin/sh\necho Darwin arm64\n"), 0o755)
-	s.SetEnv("PATH=" + fakeBin + ":" + os.Getenv("PATH"))
-	config := s.WriteConfig("mac1")
+	config := s.WriteConfig("node1")
+	// The client pretends to be built for another platform, so that this
+	// node, whose platform the script reads from /proc or uname, is the
+	// foreign one.
+	pretend := [2]string{"darwin", "arm64"}
+	if runtime.GOOS == "darwin" {
+		pretend = [2]string{"linux", "amd64"}
+	}
+	node := runtime.GOOS + "/" + runtime.GOARCH
+	base := "concurr-" + runtime.GOOS + "-" + runtime.GOARCH
 
 	var log logLines
-	_, err := Start(context.Background(), host(t, "mac1"), options(config, &log))
-	want := "mac1: no concurr build for darwin/arm64: put concurr-darwin-arm64 beside the client (make dist)"
+	opts := options(config, &log)
+	opts.goos, opts.goarch = pretend[0], pretend[1]
+	_, err := Start(context.Background(), host(t, "node1"), opts)
+	want := "node1: no concurr build for " + node + ": put " + base + " beside the client (make dist)"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
 
-	// With the build present it is uploaded; the stand-in is a Linux
-	// binary, which is all the fake uname needs.
+	// With the build present it is uploaded.
 	dir := t.TempDir()
 	self := filepath.Join(dir, "concurr")
-	copyFile(t, testAgent, self)
-	copyFile(t, testAgent, filepath.Join(dir, "concurr-darwin-arm64"))
-	opts := options(config, &log)
+	copyFile(t, "/bin/true", self) // the pretended build: never sent
+	copyFile(t, testAgent, filepath.Join(dir, base))
 	opts.AgentPath = self
-	n := start(t, "mac1", opts)
+	n := start(t, "node1", opts)
 	hello(t, n)
-	if n.Platform != "darwin/arm64" {
+	if n.Platform != node {
 		t.Errorf("platform %q", n.Platform)
+	}
+}
+
+// TestPlatformFromUname hides kernel.arch from /proc, as older kernels
+// and other systems lack it, and checks that the script asks uname: a
+// stand-in on PATH that says Darwin makes the node foreign.
+func TestPlatformFromUname(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("hiding a /proc file needs root")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("no unshare")
+	}
+	if _, err := os.Stat("/proc/sys/kernel/arch"); err != nil {
+		t.Skip("this kernel has no kernel.arch: TestOtherPlatform covers uname")
+	}
+	fakeBin := t.TempDir()
+	os.WriteFile(filepath.Join(fakeBin, "uname"), []byte("#!/bin/sh\necho Darwin arm64\n"), 0o755)
+	t.Setenv("PATH", fakeBin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CACHE_HOME", "")
+	own, err := (&Options{AgentPath: testAgent}).buildFor("local", runtime.GOOS, runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log logLines
+	opts := options("", &log)
+	opts.SSHCommand = []string{"unshare"}
+	launch := func(command string) (*attempt, error) {
+		script := strings.TrimSuffix(strings.TrimPrefix(command, "/bin/sh -c '"), "'")
+		hide := `mount --bind /dev/null /proc/sys/kernel/arch && exec sh -c "$1"`
+		return runSSH(context.Background(), &opts, []string{"-m", "--", "sh", "-c", hide, "sh", script})
+	}
+	_, _, err = runBootstrap(context.Background(), "local", own, &opts, launch)
+	want := "local: no concurr build for darwin/arm64: put concurr-darwin-arm64 beside the client (make dist)"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
 	}
 }
 
@@ -443,7 +487,8 @@ func copyFile(t testing.TB, from, to string) {
 func TestContextCancelsStart(t *testing.T) {
 	s := sshtest.StartServer(t)
 	fakeBin := t.TempDir()
-	os.WriteFile(filepath.Join(fakeBin, "uname"), []byte("#!/bin/sh\nsleep 30\n"), 0o755)
+	// The first contact's script runs id before anything else that forks.
+	os.WriteFile(filepath.Join(fakeBin, "id"), []byte("#!/bin/sh\nsleep 30\n"), 0o755)
 	s.SetEnv("PATH=" + fakeBin + ":" + os.Getenv("PATH"))
 	config := s.WriteConfig("slow")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
