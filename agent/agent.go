@@ -268,6 +268,13 @@ func (s *session) cancelJobs(m *wire.Cancel) {
 		victims = append(victims, j)
 	}
 	s.mu.Unlock()
+	// Queued jobs first: a running job that is killed frees its slot, which
+	// must not start a queued job this same Cancel ends.
+	for _, j := range victims {
+		if j.isQueued() {
+			j.kill(sig, wire.ResultCancelled)
+		}
+	}
 	for _, j := range victims {
 		j.kill(sig, wire.ResultCancelled)
 	}

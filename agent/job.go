@@ -293,6 +293,13 @@ func (j *job) kill(sig syscall.Signal, flag uint64) {
 	j.startEscalation(sig)
 }
 
+// isQueued reports whether j still waits for a slot.
+func (j *job) isQueued() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state == jobQueued
+}
+
 // settledLocked returns a channel closed once the job's commands have all
 // returned. Only escalations wait for it, so jobs that are never killed
 // never make it. Called with j.mu held.
