@@ -500,14 +500,7 @@ func TestContextEndsServe(t *testing.T) {
 	c.send(&wire.Command{ID: 1, Template: script(`/bin/sleep $A1`)}, &wire.Input{Command: 1, Seq: 1, Args: []string{marker}})
 	waitProcesses(t, marker, 1)
 	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("Serve = %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after the context ended")
-	}
+	waitServed(t, served)
 	waitNoProcesses(t, marker, 2*time.Second)
 	outW.Close()
 }
@@ -622,6 +615,26 @@ func TestNoGoroutineLeftAfterServe(t *testing.T) {
 		&wire.Input{Command: 1, Seq: 3, Args: []string{"c", "5"}})
 	c.collect(10*time.Second, 1, 2)
 	c.close()
+	waitGoroutines(t, before)
+}
+
+// waitServed waits for Serve's result after its context ended.
+func waitServed(t *testing.T, served <-chan error) {
+	t.Helper()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after the context ended")
+	}
+}
+
+// waitGoroutines waits up to 3 s for the goroutine count to fall back to
+// before, and prints every stack if it does not.
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {

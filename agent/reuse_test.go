@@ -251,13 +251,6 @@ func TestSessionEndStopsBuiltins(t *testing.T) {
 		t.Fatalf("first message %+v, want the job's output", m)
 	}
 	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("Serve = %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after the context ended")
-	}
+	waitServed(t, served)
 	outW.Close()
 }

@@ -281,14 +281,7 @@ func TestBackgroundSleepEndsWithJob(t *testing.T) {
 		t.Errorf("builtin ran %d sleeps, want 3", n)
 	}
 	c.close()
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitGoroutines(t, before)
 }
 
 func TestIsGNUSleep(t *testing.T) {
