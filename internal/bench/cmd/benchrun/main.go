@@ -60,7 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("benchrun", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.out, "out", "BENCHMARKS.md", "write the results table to this file")
-	fs.IntVar(&c.reps, "reps", 3, "timed runs of each tool on each workload; the median is reported")
+	fs.IntVar(&c.reps, "reps", 5, "timed runs of each tool on each workload; the median is reported")
 	fs.DurationVar(&c.budget, "budget", 5*time.Second, "a slower peer runs as many jobs as fit in this time per run")
 	fs.StringVar(&c.concurr, "concurr", "", "benchmark this concurr binary instead of building ./cmd/concurr")
 	fs.StringVar(&c.toolsDir, "tools", defaultToolsDir(), "where peers built from source (rush) are installed")
