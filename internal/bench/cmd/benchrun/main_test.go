@@ -18,9 +18,9 @@ func TestParseFlags(t *testing.T) {
 		wantErr   string
 		wantMatch string
 	}{
-		{name: "defaults", args: nil, wantReps: 3, wantMatch: workloadRemoteFan},
+		{name: "defaults", args: nil, wantReps: 5, wantMatch: workloadRemoteFan},
 		{name: "quick is one repetition", args: []string{"-quick", "-reps", "5"}, wantReps: 1},
-		{name: "only", args: []string{"-only", "^local"}, wantReps: 3, wantMatch: workloadEcho},
+		{name: "only", args: []string{"-only", "^local"}, wantReps: 5, wantMatch: workloadEcho},
 		{name: "bad reps", args: []string{"-reps", "0"}, wantErr: "-reps must be at least 1"},
 		{name: "bad regexp", args: []string{"-only", "("}, wantErr: "-only"},
 		{name: "stray argument", args: []string{"x"}, wantErr: "unexpected arguments"},
