@@ -142,6 +142,7 @@ type run struct {
 	cfg      Config
 	q        *queue
 	template []byte
+	soleNode bool // the run has one node, which no other could take jobs from
 
 	mu       sync.Mutex
 	failed   int
@@ -194,7 +195,7 @@ func Run(ctx context.Context, cfg Config, nodes []Node, src Source) (Summary, er
 	if cfg.Warn == nil {
 		cfg.Warn = func(string, ...any) {}
 	}
-	r := &run{cfg: cfg, q: newQueue(4096), template: tmpl, live: len(nodes)}
+	r := &run{cfg: cfg, q: newQueue(4096), template: tmpl, live: len(nodes), soleNode: len(nodes) == 1}
 	// Dials still under way when the run is over are abandoned.
 	dialCtx, endDials := context.WithCancel(ctx)
 	defer endDials()
@@ -452,6 +453,15 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	// slot while other nodes sit idle.
 	for range slots {
 		nr.credit <- struct{}{}
+	}
+	if r.soleNode {
+		// No other node could take the jobs sent ahead, so they are sent
+		// at once, long jobs too: a slot then starts its next job without
+		// waiting for a round trip to the client.
+		nr.prefetchGranted = true
+		for range cap(nr.credit) - slots {
+			nr.credit <- struct{}{}
+		}
 	}
 	r.nodesMu.Lock()
 	r.nodes = append(r.nodes, nr)
