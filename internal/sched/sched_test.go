@@ -105,17 +105,33 @@ func TestLostNodeJobsRunElsewhere(t *testing.T) {
 	RejoinDelay = 10 * time.Millisecond
 	defer func() { RejoinDelay = oldDelay }()
 
-	const jobs = 300
+	const jobs = 3000
 	var dials atomic.Int32
 	healthy := localDial(t, 2, 0)
 	dying := localDial(t, 2, 40)
+	// The good node joins once the bad one is up: alone, it would run all
+	// the jobs (a few milliseconds of echo) before the bad one got 40.
+	badUp := make(chan struct{})
+	var signalBadUp sync.Once
+	dyingFirst := func(ctx context.Context) (*Conn, error) {
+		defer signalBadUp.Do(func() { close(badUp) })
+		return dying(ctx)
+	}
+	healthyAfterBad := func(ctx context.Context) (*Conn, error) {
+		select {
+		case <-badUp:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return healthy(ctx)
+	}
 	tests := []struct {
 		name  string
 		nodes []Node
 	}{
 		{"a node dies, the other takes its jobs", []Node{
-			{Name: "good", Dial: healthy, Slots: fixedSlots(2), Prefetch: 2},
-			{Name: "bad", Dial: dying, Slots: fixedSlots(2), Prefetch: 4},
+			{Name: "good", Dial: healthyAfterBad, Slots: fixedSlots(2), Prefetch: 2},
+			{Name: "bad", Dial: dyingFirst, Slots: fixedSlots(2), Prefetch: 4},
 		}},
 		{"a lone node dies and rejoins", []Node{
 			{Name: "flaky", Slots: fixedSlots(2), Prefetch: 4, Dial: func(ctx context.Context) (*Conn, error) {
