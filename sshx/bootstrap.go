@@ -203,10 +203,10 @@ func newNonce() string {
 //
 // It maps the node's `uname -sm` (read from /proc on Linux); for the
 // client's own platform the build is named in the script, for any other it
-// asks the client with a "platform" marker and reads "DIR SHA256 SIZE" (or "none") from stdin. It then execs the cached
-// agent if it verifies, or prints "upload", reads exactly SIZE bytes into a
-// temp file in the cache folder, verifies, chmods and renames it into place,
-// and execs it. "exec cached|uploaded PATH" is printed just before the agent
+// asks the client with a "platform" marker and reads "DIR SHA256 SIZE" (or
+// "none") from stdin. It then execs the cached agent if it verifies, or
+// prints "upload", reads exactly SIZE bytes into a temp file in the cache
+// folder, verifies, chmods and renames it into place, and execs it. "exec cached|uploaded PATH" is printed just before the agent
 // starts, "refuse writable|owner:UID PATH" for a cache folder that others
 // could change, and "fail MESSAGE" on other errors.
 //

@@ -234,7 +234,7 @@ func startNative(ctx context.Context, name string, h parse.Host, own *build, opt
 			return nil, err
 		}
 		a := &attempt{
-			stdin:  stdin,
+			stdin:  &serialWriteCloser{w: stdin},
 			stdout: bufio.NewReaderSize(stdout, 64<<10),
 			stderr: newTailBuffer(8<<10, opts.Stderr),
 			exited: make(chan struct{}),
@@ -750,3 +750,25 @@ func newKeepalive(c *ssh.Client, interval time.Duration, count int, lost func())
 // stop ends the keepalive loop; the caller closes the connection before
 // waiting, so that a request in flight returns.
 func (k *keepalive) stop() { close(k.done) }
+
+// serialWriteCloser makes Close wait for a Write in progress: an SSH
+// channel's CloseWrite is not safe against a concurrent Write, and the
+// client closes a node's stdin while a ping may be writing to it. A Write
+// stuck on a hung host is ended by closing the connection, which Close
+// then follows.
+type serialWriteCloser struct {
+	mu sync.Mutex
+	w  io.WriteCloser
+}
+
+func (s *serialWriteCloser) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *serialWriteCloser) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Close()
+}
