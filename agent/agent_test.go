@@ -644,3 +644,32 @@ func waitGoroutines(t *testing.T, before int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestSlotNumberIsLowestFree checks that a job takes the lowest slot number
+// ({%}, PARALLEL_JOBSLOT) free when it starts, as in GNU Parallel: not the
+// number of whichever slot goroutine happened to run.
+func TestSlotNumberIsLowestFree(t *testing.T) {
+	c := startAgent(t, Options{Slots: 3})
+	c.send(&wire.Command{ID: 1, Template: script(`if [ "$A1" = hold ]; then sleep 0.5; fi; echo "$PARALLEL_JOBSLOT"`)})
+	// One at a time, every job finds slot 1 free.
+	for seq := uint64(1); seq <= 6; seq++ {
+		c.send(&wire.Input{Command: 1, Seq: seq, Args: []string{"quick"}})
+		r := c.collect(10*time.Second, seq)[seq]
+		if r.result.Slot != 1 || r.stdout.String() != "1\n" {
+			t.Fatalf("job %d alone ran on slot %d, printed %q; want 1", seq, r.result.Slot, r.stdout.String())
+		}
+	}
+	// While a job holds slot 1, the next ones take slot 2.
+	c.send(&wire.Input{Command: 1, Seq: 7, Args: []string{"hold"}})
+	time.Sleep(100 * time.Millisecond)
+	for seq := uint64(8); seq <= 10; seq++ {
+		c.send(&wire.Input{Command: 1, Seq: seq, Args: []string{"quick"}})
+		r := c.collect(10*time.Second, seq)[seq]
+		if r.result.Slot != 2 || r.stdout.String() != "2\n" {
+			t.Errorf("job %d beside a running job ran on slot %d, printed %q; want 2", seq, r.result.Slot, r.stdout.String())
+		}
+	}
+	if r := c.collect(10*time.Second, 7)[7]; r.result.Slot != 1 {
+		t.Errorf("the holding job ran on slot %d, want 1", r.result.Slot)
+	}
+}

@@ -43,6 +43,12 @@ type command struct {
 	head    int
 	retired bool // no more inputs: slots exit once the queue is empty
 	running sync.WaitGroup
+
+	// slotBusy[i] says whether slot number i+1 ({%}) is taken by a running
+	// job. A job takes the lowest free number, as in GNU Parallel, rather
+	// than the number of whichever slot goroutine the scheduler ran first.
+	slotBusy  []bool
+	slotNames []string // the numbers in decimal, for PARALLEL_JOBSLOT
 }
 
 // newCommand compiles m; the error is reported to the client.
@@ -55,6 +61,10 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 	c.more.L = &c.mu
 	if c.slots <= 0 {
 		c.slots = s.slots
+	}
+	c.slotBusy = make([]bool, c.slots)
+	for i := range c.slots {
+		c.slotNames = append(c.slotNames, strconv.Itoa(i+1))
 	}
 	if !tmpl.FromInput {
 		c.file, err = parseScript(tmpl.Script)
@@ -113,13 +123,13 @@ func workdir(cwd, wd string) (dir, temp string, err error) {
 
 // start launches the command's slots.
 func (c *command) start() {
-	for i := 1; i <= c.slots; i++ {
+	for range c.slots {
 		c.running.Add(1)
 		c.s.slotsWG.Add(1)
 		go func() {
 			defer c.s.slotsWG.Done()
 			defer c.running.Done()
-			c.runSlot(uint64(i))
+			c.runSlot()
 		}()
 	}
 	// The last slot out removes the temporary workdir.
@@ -148,16 +158,24 @@ func (c *command) push(j *job) bool {
 }
 
 // pop returns the next job, or nil when the command is retired and drained.
-func (c *command) pop() *job {
+func (c *command) pop() (j *job, slotNumber uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for c.head == len(c.queue) && !c.retired {
 		c.more.Wait()
 	}
 	if c.head == len(c.queue) {
-		return nil
+		return nil, 0
 	}
-	j := c.queue[c.head]
+	// Each slot goroutine holds at most one number, so one is free.
+	for i, busy := range c.slotBusy {
+		if !busy {
+			c.slotBusy[i] = true
+			slotNumber = uint64(i + 1)
+			break
+		}
+	}
+	j = c.queue[c.head]
 	c.queue[c.head] = nil
 	c.head++
 	if c.head == len(c.queue) {
@@ -165,7 +183,14 @@ func (c *command) pop() *job {
 	} else if c.head > 1024 && c.head*2 > len(c.queue) {
 		c.queue, c.head = append(c.queue[:0], c.queue[c.head:]...), 0
 	}
-	return j
+	return j, slotNumber
+}
+
+// freeSlot gives back the slot number a job took in pop.
+func (c *command) freeSlot(n uint64) {
+	c.mu.Lock()
+	c.slotBusy[n-1] = false
+	c.mu.Unlock()
 }
 
 // retire lets the slots finish the queue and exit. With drop, queued jobs
@@ -187,7 +212,7 @@ func (c *command) retire(drop bool) {
 // slot is one slot's state: the interpreter it owns for its life.
 type slot struct {
 	c       *command
-	n       uint64
+	n       uint64 // the slot number ({%}) of the job it runs
 	runner  *interp.Runner
 	name    string // n in decimal, for PARALLEL_JOBSLOT
 	env     jobEnviron
@@ -218,8 +243,8 @@ func (sl *slot) endSession() {
 	}
 }
 
-func (c *command) runSlot(n uint64) {
-	sl := &slot{c: c, n: n, name: strconv.FormatUint(n, 10), env: jobEnviron{parent: c.env}}
+func (c *command) runSlot() {
+	sl := &slot{c: c, env: jobEnviron{parent: c.env}}
 	var err error
 	sl.devnull, err = os.Open(os.DevNull)
 	if err == nil {
@@ -246,17 +271,19 @@ func (c *command) runSlot(n uint64) {
 		}
 	}()
 	for {
-		j := c.pop()
+		j, n := c.pop()
 		if j == nil {
 			return
 		}
+		sl.n, sl.name = n, c.slotNames[n-1]
 		if err != nil {
 			// Without an interpreter no job can run; say why for each.
 			fmt.Fprintf(&j.stderr, "concurr: slot %d: %v\n", n, err)
 			c.s.finish(j, &wire.Result{Seq: j.seq, Exit: 255, Slot: n, Start: time.Now().UnixNano(), Flags: wire.ResultNotRun})
-			continue
+		} else {
+			sl.run(j)
 		}
-		sl.run(j)
+		c.freeSlot(n)
 	}
 }
 
