@@ -490,19 +490,30 @@ func TestProtocolErrors(t *testing.T) {
 
 func TestContextEndsServe(t *testing.T) {
 	marker := sleeper(t)
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, inR, outW, Options{Slots: 1}) }()
-	c := &client{t: t, toAgent: inW}
-	c.handshake(outR, inW)
+	c, cancel, served := startCancellableAgent(t)
 	c.send(&wire.Command{ID: 1, Template: script(`/bin/sleep $A1`)}, &wire.Input{Command: 1, Seq: 1, Args: []string{marker}})
 	waitProcesses(t, marker, 1)
 	cancel()
 	waitServed(t, served)
 	waitNoProcesses(t, marker, 2*time.Second)
-	outW.Close()
+}
+
+// startCancellableAgent serves a one-slot agent under a context the test
+// cancels; Serve's result arrives on served.
+func startCancellableAgent(t *testing.T) (c *client, cancel context.CancelFunc, served <-chan error) {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() { result <- Serve(ctx, inR, outW, Options{Slots: 1}) }()
+	t.Cleanup(func() {
+		cancel()
+		outW.Close()
+	})
+	c = &client{t: t, toAgent: inW}
+	c.handshake(outR, inW)
+	return c, cancel, result
 }
 
 // A client that stops reading blocks the jobs' output; it must not grow the

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -239,18 +238,11 @@ func TestCancelContext(t *testing.T) {
 // builtins, which only the job's context can stop: it no longer derives
 // from the session's.
 func TestSessionEndStopsBuiltins(t *testing.T) {
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, inR, outW, Options{Slots: 1}) }()
-	c := &client{t: t, toAgent: inW}
-	c.handshake(outR, inW)
+	c, cancel, served := startCancellableAgent(t)
 	c.send(&wire.Command{ID: 1, Template: script(`echo started; while :; do :; done`)}, &wire.Input{Command: 1, Seq: 1})
 	if m, ok := c.recv(5 * time.Second).(*wire.Output); !ok || string(m.Data) != "started\n" {
 		t.Fatalf("first message %+v, want the job's output", m)
 	}
 	cancel()
 	waitServed(t, served)
-	outW.Close()
 }

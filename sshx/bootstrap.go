@@ -149,12 +149,6 @@ func identifyAgent(path string) (agentFile, error) {
 	return af, nil
 }
 
-// hashFile returns the SHA-256 and size of path (see identifyAgent).
-func hashFile(path string) (sum string, size int64, err error) {
-	af, err := identifyAgent(path)
-	return af.sum, af.size, err
-}
-
 // agentPath is the local executable to run on nodes of the client's own
 // platform.
 func (o *Options) agentPath() (string, error) {
@@ -294,7 +288,7 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		`t="$p/.concurr.$k.tmp"`,
 		`m upload`,
 		`head -c "$n" > "$t"`,
-		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && { touch -t 200001010000 "$t" 2>/dev/null; mv -f "$t" "$f"; }; then : > "$p/verified"; m exec uploaded "$f"; exec "$f" --agent; fi`,
+		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$p" "$f"; m exec uploaded "$f"; exec "$f" --agent; fi`,
 		`rm -f "$t"`,
 		`m fail the uploaded agent did not verify`,
 		`exit 1`,

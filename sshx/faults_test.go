@@ -52,14 +52,7 @@ func TestCacheIsVerified(t *testing.T) {
 		}},
 	}
 	// One node for all: each start puts the good agent back for the next.
-	s := sshtest.StartServer(t)
-	config := s.WriteConfig("node1")
-	var log logLines
-	start(t, "node1", options(config, &log)).Close()
-	files := cachedAgents(t, s.Home)
-	if len(files) != 1 {
-		t.Fatalf("cache holds %q", files)
-	}
+	_, config, files := nodeWithCachedAgent(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.damage(t, files[0])
@@ -111,14 +104,7 @@ func TestUnsafeCacheRefused(t *testing.T) {
 		{name: "version folder another user's", folder: func(c string) string { return c }, unsafe: chownNobody, err: "is owned by another user (uid 65534): refusing to run from it"},
 	}
 	// One node for all: each case makes its folder safe again at the end.
-	s := sshtest.StartServer(t)
-	config := s.WriteConfig("node1")
-	var log logLines
-	start(t, "node1", options(config, &log)).Close()
-	files := cachedAgents(t, s.Home)
-	if len(files) != 1 {
-		t.Fatalf("cache holds %q", files)
-	}
+	s, config, files := nodeWithCachedAgent(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := tt.folder(filepath.Dir(files[0]))
@@ -130,6 +116,7 @@ func TestUnsafeCacheRefused(t *testing.T) {
 			defer os.Chown(dir, os.Getuid(), os.Getgid())
 			tt.unsafe(t, dir)
 
+			var log logLines
 			_, err = Start(context.Background(), host(t, "node1"), options(config, &log))
 			want := "node1: the agent cache " + dir + " " + tt.err
 			var e *Error
@@ -586,4 +573,25 @@ func TestNodesStartingTogetherHashOnce(t *testing.T) {
 	if b, err := opts.buildFor("node", runtime.GOOS, runtime.GOARCH); err != nil || b.size != int64(len("another build")) {
 		t.Errorf("after a change: %+v, %v", b, err)
 	}
+}
+
+// nodeWithCachedAgent starts an in-process node and runs the agent on it
+// once, so that its cache holds the agent; files lists the cached copy.
+func nodeWithCachedAgent(t *testing.T) (s *sshtest.Server, config string, files []string) {
+	t.Helper()
+	s = sshtest.StartServer(t)
+	config = s.WriteConfig("node1")
+	var log logLines
+	start(t, "node1", options(config, &log)).Close()
+	files = cachedAgents(t, s.Home)
+	if len(files) != 1 {
+		t.Fatalf("cache holds %q", files)
+	}
+	return s, config, files
+}
+
+// hashFile returns the SHA-256 and size of path as the client computes it.
+func hashFile(path string) (sum string, size int64, err error) {
+	af, err := identifyAgent(path)
+	return af.sum, af.size, err
 }
