@@ -173,6 +173,11 @@ func (d *SSHD) stop() {
 		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
+	// A session the client abandoned (a dial the run no longer needed)
+	// may still be finishing its writes to the cache under Home; let it,
+	// so that removing Home does not race it. Bounded: leaks are for the
+	// tests to find.
+	WaitHomeProcesses(d.Home, 5*time.Second)
 }
 
 func freePort(t testing.TB) int {
