@@ -421,7 +421,7 @@ func TestProtocolErrors(t *testing.T) {
 	})
 	t.Run("bad template is an error for that command", func(t *testing.T) {
 		c := startAgent(t, Options{Slots: 1})
-		c.send(&wire.Command{ID: 5, Template: []byte("not json")})
+		c.send(&wire.Command{ID: 5, Template: []byte("not a program")})
 		c.send(&wire.Command{ID: 6, Template: script(`echo "`)})
 		for _, id := range []uint64{5, 6} {
 			m, ok := c.recv(5 * time.Second).(*wire.Error)

@@ -15,21 +15,16 @@ import (
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
 
+	"concurr/internal/template"
 	"concurr/internal/wire"
-	"concurr/parse"
 )
 
-// Hooks for tests, until and besides the real template codec.
-var (
-	unmarshalTemplate = parse.UnmarshalTemplate
-	bindTemplate      = (*parse.Template).Bind
-)
-
-// command is a compiled template with its slots and its queue of jobs.
+// command is a compiled template's program with its slots and its queue
+// of jobs.
 type command struct {
 	s       *session
 	id      uint64
-	tmpl    *parse.Template
+	program *template.Program
 	file    *syntax.File // the parsed script; nil for FromInput templates
 	env     *baseEnviron
 	dir     string
@@ -51,13 +46,14 @@ type command struct {
 	slotNames []string // the numbers in decimal, for PARALLEL_JOBSLOT
 }
 
-// newCommand compiles m; the error is reported to the client.
+// newCommand decodes m's program and parses its script, once for all its
+// jobs; the error is reported to the client.
 func newCommand(s *session, m *wire.Command) (*command, error) {
-	tmpl, err := unmarshalTemplate(m.Template)
+	program, err := template.UnmarshalProgram(m.Template)
 	if err != nil {
-		return nil, fmt.Errorf("decode template: %w", err)
+		return nil, err
 	}
-	c := &command{s: s, id: m.ID, tmpl: tmpl, host: m.Host, slots: int(m.Slots)}
+	c := &command{s: s, id: m.ID, program: program, host: m.Host, slots: int(m.Slots)}
 	c.more.L = &c.mu
 	if c.slots <= 0 {
 		c.slots = s.slots
@@ -66,8 +62,8 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 	for i := range c.slots {
 		c.slotNames = append(c.slotNames, strconv.Itoa(i+1))
 	}
-	if !tmpl.FromInput {
-		c.file, err = parseScript(tmpl.Script)
+	if !program.FromInput {
+		c.file, err = parseScript(program.Script)
 		if err != nil {
 			return nil, fmt.Errorf("parse template script: %w", err)
 		}
@@ -78,7 +74,7 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 		}
 	}
 	shadowed := map[string]bool{"PARALLEL_SEQ": true, "PARALLEL_JOBSLOT": true}
-	for _, v := range tmpl.Vars {
+	for _, v := range program.Vars {
 		shadowed[v.Name] = true
 	}
 	c.env = newBaseEnviron(append(os.Environ(), m.Env...), shadowed)
@@ -217,7 +213,7 @@ type slot struct {
 	name    string // n in decimal, for PARALLEL_JOBSLOT
 	env     jobEnviron
 	devnull *os.File
-	bindVar func(v *parse.Var, values []string) // made once, not per job
+	bindVar func(v *template.Var, values []string) // made once, not per job
 
 	// outBufs are the stdout and stderr buffers that the slot lends each job:
 	// sendOutput copies what it sends.
@@ -259,7 +255,7 @@ func (c *command) runSlot() {
 		)
 		sl.env.runner = sl.runner
 	}
-	sl.bindVar = func(v *parse.Var, values []string) { sl.env.setValues(v.Name, values) }
+	sl.bindVar = func(v *template.Var, values []string) { sl.env.setValues(v.Name, values) }
 	ended := make(chan struct{})
 	stop := context.AfterFunc(c.s.ctx, func() {
 		defer close(ended)
@@ -376,7 +372,7 @@ func (sl *slot) run(j *job) {
 func (sl *slot) interpret(ctx context.Context, j *job) int {
 	c := sl.c
 	file := c.file
-	if c.tmpl.FromInput {
+	if c.program.FromInput {
 		var err error
 		file, err = parseScript(strings.Join(j.args, " "))
 		if err != nil {
@@ -389,7 +385,7 @@ func (sl *slot) interpret(ctx context.Context, j *job) int {
 	sl.env.reset(j.values[:0])
 	sl.env.setString("PARALLEL_SEQ", strconv.FormatUint(j.seq, 10), true)
 	sl.env.setString("PARALLEL_JOBSLOT", sl.name, true)
-	bindTemplate(c.tmpl, parse.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args}, sl.bindVar)
+	c.program.Bind(template.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args}, sl.bindVar)
 	r := sl.runner
 	r.Reset()
 	if err := interp.StdIO(sl.devnull, &j.stdout, &j.stderr)(r); err != nil {

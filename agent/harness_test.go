@@ -3,7 +3,6 @@ package agent
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -11,69 +10,32 @@ import (
 	"testing"
 	"time"
 
+	"concurr/internal/template"
 	"concurr/internal/wire"
-	"concurr/parse"
 )
 
-// The tests encode templates as JSON and bind them with a small stand-in for
-// parse, so that the agent is tested on its own terms; TestParseTemplates
-// checks the real codec once parse implements it.
-func init() {
-	unmarshalTemplate = func(b []byte) (*parse.Template, error) {
-		var t parse.Template
-		if err := json.Unmarshal(b, &t); err != nil {
-			return nil, err
-		}
-		return &t, nil
-	}
-	bindTemplate = fakeBind
-}
-
-func fakeBind(t *parse.Template, j parse.Job, set func(v *parse.Var, values []string)) {
-	for i := range t.Vars {
-		v := &t.Vars[i]
-		switch v.Kind {
-		case parse.KindSeq:
-			set(v, []string{itoa(j.Seq)})
-		case parse.KindSlot:
-			set(v, []string{itoa(j.Slot)})
-		case parse.KindHost:
-			set(v, []string{j.Host})
-		default:
-			switch {
-			case v.Index == 0:
-				set(v, j.Args)
-			case v.Index <= len(j.Args):
-				set(v, []string{j.Args[v.Index-1]})
-			default:
-				set(v, []string{""})
-			}
-		}
-	}
-}
-
-func itoa(n uint64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
-
-// script makes a template whose $A1, $A2 ... are argument positions, $ARGS
-// all arguments, $SEQ the sequence number and $SLOT the slot.
+// script makes a template program whose $A1, $A2 ... are argument
+// positions, $ARGS all arguments, $SEQ the sequence number, $SLOT the slot
+// and $HOST the host, encoded as the client sends it.
 func script(src string) []byte {
-	t := parse.Template{Script: src, Vars: []parse.Var{
-		{Name: "A1", Kind: parse.KindArg, Index: 1},
-		{Name: "A2", Kind: parse.KindArg, Index: 2},
-		{Name: "ARGS", Kind: parse.KindArg},
-		{Name: "SEQ", Kind: parse.KindSeq},
-		{Name: "SLOT", Kind: parse.KindSlot},
-		{Name: "HOST", Kind: parse.KindHost},
-	}}
-	b, _ := json.Marshal(t)
-	return b
+	return encode(&template.Program{Script: src, Vars: []template.Var{
+		{Name: "A1", Kind: template.KindArg, Index: 1},
+		{Name: "A2", Kind: template.KindArg, Index: 2},
+		{Name: "ARGS", Kind: template.KindArg},
+		{Name: "SEQ", Kind: template.KindSeq},
+		{Name: "SLOT", Kind: template.KindSlot},
+		{Name: "HOST", Kind: template.KindHost},
+	}})
 }
 
-func fromInput() []byte {
-	b, _ := json.Marshal(parse.Template{FromInput: true})
+// fromInput makes a program whose jobs' arguments are their command.
+func fromInput() []byte { return encode(&template.Program{FromInput: true}) }
+
+func encode(p *template.Program) []byte {
+	b, err := p.MarshalBinary()
+	if err != nil {
+		panic(err)
+	}
 	return b
 }
 

@@ -1,3 +1,6 @@
+// Package parse owns concurr's command-line grammar: input sources and
+// the records they yield, and host specifications. Its functions are pure
+// apart from reading input files.
 package parse
 
 import (

@@ -21,6 +21,7 @@ import (
 	"concurr/internal/joblog"
 	"concurr/internal/output"
 	"concurr/internal/sched"
+	"concurr/internal/template"
 	"concurr/internal/wire"
 	"concurr/parse"
 )
@@ -248,12 +249,12 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 	}
 	switch {
 	case o.tagString != "":
-		text, err := parse.CompileText(parse.UnescapePrintf(o.tagString), tmpl.Options)
+		text, err := template.CompileText(parse.UnescapePrintf(o.tagString), tmpl.Options)
 		if err != nil {
 			return nil, usagef("", "bad --tagstring: %v", err)
 		}
 		p.cfg.Tag = func(args []string, seq uint64, host string) []byte {
-			return []byte(text.Expand(parse.Job{Seq: seq, Host: host, Args: args}) + "\t")
+			return []byte(text.Expand(template.Job{Seq: seq, Host: host, Args: args}) + "\t")
 		}
 	case o.tag:
 		p.cfg.Tag = func(args []string, _ uint64, _ string) []byte {
@@ -340,9 +341,9 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer) 
 	return p, nil
 }
 
-func compileTemplate(o *options, words, header []string, positions int) (*parse.Template, error) {
-	topts := parse.TemplateOptions{
-		Replacements: parse.Replacements{Arg: o.replace, NoExt: o.extReplace, Base: o.baseReplace,
+func compileTemplate(o *options, words, header []string, positions int) (*template.Template, error) {
+	topts := template.Options{
+		Replacements: template.Replacements{Arg: o.replace, NoExt: o.extReplace, Base: o.baseReplace,
 			Dir: o.dirReplace, BaseNoExt: o.baseExtReplace, Seq: o.seqReplace, Slot: o.slotReplace},
 		Header:    header,
 		Positions: positions,
@@ -350,13 +351,13 @@ func compileTemplate(o *options, words, header []string, positions int) (*parse.
 	}
 	switch {
 	case o.xargs:
-		topts.Mode = parse.ModeXargs
+		topts.Mode = template.ModeXargs
 		topts.Positions = 0
 	case o.contextReplace:
-		topts.Mode = parse.ModeContext
+		topts.Mode = template.ModeContext
 		topts.Positions = 0
 	}
-	return parse.Compile(words, topts)
+	return template.Compile(words, topts)
 }
 
 func stdinIsTerminal(r io.Reader) bool {

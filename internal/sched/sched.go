@@ -21,8 +21,8 @@ import (
 
 	"concurr/internal/joblog"
 	"concurr/internal/output"
+	"concurr/internal/template"
 	"concurr/internal/wire"
-	"concurr/parse"
 )
 
 // Source yields each job's argument values; io.EOF ends it.
@@ -69,7 +69,7 @@ type Halt struct {
 
 // Config is everything a run needs besides its nodes and inputs.
 type Config struct {
-	Template *parse.Template
+	Template *template.Template
 	Env      []string // NAME=value for every job
 	Workdir  string
 
@@ -681,7 +681,7 @@ func (nr *nodeRun) start(j *job) error {
 	j.stdout = 0
 	if r.cfg.DryRun {
 		slot := (j.seq-1)%uint64(nr.slots) + 1
-		text := r.cfg.Template.Display(parse.Job{Seq: j.seq, Slot: slot, Host: nr.node.Name, Args: j.args})
+		text := r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: slot, Host: nr.node.Name, Args: j.args})
 		r.cfg.Output.Chunk(j.out, output.Stdout, []byte(text+"\n"))
 		nr.credit <- struct{}{}
 		r.finish(j, nr, &wire.Result{Seq: j.seq, Slot: slot, Start: time.Now().UnixNano()})
@@ -921,7 +921,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 	}
 	display := ""
 	if r.cfg.Verbose || r.cfg.JobLog != nil {
-		display = r.cfg.Template.Display(parse.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args})
+		display = r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args})
 	}
 	if r.cfg.Verbose && !r.cfg.DryRun {
 		r.cfg.Output.SetHeader(j.out, []byte(display+"\n"))
@@ -947,7 +947,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 	}
 	if res.Flags&wire.ResultTimedOut != 0 {
 		r.cfg.Warn("this job was killed because it timed out: %s",
-			r.cfg.Template.Display(parse.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))
+			r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))
 	}
 
 	r.mu.Lock()
@@ -970,7 +970,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 			what = "succeeded"
 		}
 		r.cfg.Warn("this job %s: %s", what,
-			r.cfg.Template.Display(parse.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))
+			r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))
 		r.q.stop()
 		if r.cfg.Halt.Now {
 			r.cancelAll(syscall.SIGTERM)

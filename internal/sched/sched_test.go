@@ -16,8 +16,8 @@ import (
 	"concurr/agent"
 	"concurr/internal/joblog"
 	"concurr/internal/output"
+	"concurr/internal/template"
 	"concurr/internal/wire"
-	"concurr/parse"
 )
 
 // numbers yields the jobs 1..n, one argument each.
@@ -89,9 +89,9 @@ func (d *dyingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func compile(t *testing.T, words ...string) *parse.Template {
+func compile(t *testing.T, words ...string) *template.Template {
 	t.Helper()
-	tmpl, err := parse.Compile(words, parse.TemplateOptions{Positions: 1})
+	tmpl, err := template.Compile(words, template.Options{Positions: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestHalt(t *testing.T) {
 // BenchmarkEchoJobs measures the client and agent together: jobs of the
 // builtin echo through the in-process agent, as a local run does.
 func BenchmarkEchoJobs(b *testing.B) {
-	tmpl, _ := parse.Compile([]string{"echo", "{}"}, parse.TemplateOptions{})
+	tmpl, _ := template.Compile([]string{"echo", "{}"}, template.Options{})
 	cfg := Config{Template: tmpl, Output: output.New(io.Discard, io.Discard, output.Options{})}
 	t := &testing.T{}
 	nodes := []Node{{Name: ":", Dial: localDial(t, 2, 0), Slots: fixedSlots(2), Prefetch: 2}}

@@ -27,7 +27,7 @@ type Hello struct {
 // Command creates a command: a compiled template that later inputs run.
 type Command struct {
 	ID       uint64
-	Template []byte   // parse.Template in its binary form
+	Template []byte   // template.Program in its binary form
 	Env      []string // NAME=value pairs added to every job's environment
 	Workdir  string   // where jobs run; empty means the agent's directory, "..." a temporary one
 	Host     string   // the host's name as the client knows it, for {host}

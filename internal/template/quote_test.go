@@ -1,7 +1,8 @@
-package parse
+package template
 
 import (
 	"bytes"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -65,15 +66,22 @@ func TestShellQuoteAgainstGNUParallel(t *testing.T) {
 		in.WriteString(tc.in + "\x00")
 		want.WriteString("echo " + tc.want + "\n")
 	}
-	cmd := exec.Command(gnu, "--will-cite", "-0", "-k", "-j1", "--dry-run", "echo")
-	cmd.Stdin = &in
+	if out := gnuDryRun(t, gnu, &in, "echo"); out != want.String() {
+		t.Errorf("GNU Parallel quotes differently:\n got %q\nwant %q", out, want.String())
+	}
+}
+
+// gnuDryRun returns GNU Parallel's --dry-run output for the template words
+// over the NUL-separated inputs in.
+func gnuDryRun(t *testing.T, gnu string, in io.Reader, words ...string) string {
+	t.Helper()
+	cmd := exec.Command(gnu, append([]string{"--will-cite", "-0", "-k", "-j1", "--dry-run"}, words...)...)
+	cmd.Stdin = in
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("parallel: %v", err)
 	}
-	if string(out) != want.String() {
-		t.Errorf("GNU Parallel quotes differently:\n got %q\nwant %q", out, want.String())
-	}
+	return string(out)
 }
 
 // gnuParallel returns GNU Parallel's path, or skips the test.

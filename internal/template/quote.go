@@ -1,4 +1,4 @@
-package parse
+package template
 
 // ShellQuote quotes s as GNU Parallel 20221122 does for a POSIX shell: a
 // string of only [-_.+a-zA-Z0-9/] stays bare, the empty string becomes ”,
@@ -8,7 +8,7 @@ func ShellQuote(s string) string {
 	if s == "" {
 		return "''"
 	}
-	if tplBare(s) {
+	if isBare(s) {
 		return s
 	}
 	return string(AppendShellQuote(make([]byte, 0, len(s)+2), s))
@@ -20,7 +20,7 @@ func AppendShellQuote(dst []byte, s string) []byte {
 	if s == "" {
 		return append(dst, "''"...)
 	}
-	if tplBare(s) {
+	if isBare(s) {
 		return append(dst, s...)
 	}
 	start := len(dst)
@@ -43,8 +43,8 @@ func AppendShellQuote(dst []byte, s string) []byte {
 	return dst
 }
 
-// tplBare reports whether s needs no quoting at all.
-func tplBare(s string) bool {
+// isBare reports whether s needs no quoting at all.
+func isBare(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {

@@ -1,6 +1,7 @@
-package parse
+package template
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -33,7 +34,7 @@ func FuzzCompile(f *testing.F) {
 		f.Add(seed.text, seed.arg, seed.header, seed.mode, seed.quote, seed.positions)
 	}
 	f.Fuzz(func(t *testing.T, text, arg, header string, mode uint8, quote bool, positions int) {
-		opts := TemplateOptions{Replacements: Replacements{Arg: arg}, Mode: Mode(mode % 3), Quote: quote, Positions: positions}
+		opts := Options{Replacements: Replacements{Arg: arg}, Mode: Mode(mode % 3), Quote: quote, Positions: positions}
 		if header != "" {
 			opts.Header = strings.Split(header, ",")
 		}
@@ -55,26 +56,26 @@ func FuzzCompile(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := UnmarshalTemplate(b)
+		got, err := UnmarshalProgram(b)
 		if err != nil {
 			t.Fatalf("decode what was encoded: %v", err)
 		}
-		if !templatesEqual(tpl, got) {
-			t.Fatalf("round trip\n got %+v\nwant %+v", got, tpl)
+		if !programsEqual(&tpl.Program, got) {
+			t.Fatalf("round trip\n got %+v\nwant %+v", got, tpl.Program)
 		}
 		for _, j := range []Job{{}, {Seq: 1, Slot: 1, Args: []string{"a b", "", "c/d.e"}}} {
-			if tpl.Display(j) != got.Display(j) {
-				t.Fatalf("Display differs after decoding: %q vs %q", got.Display(j), tpl.Display(j))
+			_ = tpl.Display(j)
+			if want, got := boundValues(&tpl.Program, j), boundValues(got, j); !reflect.DeepEqual(got, want) {
+				t.Fatalf("Bind differs after decoding: %q vs %q", got, want)
 			}
-			tpl.Bind(j, func(*Var, []string) {})
 		}
 		_, _ = ExpandText(text, opts, Job{Args: []string{"x"}})
 	})
 }
 
-func FuzzUnmarshalTemplate(f *testing.F) {
+func FuzzUnmarshalProgram(f *testing.F) {
 	for _, words := range [][]string{{"echo", "{}"}, nil, {"echo {1} x{/}y {#}"}} {
-		for _, opts := range []TemplateOptions{{}, {Mode: ModeContext, Header: []string{"a"}, Positions: 2, Quote: true}} {
+		for _, opts := range []Options{{}, {Mode: ModeContext, Header: []string{"a"}, Positions: 2, Quote: true}} {
 			tpl, err := Compile(words, opts)
 			if err != nil {
 				f.Fatal(err)
@@ -86,21 +87,18 @@ func FuzzUnmarshalTemplate(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tpl, err := UnmarshalTemplate(b)
+		p, err := UnmarshalProgram(b)
 		if err != nil {
 			return
 		}
-		again, err := tpl.MarshalBinary()
+		again, err := p.MarshalBinary()
 		if err != nil {
 			t.Fatal(err)
 		}
-		tpl2, err := UnmarshalTemplate(again)
-		if err != nil || !templatesEqual(tpl, tpl2) {
+		p2, err := UnmarshalProgram(again)
+		if err != nil || !programsEqual(p, p2) {
 			t.Fatalf("re-encoding is not stable: %v", err)
 		}
-		j := Job{Seq: 2, Slot: 1, Host: "h", Args: []string{"a", "b"}}
-		_ = tpl.Display(j)
-		tpl.Bind(j, func(*Var, []string) {})
-		NewJobEnviron(nil).Bind(tpl, j)
+		p.Bind(Job{Seq: 2, Slot: 1, Host: "h", Args: []string{"a", "b"}}, func(*Var, []string) {})
 	})
 }

@@ -1,0 +1,205 @@
+package template
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Compile compiles template words. It refuses invalid shell syntax and
+// positional replacement strings beyond opts.Positions.
+//
+// The words are joined by single spaces (with opts.Quote each first becomes
+// one literal shell word) and scanned with the shell's quoting rules. Each
+// replacement string becomes a reference to a generated variable: "${v[@]}"
+// where it stands unquoted, so that every value is exactly one word,
+// ${v[*]} inside double quotes, and '"${v[*]}"' inside single quotes. A
+// replacement string right after a $ or a backslash is shell syntax, not a
+// replacement. A template without any replacement string gets " {}"
+// appended, as in GNU Parallel; no words at all, or a template that is just
+// {}, make a template whose jobs' arguments are their shell source.
+func Compile(words []string, opts Options) (*Template, error) {
+	t := &Template{Words: words, Options: opts}
+	text := strings.Join(words, " ")
+	if len(words) == 0 {
+		t.FromInput = true
+		t.display = &displayForm{}
+		return t, nil
+	}
+	r, err := newRecognizer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("template %q: %w", text, err)
+	}
+	if !opts.Quote && strings.TrimSpace(text) == r.arg {
+		// GNU Parallel does not quote values for a template that starts with
+		// a replacement string; for the template {} alone that means the
+		// arguments are the command, which is what FromInput does.
+		t.FromInput = true
+		t.display = &displayForm{}
+		return t, nil
+	}
+	c, err := compileShell(text, words, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	t.Script, t.Vars, t.display = c.script, c.vars, c.display
+	return t, nil
+}
+
+// compiled is what a template compiles to.
+type compiled struct {
+	script  string
+	vars    []Var
+	display *displayForm
+}
+
+func compileShell(text string, words []string, r *recognizer, opts Options) (*compiled, error) {
+	src := text
+	var quoteWords [][]seg
+	if opts.Quote {
+		var err error
+		src, quoteWords, err = quoteEachWord(words, r)
+		if err != nil {
+			return nil, fmt.Errorf("template %q: %w", text, err)
+		}
+	}
+	c := &compiler{src: src, r: r, mode: opts.Mode}
+	if err := c.run(); err != nil {
+		return nil, fmt.Errorf("template %q: %w", text, err)
+	}
+	if c.nRefs == 0 {
+		// No replacement string: the arguments go at the end.
+		src += " " + r.arg
+		if opts.Quote {
+			quoteWords = append(quoteWords, []seg{{ref: true, key: valueKey{kind: KindArg}}})
+		}
+		c = &compiler{src: src, r: r, mode: opts.Mode}
+		if err := c.run(); err != nil {
+			return nil, fmt.Errorf("template %q: %w", text, err)
+		}
+	}
+	script, vars := c.render()
+	if err := checkSyntax(script); err != nil {
+		return nil, fmt.Errorf("template %q: %w", text, err)
+	}
+	return &compiled{script: script, vars: vars, display: &displayForm{segs: c.segs, quoteWords: quoteWords}}, nil
+}
+
+// quoteEachWord makes each word one literal shell word in which replacement
+// strings still work, for -q.
+func quoteEachWord(words []string, r *recognizer) (string, [][]seg, error) {
+	var b strings.Builder
+	quoteWords := make([][]seg, 0, len(words))
+	for i, w := range words {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		segs, err := r.scanText(w)
+		if err != nil {
+			return "", nil, err
+		}
+		quoteWords = append(quoteWords, segs)
+		if w == "" {
+			b.WriteString("''")
+		}
+		for _, s := range segs {
+			if s.ref {
+				b.WriteString(s.lit)
+			} else {
+				b.WriteString(ShellQuote(s.lit))
+			}
+		}
+	}
+	return b.String(), quoteWords, nil
+}
+
+// checkSyntax parses a generated script as bash, which the agent also
+// uses, because arrays need it.
+func checkSyntax(script string) error {
+	_, err := ParseScript(script)
+	return err
+}
+
+// ParseScript parses shell source as the agent runs it: a compiled
+// template's Script, or a job's own command when the template is FromInput.
+// A syntax error comes without its line and column, which would point into
+// generated code.
+func ParseScript(src string) (*syntax.File, error) {
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	if err != nil {
+		var pe syntax.ParseError
+		if errors.As(err, &pe) {
+			return nil, errors.New(pe.Text)
+		}
+		var le syntax.LangError
+		if errors.As(err, &le) {
+			return nil, fmt.Errorf("%s is not supported", le.Feature)
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// valueKey identifies a replacement value; occurrences with equal keys share
+// one variable.
+type valueKey struct {
+	kind           Kind
+	index          int
+	prefix, suffix string
+}
+
+// quoting is the shell quoting in force where a replacement string stands.
+type quoting uint8
+
+const (
+	quoteNone quoting = iota
+	quoteDouble
+	quoteSingle
+	quoteANSI  // inside $'...'
+	quoteParam // inside "${...}"
+)
+
+// piece is part of the generated script: literal source, or a reference.
+type piece struct {
+	lit string
+	ref bool
+	key valueKey
+	q   quoting
+}
+
+// render names the variables, one per distinct replacement, and writes
+// the script.
+func (c *compiler) render() (string, []Var) {
+	names := make(map[valueKey]string)
+	var vars []Var
+	var b strings.Builder
+	for _, p := range c.pieces {
+		if !p.ref {
+			b.WriteString(p.lit)
+			continue
+		}
+		name, ok := names[p.key]
+		if !ok {
+			name = varPrefix + strconv.Itoa(len(vars)+1)
+			names[p.key] = name
+			vars = append(vars, Var{Name: name, Kind: p.key.kind, Index: p.key.index, Prefix: p.key.prefix, Suffix: p.key.suffix})
+		}
+		switch p.q {
+		case quoteNone:
+			b.WriteString(`"${` + name + `[@]}"`)
+		case quoteDouble:
+			b.WriteString(`${` + name + `[*]}`)
+		case quoteSingle:
+			b.WriteString(`'"${` + name + `[*]}"'`)
+		case quoteANSI:
+			b.WriteString(`'"${` + name + `[*]}"$'`)
+		case quoteParam:
+			// Only reached inside double quotes: see unquotedParam.
+			b.WriteString(`${` + name + `[*]}`)
+		}
+	}
+	return b.String(), vars
+}

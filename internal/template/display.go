@@ -1,0 +1,115 @@
+package template
+
+import (
+	"fmt"
+	"strings"
+)
+
+// seg is part of the displayed command: literal template text, or a
+// replacement shown as its quoted values. A context segment (-X) repeats
+// its raw prefix and suffix around each value.
+type seg struct {
+	lit                  string // literal text, or for a reference its replacement string
+	ref                  bool
+	key                  valueKey
+	ctx                  bool
+	rawPrefix, rawSuffix string
+}
+
+// displayForm is how a template shows a job's command line.
+type displayForm struct {
+	segs       []seg
+	quoteWords [][]seg // with -q: each word, shown quoted as a whole
+}
+
+// Display returns the command as GNU Parallel would show it with --dry-run,
+// -v and in the job log: replacement values shell-quoted in place.
+func (t *Template) Display(j Job) string {
+	if t.FromInput {
+		return strings.Join(j.Args, " ")
+	}
+	d := t.display
+	if d == nil {
+		return strings.Join(t.Words, " ")
+	}
+	var b []byte
+	if d.quoteWords != nil {
+		// GNU Parallel's -q quotes each word with its values in place.
+		for i, w := range d.quoteWords {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = AppendShellQuote(b, expandSegs(w, j))
+		}
+		return string(b)
+	}
+	var vals []string
+	for _, s := range d.segs {
+		if !s.ref {
+			b = append(b, s.lit...)
+			continue
+		}
+		vals = appendValues(vals[:0], s.key.kind, s.key.index, j)
+		for k, v := range vals {
+			if k > 0 {
+				b = append(b, ' ')
+			}
+			b = append(b, s.rawPrefix...)
+			b = AppendShellQuote(b, v)
+			b = append(b, s.rawSuffix...)
+		}
+	}
+	return string(b)
+}
+
+// expandSegs replaces references with their raw values, several joined by
+// spaces.
+func expandSegs(segs []seg, j Job) string {
+	var b strings.Builder
+	var vals []string
+	for _, s := range segs {
+		if !s.ref {
+			b.WriteString(s.lit)
+			continue
+		}
+		vals = appendValues(vals[:0], s.key.kind, s.key.index, j)
+		for k, v := range vals {
+			if k > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(v)
+		}
+	}
+	return b.String()
+}
+
+// Text is text with replacement strings but no shell syntax, such as
+// --tagstring, compiled once for many jobs.
+type Text struct{ segs []seg }
+
+// CompileText finds the replacement strings in text.
+func CompileText(text string, opts Options) (*Text, error) {
+	r, err := newRecognizer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", text, err)
+	}
+	segs, err := r.scanText(text)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", text, err)
+	}
+	return &Text{segs: segs}, nil
+}
+
+// Expand returns the text with job j's raw values in place; several values
+// are joined by spaces.
+func (x *Text) Expand(j Job) string { return expandSegs(x.segs, j) }
+
+// ExpandText replaces the replacement strings in text with their unquoted
+// values, as --tagstring does.
+func ExpandText(text string, opts Options, j Job) (string, error) {
+	x, err := CompileText(text, opts)
+	if err != nil {
+		return "", err
+	}
+	return x.Expand(j), nil
+}

@@ -1,0 +1,110 @@
+// Package template owns concurr's compiled command template, which client
+// and agent share: Compile turns template words into shell source whose
+// replacement strings are references to variables, Bind gives a job's
+// values to those variables, Display shows a job's command line as GNU
+// Parallel does, and the codec carries what the agent runs over the wire.
+package template
+
+// Kind says which replacement value a template variable holds.
+type Kind uint8
+
+// The replacement kinds, with GNU Parallel's default replacement strings.
+const (
+	KindArg       Kind = iota + 1 // {}   the argument
+	KindNoExt                     // {.}  without its extension
+	KindBase                      // {/}  basename
+	KindDir                       // {//} dirname
+	KindBaseNoExt                 // {/.} basename without extension
+	KindSeq                       // {#}  the job's sequence number
+	KindSlot                      // {%}  the job slot on its node
+	KindHost                      // {host} the name of the host running it
+)
+
+// Replacements are the strings that stand for replacement values. Empty
+// fields take GNU Parallel's defaults.
+type Replacements struct {
+	Arg       string // -I, default {}
+	NoExt     string // --extensionreplace, default {.}
+	Base      string // --basenamereplace, default {/}
+	Dir       string // --dirnamereplace, default {//}
+	BaseNoExt string // --basenameextensionreplace, default {/.}
+	Seq       string // --seqreplace, default {#}
+	Slot      string // --slotreplace, default {%}
+}
+
+// Mode says how a job's arguments fill a replacement string.
+type Mode uint8
+
+// The modes.
+const (
+	ModeSingle  Mode = iota // one input record per job
+	ModeXargs               // -m: several records per job, {} becomes them all
+	ModeContext             // -X: several records per job, the word around {} is repeated for each
+)
+
+// Options control how a template compiles.
+type Options struct {
+	Replacements Replacements
+	Header       []string // column names from --header, usable as {name}
+	Positions    int      // argument positions per job, to refuse {n} beyond them; 0 skips the check
+	Mode         Mode
+	Quote        bool // -q: each template word is one literal word
+}
+
+// Var is one shell variable that a compiled script references.
+type Var struct {
+	Name           string
+	Kind           Kind
+	Index          int    // 0: all arguments; n > 0: the n-th; n < 0: n-th from the end
+	Prefix, Suffix string // ModeContext: text repeated around each argument
+}
+
+// Template is a compiled command template. Replacement strings have become
+// references to shell variables, so that values are data, never code. The
+// client keeps the whole of it, to display jobs; its binary form
+// (MarshalBinary) is its Program's alone, which is all the agent needs.
+type Template struct {
+	Program
+	Words   []string // the template as given, for display
+	Options Options
+
+	// display is how Display rebuilds the command line; nil only in a
+	// Template that Compile did not make.
+	display *displayForm
+}
+
+// Program is what runs for every job of a template: shell source and the
+// variables that carry a job's replacement values into it. It is what the
+// client sends and the agent decodes, binds and runs.
+type Program struct {
+	Script    string // shell source, parsed once per node
+	Vars      []Var
+	FromInput bool // no template: each job's arguments are its command
+}
+
+// Job is what a template is expanded with.
+type Job struct {
+	Seq  uint64
+	Slot uint64
+	Host string
+	Args []string
+}
+
+// varPrefix starts the name of every generated variable. The names are
+// not exported, so they never reach a job's child processes.
+const varPrefix = "__concurr_"
+
+// The default replacement strings. {host} cannot be renamed.
+const (
+	defaultArg       = "{}"
+	defaultNoExt     = "{.}"
+	defaultBase      = "{/}"
+	defaultDir       = "{//}"
+	defaultBaseNoExt = "{/.}"
+	defaultSeq       = "{#}"
+	defaultSlot      = "{%}"
+	hostToken        = "{host}"
+)
+
+// maxIndex bounds positional numbers; larger ones select nothing.
+const maxIndex = 1 << 30
