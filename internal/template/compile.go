@@ -117,30 +117,21 @@ func quoteEachWord(words []string, r *recognizer) (string, [][]seg, error) {
 }
 
 // checkSyntax parses a generated script as bash, which the agent also
-// uses, because arrays need it.
+// uses, because arrays need it. A syntax error comes without its line and
+// column, which would point into generated code.
 func checkSyntax(script string) error {
-	_, err := ParseScript(script)
-	return err
-}
-
-// ParseScript parses shell source as the agent runs it: a compiled
-// template's Script, or a job's own command when the template is FromInput.
-// A syntax error comes without its line and column, which would point into
-// generated code.
-func ParseScript(src string) (*syntax.File, error) {
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	_, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(script), "")
 	if err != nil {
 		var pe syntax.ParseError
 		if errors.As(err, &pe) {
-			return nil, errors.New(pe.Text)
+			return errors.New(pe.Text)
 		}
 		var le syntax.LangError
 		if errors.As(err, &le) {
-			return nil, fmt.Errorf("%s is not supported", le.Feature)
+			return fmt.Errorf("%s is not supported", le.Feature)
 		}
-		return nil, err
 	}
-	return f, nil
+	return err
 }
 
 // valueKey identifies a replacement value; occurrences with equal keys share

@@ -43,7 +43,7 @@ func FuzzCompile(f *testing.F) {
 			return
 		}
 		if !tpl.FromInput {
-			if _, err := ParseScript(tpl.Script); err != nil {
+			if err := checkSyntax(tpl.Script); err != nil {
 				t.Fatalf("compiled script does not parse: %v\n%s", err, tpl.Script)
 			}
 			for _, v := range tpl.Vars {
