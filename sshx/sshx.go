@@ -38,6 +38,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"concurr/internal/hint"
 	"concurr/parse"
 )
 
@@ -116,11 +117,7 @@ func (e *Error) Hint() string {
 	if e.hint != "" {
 		return e.hint
 	}
-	var h interface{ Hint() string }
-	if errors.As(e.Err, &h) && h != e {
-		return h.Hint()
-	}
-	return ""
+	return hint.Of(e.Err)
 }
 
 // Node is a running agent on a remote host. Stdin and Stdout carry the wire

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -297,4 +298,41 @@ Exit status: 0 when every job succeeded; 1-100 the number of failed jobs;
 101 more than 100 failed; with --halt ...fail, the failing job's status;
 130 or 143 when interrupted; 255 for a usage or setup error.
 `)
+}
+
+// flagError turns the flag and ff packages' wording into concurr's, naming
+// options as the user spells them.
+func flagError(err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{"error parsing commandline arguments: ", "error parsing environment variables: ", "error parsing config file: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return "unknown option " + optionName(name)
+	}
+	if m := configUnknown.FindStringSubmatch(msg); m != nil {
+		return "unknown option " + optionName(m[1]) + " in the --config file"
+	}
+	msg = strings.ReplaceAll(msg, "flag needs an argument: ", "option needs a value: ")
+	msg = strings.ReplaceAll(msg, "invalid value", "bad value")
+	msg = strings.ReplaceAll(msg, "invalid boolean value", "bad value")
+	msg = strings.ReplaceAll(msg, ": parse error", "")
+	msg = strings.ReplaceAll(msg, " for flag ", " for option ")
+	return flagNames.ReplaceAllStringFunc(msg, optionName)
+}
+
+var (
+	configUnknown = regexp.MustCompile(`config file flag "([^"]+)" not defined`)
+	// flagNames finds the flag package's one-dash spellings: -jobs, -max-args.
+	flagNames = regexp.MustCompile(`(^|\s)-[A-Za-z0-9][-A-Za-z0-9]*`)
+)
+
+// optionName spells a flag name as GNU Parallel's users write it.
+func optionName(name string) string {
+	lead := name[:len(name)-len(strings.TrimLeft(name, " \t"))]
+	name = strings.TrimLeft(strings.TrimSpace(name), "-")
+	if len(name) == 1 {
+		return lead + "-" + name
+	}
+	return lead + "--" + name
 }

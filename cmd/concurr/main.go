@@ -52,19 +52,6 @@ type interrupted struct{ sig syscall.Signal }
 
 func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
 
-// usageError is an error in how concurr was called.
-type usageError struct {
-	err  error
-	hint string
-}
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-func usagef(hint, format string, args ...any) error {
-	return usageError{err: fmt.Errorf(format, args...), hint: hint}
-}
-
 // exitStatus prints err as concurr's messages and maps it to the status.
 func exitStatus(err error, stderr io.Writer) ExitStatus {
 	if err == nil {
@@ -78,10 +65,6 @@ func exitStatus(err error, stderr io.Writer) ExitStatus {
 	if errors.As(err, &sig) {
 		return ExitStatus(128 + int(sig.sig))
 	}
-	fmt.Fprintf(stderr, "concurr: error: %v\n", err)
-	var u usageError
-	if errors.As(err, &u) && u.hint != "" {
-		fmt.Fprintf(stderr, "concurr: hint: %s\n", u.hint)
-	}
+	newMessages(stderr).error(err)
 	return statusError
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 
 	"concurr/internal/output"
@@ -13,9 +12,9 @@ import (
 )
 
 // runOnAll runs every job on every node (--onall, --nonall): one run per
-// node, side by side, each printing into its own spill files, which are then
-// copied out node by node in the order the hosts were given.
-func runOnAll(ctx context.Context, p *runPlan, outOpts output.Options, stdout, stderr io.Writer) (sched.Summary, error) {
+// node, side by side, each printing into spools of its own, which are then
+// written out node by node in the order the hosts were given.
+func runOnAll(ctx context.Context, p *runPlan, stdout, stderr io.Writer) (sched.Summary, error) {
 	var jobs [][]string
 	for {
 		args, err := p.source.Next()
@@ -30,23 +29,23 @@ func runOnAll(ctx context.Context, p *runPlan, outOpts output.Options, stdout, s
 	type nodeResult struct {
 		sum            sched.Summary
 		err            error
-		stdout, stderr *os.File
+		stdout, stderr *output.Spool
 	}
 	results := make([]nodeResult, len(p.nodes))
 	var wg sync.WaitGroup
 	for i, n := range p.nodes {
 		res := &results[i]
 		var err error
-		if res.stdout, err = spillFile(outOpts.TempDir); err != nil {
+		if res.stdout, err = spoolFile(p.outputOptions.TempDir); err != nil {
 			return sched.Summary{}, err
 		}
 		defer res.stdout.Close()
-		if res.stderr, err = spillFile(outOpts.TempDir); err != nil {
+		if res.stderr, err = spoolFile(p.outputOptions.TempDir); err != nil {
 			return sched.Summary{}, err
 		}
 		defer res.stderr.Close()
 		cfg := p.cfg
-		cfg.Output = output.New(res.stdout, res.stderr, outOpts)
+		cfg.Output = output.New(res.stdout, res.stderr, p.outputOptions)
 		if p.tagHost {
 			// --tag with --onall names the host, as GNU Parallel does.
 			cfg.Tag = func([]string, uint64, string) []byte { return []byte(n.Name + "\t") }
@@ -62,14 +61,11 @@ func runOnAll(ctx context.Context, p *runPlan, outOpts output.Options, stdout, s
 	var total sched.Summary
 	var errs []error
 	for _, res := range results {
-		for _, pair := range [][2]any{{res.stdout, stdout}, {res.stderr, stderr}} {
-			f, w := pair[0].(*os.File), pair[1].(io.Writer)
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return total, err
-			}
-			if _, err := io.Copy(w, f); err != nil {
-				return total, fmt.Errorf("write output: %w", err)
-			}
+		if _, err := res.stdout.WriteTo(stdout); err != nil {
+			return total, fmt.Errorf("write output: %w", err)
+		}
+		if _, err := res.stderr.WriteTo(stderr); err != nil {
+			return total, fmt.Errorf("write output: %w", err)
 		}
 		total.Jobs += res.sum.Jobs
 		if res.sum.Failed > 0 {
@@ -89,11 +85,13 @@ func runOnAll(ctx context.Context, p *runPlan, outOpts output.Options, stdout, s
 	return total, errors.Join(errs...)
 }
 
-func spillFile(dir string) (*os.File, error) {
-	f, err := os.CreateTemp(dir, "concurr-onall-*")
-	if err != nil {
+// spoolFile returns a spool for one stream of one node's output, in a file
+// from the start: a node's output may be large, and a folder that cannot
+// take the file shows before any job runs.
+func spoolFile(dir string) (*output.Spool, error) {
+	s := output.NewSpool(dir, 0)
+	if err := s.Spill(); err != nil {
 		return nil, fmt.Errorf("temporary file: %w", err)
 	}
-	os.Remove(f.Name())
-	return f, nil
+	return s, nil
 }

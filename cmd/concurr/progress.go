@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -12,7 +11,7 @@ import (
 // line at most every tenth of a second.
 type progressMeter struct {
 	mu                 sync.Mutex
-	w                  io.Writer
+	say                *messages
 	bar, eta, progress bool
 	start, drawn       time.Time
 	started, done      uint64
@@ -20,8 +19,8 @@ type progressMeter struct {
 	total              uint64 // 0 until the input is read to its end
 }
 
-func newProgressMeter(w io.Writer, bar, eta, progress bool) *progressMeter {
-	return &progressMeter{w: w, bar: bar, eta: eta, progress: progress, start: time.Now()}
+func newProgressMeter(say *messages, bar, eta, progress bool) *progressMeter {
+	return &progressMeter{say: say, bar: bar, eta: eta, progress: progress, start: time.Now()}
 }
 
 func (m *progressMeter) Started(uint64) {
@@ -50,7 +49,7 @@ func (m *progressMeter) SourceDone(total uint64) {
 func (m *progressMeter) finish() {
 	m.mu.Lock()
 	m.draw(true)
-	fmt.Fprintln(m.w)
+	m.say.endProgress()
 	m.mu.Unlock()
 }
 
@@ -91,5 +90,5 @@ func (m *progressMeter) draw(force bool) {
 		parts = append(parts, fmt.Sprintf("%3.0f%% %d:%d=%s [%s%s]", pct, m.done, m.failed, eta,
 			strings.Repeat("#", filled), strings.Repeat(" ", width-filled)))
 	}
-	fmt.Fprintf(m.w, "\r%s\x1b[K", strings.Join(parts, "  "))
+	m.say.progress(strings.Join(parts, "  "))
 }

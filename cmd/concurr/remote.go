@@ -14,18 +14,16 @@ import (
 )
 
 // sshOptions turns the command line into the SSH transport's options.
-func sshOptions(o *options, stderr io.Writer) (sshx.Options, error) {
+// The agents' own stderr goes to stderr as it is; concurr's messages about
+// the nodes go through say.
+func sshOptions(o *options, stderr io.Writer, say *messages) (sshx.Options, error) {
 	opts := sshx.Options{
 		ConfigFile: o.sshConfig,
 		Stderr:     stderr,
-		Warn: func(format string, args ...any) {
-			fmt.Fprintf(stderr, "concurr: warning: "+format+"\n", args...)
-		},
+		Warn:       say.warningf,
 	}
 	if o.verbose {
-		opts.Log = func(format string, args ...any) {
-			fmt.Fprintf(stderr, "concurr: "+format+"\n", args...)
-		}
+		opts.Log = say.logf
 	}
 	if o.sshCommand != "" {
 		// Split as the shell would, so that quoted arguments stay whole.

@@ -53,7 +53,7 @@ type Job struct {
 	// included.
 	Tag []byte
 
-	streams  [2]spool
+	streams  [2]Spool
 	partial  [2][]byte // line-buffer: the unfinished last line
 	midLine  [2]bool   // a line has been started on the stream and not ended
 	finished bool

@@ -6,10 +6,11 @@ import (
 	"os"
 )
 
-// spool holds one stream of one job's output: in memory up to a bound, then
+// Spool holds one stream of output for later: in memory up to a bound, then
 // in a temporary file, so that a job printing gigabytes costs the client a
-// file, not memory.
-type spool struct {
+// file, not memory. The Writer keeps one per stream of every held job;
+// --onall keeps one per stream of every node.
+type Spool struct {
 	mem   bytes.Buffer
 	file  *os.File
 	limit int
@@ -17,27 +18,21 @@ type spool struct {
 	err   error
 }
 
-func (s *spool) Write(p []byte) (int, error) {
+// NewSpool returns a Spool that holds up to limit bytes in memory before it
+// spills to a file in dir ("" is the system's temporary folder).
+func NewSpool(dir string, limit int) *Spool {
+	return &Spool{dir: dir, limit: limit}
+}
+
+func (s *Spool) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
 	if s.file == nil && s.mem.Len()+len(p) <= s.limit {
 		return s.mem.Write(p)
 	}
-	if s.file == nil {
-		f, err := os.CreateTemp(s.dir, "concurr-spool-*")
-		if err != nil {
-			s.err = err
-			return 0, err
-		}
-		// Unlinked at once: the file vanishes with the process, whatever happens.
-		os.Remove(f.Name())
-		s.file = f
-		if _, err := f.Write(s.mem.Bytes()); err != nil {
-			s.err = err
-			return 0, err
-		}
-		s.mem = bytes.Buffer{}
+	if err := s.Spill(); err != nil {
+		return 0, err
 	}
 	n, err := s.file.Write(p)
 	if err != nil {
@@ -46,9 +41,48 @@ func (s *spool) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Spill moves what the spool holds to its file now, and all that follows.
+// Calling it up front shows at once whether the file can be created.
+func (s *Spool) Spill() error {
+	if s.err != nil || s.file != nil {
+		return s.err
+	}
+	f, err := os.CreateTemp(s.dir, "concurr-spool-*")
+	if err != nil {
+		s.err = err
+		return err
+	}
+	// Unlinked at once: the file vanishes with the process, whatever happens.
+	os.Remove(f.Name())
+	s.file = f
+	if _, err := f.Write(s.mem.Bytes()); err != nil {
+		s.err = err
+		return err
+	}
+	s.mem = bytes.Buffer{}
+	return nil
+}
+
+// WriteTo writes out what the spool holds and empties it.
+func (s *Spool) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	err := s.drain(func(b []byte) error {
+		m, err := w.Write(b)
+		n += int64(m)
+		return err
+	})
+	return n, err
+}
+
+// Close releases the spool's file, dropping what it holds.
+func (s *Spool) Close() error {
+	s.reset()
+	return nil
+}
+
 // drain passes the spooled bytes to fn, which sees them in
 // pieces, and releases the spool.
-func (s *spool) drain(fn func([]byte) error) error {
+func (s *Spool) drain(fn func([]byte) error) error {
 	defer s.reset()
 	if s.err != nil {
 		return s.err
@@ -79,7 +113,7 @@ func (s *spool) drain(fn func([]byte) error) error {
 	}
 }
 
-func (s *spool) reset() {
+func (s *Spool) reset() {
 	if s.file != nil {
 		s.file.Close()
 		s.file = nil

@@ -21,8 +21,8 @@ import (
 
 	"concurr/internal/joblog"
 	"concurr/internal/output"
-	"concurr/internal/template"
 	"concurr/internal/wire"
+	"concurr/internal/template"
 )
 
 // Source yields each job's argument values; io.EOF ends it.
@@ -97,10 +97,10 @@ type Config struct {
 	// ResultsDir names the directory of a job's --results files.
 	ResultsDir func(args []string) string
 
-	// Warn prints a warning or a notice on the client's stderr.
-	Warn func(format string, args ...any)
-	// Hint prints advice after a warning; may be nil.
-	Hint func(hint string)
+	// Warn reports a problem the run survives, such as a lost node, for the
+	// client's stderr. The error may carry a hint (package hint) to print
+	// after it.
+	Warn func(err error)
 	// Progress, when set, is told about every job that starts and ends.
 	Progress Progress
 }
@@ -193,7 +193,7 @@ func Run(ctx context.Context, cfg Config, nodes []Node, src Source) (Summary, er
 		return Summary{}, err
 	}
 	if cfg.Warn == nil {
-		cfg.Warn = func(string, ...any) {}
+		cfg.Warn = func(error) {}
 	}
 	r := &run{cfg: cfg, q: newQueue(4096), template: tmpl, live: len(nodes), soleNode: len(nodes) == 1}
 	// Dials still under way when the run is over are abandoned.
@@ -417,7 +417,7 @@ func (r *run) runNode(ctx, dialCtx context.Context, n Node) {
 		if tries > RejoinTries || ctx.Err() != nil || r.q.over() {
 			return
 		}
-		r.cfg.Warn("%s: trying to rejoin in %s", n.Name, delay)
+		r.warnf("%s: trying to rejoin in %s", n.Name, delay)
 		if !r.sleepUnlessOver(ctx, delay) {
 			return
 		}
@@ -508,17 +508,18 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	return nr.lost && !r.q.over()
 }
 
-// warnNode reports a node's failure, with the error's hint if it has one.
+// warnNode reports a node's failure, named after the node, keeping the
+// error's hint.
 func (r *run) warnNode(name string, err error) {
-	msg := err.Error()
-	if !strings.HasPrefix(msg, name+": ") {
-		msg = name + ": " + msg
+	if !strings.HasPrefix(err.Error(), name+": ") {
+		err = fmt.Errorf("%s: %w", name, err)
 	}
-	r.cfg.Warn("%s", msg)
-	var h interface{ Hint() string }
-	if r.cfg.Hint != nil && errors.As(err, &h) && h.Hint() != "" {
-		r.cfg.Hint(h.Hint())
-	}
+	r.cfg.Warn(err)
+}
+
+// warnf reports a problem the run survives.
+func (r *run) warnf(format string, args ...any) {
+	r.cfg.Warn(fmt.Errorf(format, args...))
 }
 
 // nodeLost takes a connected node out of the run and puts its unfinished
@@ -702,7 +703,7 @@ func (nr *nodeRun) start(j *job) error {
 	}
 	in := &wire.Input{Command: 1, Seq: j.seq, Args: j.args, Timeout: r.timeoutMillis()}
 	if err := nr.conn.Send(in, false); err != nil {
-		r.cfg.Warn("%s: %v", nr.node.Name, err)
+		r.warnf("%s: %v", nr.node.Name, err)
 		nr.conn.Close()
 		r.nodeLost(nr)
 		return err
@@ -770,7 +771,7 @@ func (nr *nodeRun) receive() {
 			expected := nr.closing && len(nr.inflight) == 0
 			nr.mu.Unlock()
 			if !expected {
-				r.cfg.Warn("%s: lost the agent: %v", nr.node.Name, describeEOF(err))
+				r.warnf("%s: lost the agent: %v", nr.node.Name, describeEOF(err))
 			}
 			nr.conn.Close()
 			r.nodeLost(nr)
@@ -834,7 +835,7 @@ func (nr *nodeRun) ping(stop <-chan struct{}) {
 		}
 		quiet := time.Since(time.Unix(0, nr.heard.Load()))
 		if quiet > every*time.Duration(misses) {
-			nr.run.cfg.Warn("%s: the agent answered nothing for %s", nr.node.Name, quiet.Round(time.Second))
+			nr.run.warnf("%s: the agent answered nothing for %s", nr.node.Name, quiet.Round(time.Second))
 			nr.conn.Close()
 			return
 		}
@@ -946,7 +947,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 		r.cfg.Progress.Ended(j.seq, failed)
 	}
 	if res.Flags&wire.ResultTimedOut != 0 {
-		r.cfg.Warn("this job was killed because it timed out: %s",
+		r.warnf("this job was killed because it timed out: %s",
 			r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))
 	}
 
@@ -969,7 +970,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 		if !failed {
 			what = "succeeded"
 		}
-		r.cfg.Warn("this job %s: %s", what,
+		r.warnf("this job %s: %s", what,
 			r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))
 		r.q.stop()
 		if r.cfg.Halt.Now {

@@ -156,9 +156,9 @@ func TestLostNodeJobsRunElsewhere(t *testing.T) {
 				Template: compile(t, "echo", "{#}:{}"),
 				Output:   output.New(&stdout, &stderr, output.Options{KeepOrder: true}),
 				JobLog:   log,
-				Warn: func(f string, a ...any) {
+				Warn: func(err error) {
 					mu.Lock()
-					warnings = append(warnings, fmt.Sprintf(f, a...))
+					warnings = append(warnings, err.Error())
 					mu.Unlock()
 				},
 			}
@@ -220,7 +220,7 @@ func TestRetriesPreferAnotherNode(t *testing.T) {
 
 func TestNoNodes(t *testing.T) {
 	cfg := Config{Template: compile(t, "echo"), Output: output.New(io.Discard, io.Discard, output.Options{}),
-		Warn: func(string, ...any) {}}
+		Warn: func(error) {}}
 	nodes := []Node{{Name: "down", Slots: fixedSlots(1), Dial: func(context.Context) (*Conn, error) {
 		return nil, fmt.Errorf("connection refused")
 	}}}
@@ -245,7 +245,7 @@ func TestHalt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := Config{Template: compile(t, "exit $(( {} == 3 ? 3 : 0 ))"), Halt: tt.halt,
-				Output: output.New(io.Discard, io.Discard, output.Options{}), Warn: func(string, ...any) {}}
+				Output: output.New(io.Discard, io.Discard, output.Options{}), Warn: func(error) {}}
 			nodes := []Node{{Name: ":", Dial: localDial(t, 1, 0), Slots: fixedSlots(1)}}
 			sum, err := Run(context.Background(), cfg, nodes, &numbers{n: tt.jobs})
 			if err != nil {
