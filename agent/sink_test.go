@@ -135,3 +135,19 @@ func TestSinkRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSinkOutput measures the sink's hot path: a short chunk of output
+// and a Result per job, encoded and written by the flusher.
+func BenchmarkSinkOutput(b *testing.B) {
+	s := newSink(io.Discard, nil, nil)
+	go s.run()
+	data := []byte("some/file/name.txt\n")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		j := &job{seq: uint64(i + 1)}
+		s.sendOutput(j, wire.Stdout, data)
+		s.sendResult(j, &wire.Result{Seq: j.seq, Slot: 1, Start: 1, Runtime: 1000})
+	}
+	s.close(false)
+	<-s.done
+}
