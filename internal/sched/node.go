@@ -115,28 +115,7 @@ func (r *run) sleepUnlessOver(ctx context.Context, d time.Duration) bool {
 // reports whether the node was lost with the run unfinished.
 func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	slots := max(n.Slots(conn.Hello), 1)
-	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots,
-		inflight: make(map[uint64]*job), changed: make(chan struct{}, 1), gone: make(chan struct{}), credit: make(chan struct{}, slots+n.Prefetch)}
-	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever || r.cfg.TimeoutPercent > 0 {
-		// Jobs sent ahead would start the moment a slot frees, past the
-		// delay or the halt, and before the clock of --timeout N% starts.
-		nr.credit = make(chan struct{}, slots)
-	}
-	// Jobs are sent ahead only once the node's jobs prove short (see
-	// grantPrefetch): sent ahead of long jobs, they would wait behind a busy
-	// slot while other nodes sit idle.
-	for range slots {
-		nr.credit <- struct{}{}
-	}
-	if r.soleNode {
-		// No other node could take the jobs sent ahead, so they are sent
-		// at once, long jobs too: a slot then starts its next job without
-		// waiting for a round trip to the client.
-		nr.prefetchGranted = true
-		for range cap(nr.credit) - slots {
-			nr.credit <- struct{}{}
-		}
-	}
+	nr := r.newNodeRun(n, conn, slots)
 	r.nodesMu.Lock()
 	r.nodes = append(r.nodes, nr)
 	r.connected++

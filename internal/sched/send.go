@@ -118,6 +118,34 @@ func (nr *nodeRun) start(j *job) error {
 	return nil
 }
 
+// newNodeRun sets up a connected node with the credit it starts with: one
+// job per slot, and its prefetch at once only when it is the run's sole node.
+func (r *run) newNodeRun(n Node, conn *Conn, slots int) *nodeRun {
+	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots,
+		inflight: make(map[uint64]*job), changed: make(chan struct{}, 1), gone: make(chan struct{}), credit: make(chan struct{}, slots+n.Prefetch)}
+	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever || r.cfg.TimeoutPercent > 0 {
+		// Jobs sent ahead would start the moment a slot frees, past the
+		// delay or the halt, and before the clock of --timeout N% starts.
+		nr.credit = make(chan struct{}, slots)
+	}
+	// Jobs are sent ahead only once the node's jobs prove short (see
+	// grantPrefetch): sent ahead of long jobs, they would wait behind a busy
+	// slot while other nodes sit idle.
+	for range slots {
+		nr.credit <- struct{}{}
+	}
+	if r.soleNode {
+		// No other node could take the jobs sent ahead, so they are sent
+		// at once, long jobs too: a slot then starts its next job without
+		// waiting for a round trip to the client.
+		nr.prefetchGranted = true
+		for range cap(nr.credit) - slots {
+			nr.credit <- struct{}{}
+		}
+	}
+	return nr
+}
+
 // shortJob is the runtime below which jobs are worth sending ahead: the
 // round trip to the node then costs more than the job.
 const shortJob = 20 * time.Millisecond
