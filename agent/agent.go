@@ -29,7 +29,6 @@ package agent
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -135,8 +134,7 @@ func (s *session) read(r io.Reader) error {
 	if buildID == "" {
 		buildID, _ = buildinfo.InstalledID()
 	}
-	s.out.writeRaw(wire.Magic)
-	s.out.send(&wire.Hello{
+	s.out.sendOpening(&wire.Hello{
 		Version:  wire.Version,
 		BuildID:  buildID,
 		OS:       runtime.GOOS,
@@ -145,14 +143,13 @@ func (s *session) read(r io.Reader) error {
 		Slots:    uint64(s.slots),
 		PID:      uint64(os.Getpid()),
 	})
-	br := bufio.NewReaderSize(r, 64<<10)
-	if _, err := wire.ReadMagic(br, 0); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
+	fr := wire.NewReader(bufio.NewReaderSize(r, 64<<10))
+	if err := fr.ReadClientOpening(); err != nil {
+		if err == io.EOF {
 			return nil // the client left before it began
 		}
 		return fmt.Errorf("agent: %w", err)
 	}
-	fr := wire.NewReader(br)
 	for {
 		f, err := fr.ReadFrame()
 		if err == io.EOF {

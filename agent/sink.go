@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"sync"
@@ -110,32 +109,25 @@ func (s *sink) reserveUpTo(limit int) error {
 	return nil
 }
 
-// commit finishes the frame that starts at start and wakes the flusher.
-func (s *sink) commit(start int) {
-	binary.BigEndian.PutUint32(s.buf[start:], uint32(len(s.buf)-start-4))
-	if start == 0 {
-		s.filled.Signal()
+// sendOpening buffers the agent's side of the handshake, which comes
+// before anything else on the stream.
+func (s *sink) sendOpening(hello *wire.Hello) error {
+	if s.trace != nil {
+		s.trace("->", hello)
 	}
-}
-
-// writeRaw buffers bytes that are not a frame: the stream's magic opening.
-func (s *sink) writeRaw(b string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.reserve(); err != nil {
 		return err
 	}
 	start := len(s.buf)
-	s.buf = append(s.buf, b...)
-	if start == 0 {
-		s.filled.Signal()
-	}
-	return nil
+	b, err := wire.AppendAgentOpening(s.buf, hello)
+	return s.commit(start, b, err)
 }
 
-// send buffers one message. It is for the frame reader's answers (Hello,
-// Ping, Error), which may go beyond sinkLimit up to a larger bound, so that
-// a client that is slow to read its jobs' output does not also stop the
+// send buffers one message. It is for the frame reader's answers (Ping,
+// Error), which may go beyond sinkLimit up to a larger bound, so that a
+// client that is slow to read its jobs' output does not also stop the
 // reader from seeing its Cancel frames and its EOF.
 func (s *sink) send(m wire.Message) error {
 	if s.trace != nil {
@@ -147,10 +139,8 @@ func (s *sink) send(m wire.Message) error {
 		return err
 	}
 	start := len(s.buf)
-	s.buf = append(s.buf, 0, 0, 0, 0, byte(m.Type()))
-	s.buf = m.AppendTo(s.buf)
-	s.commit(start)
-	return nil
+	b, err := wire.AppendFrame(s.buf, m)
+	return s.commit(start, b, err)
 }
 
 // sendOutput buffers a chunk of j's output, at most maxChunk bytes. It
@@ -171,11 +161,11 @@ func (s *sink) sendOutput(j *job, stream uint8, data []byte) error {
 	if j.ended {
 		return errJobEnded
 	}
+	// The frame is built in steps rather than by wire.AppendFrame, through
+	// which m would escape.
 	start := len(s.buf)
-	s.buf = append(s.buf, 0, 0, 0, 0, byte(wire.TypeOutput))
-	s.buf = m.AppendTo(s.buf)
-	s.commit(start)
-	return nil
+	b, err := wire.EndFrame(m.AppendTo(wire.BeginFrame(s.buf, wire.TypeOutput)), start)
+	return s.commit(start, b, err)
 }
 
 // sendResult buffers j's Result; no Output of j follows it.
@@ -191,8 +181,19 @@ func (s *sink) sendResult(j *job, m *wire.Result) error {
 		return err
 	}
 	start := len(s.buf)
-	s.buf = append(s.buf, 0, 0, 0, 0, byte(wire.TypeResult))
-	s.buf = m.AppendTo(s.buf)
-	s.commit(start)
+	b, err := wire.EndFrame(m.AppendTo(wire.BeginFrame(s.buf, wire.TypeResult)), start)
+	return s.commit(start, b, err)
+}
+
+// commit keeps the buffer that now ends with the frames appended at start,
+// and wakes the flusher if they are the first to wait. s.mu is held.
+func (s *sink) commit(start int, b []byte, err error) error {
+	s.buf = b
+	if err != nil {
+		return err
+	}
+	if start == 0 {
+		s.filled.Signal()
+	}
 	return nil
 }

@@ -3,10 +3,7 @@ package sched
 import (
 	"bufio"
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"strings"
 	"sync"
 
 	"concurr/internal/wire"
@@ -17,79 +14,39 @@ type Conn struct {
 	Hello  wire.Hello
 	Noise  []byte // what the stream carried before the agent's opening
 	r      *wire.Reader
-	br     *bufio.Reader
 	wmu    sync.Mutex
 	w      *wire.Writer
 	stdin  io.Closer
 	closer io.Closer
 }
 
-// Handshake opens the protocol on a stream to a freshly started agent: it
-// reads the agent's opening and hello, skipping what a login shell may print
-// before them, and answers with the client's opening. Closing w tells the
-// agent to finish; closer releases everything (and kills the agent if it is
-// still running).
+// Handshake opens the protocol on a stream to a freshly started agent
+// (wire.ClientHandshake); when ctx ends first, it closes the stream and
+// returns ctx's error. Closing w tells the agent to finish; closer releases
+// everything (and kills the agent if it is still running).
 func Handshake(ctx context.Context, r io.Reader, w io.WriteCloser, closer io.Closer) (*Conn, error) {
 	stop := context.AfterFunc(ctx, func() { closer.Close() })
 	defer stop()
 	c := &Conn{
-		br:     bufio.NewReaderSize(r, 64<<10),
+		r:      wire.NewReader(bufio.NewReaderSize(r, 64<<10)),
 		w:      wire.NewWriter(bufio.NewWriterSize(w, 64<<10)),
 		stdin:  w,
 		closer: closer,
 	}
-	noise, err := wire.ReadMagic(c.br, wire.MaxNoise)
+	hello, noise, err := wire.ClientHandshake(c.r, c.w)
 	c.Noise = noise
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if len(noise) > 0 {
-			return nil, fmt.Errorf("%w (it printed %q)", err, clip(noise, 200))
-		}
 		return nil, err
 	}
-	c.r = wire.NewReader(c.br)
-	f, err := c.r.ReadFrame()
-	if err != nil {
-		return nil, fmt.Errorf("read hello: %w", err)
-	}
-	m, err := wire.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("read hello: %w", err)
-	}
-	hello, ok := m.(*wire.Hello)
-	if !ok {
-		return nil, fmt.Errorf("agent spoke %s before hello", f.Type)
-	}
-	if hello.Version != wire.Version {
-		return nil, fmt.Errorf("agent speaks protocol version %d, this client speaks %d", hello.Version, wire.Version)
-	}
-	if hello.Slots == 0 {
-		return nil, errors.New("agent announced no slots")
-	}
 	c.Hello = *hello
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if err := wire.WriteMagic(c.w.Raw()); err != nil {
-		return nil, fmt.Errorf("write opening: %w", err)
-	}
-	if err := c.w.Flush(); err != nil {
-		return nil, fmt.Errorf("write opening: %w", err)
-	}
 	if !stop() {
 		// ctx ended as the handshake finished, and the stream is closed.
 		return nil, ctx.Err()
 	}
 	return c, nil
-}
-
-func clip(b []byte, n int) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > n {
-		s = s[:n] + "…"
-	}
-	return s
 }
 
 // Send buffers a message; flush sends it and everything buffered before.
@@ -124,7 +81,7 @@ func (c *Conn) Receive() (wire.Message, error) {
 
 // Idle reports whether no received bytes wait to be decoded, the moment to
 // flush output downstream.
-func (c *Conn) Idle() bool { return c.br.Buffered() == 0 }
+func (c *Conn) Idle() bool { return c.r.Buffered() == 0 }
 
 // CloseWrite ends the stream to the agent, which then exits after killing
 // whatever still runs.

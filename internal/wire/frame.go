@@ -117,7 +117,8 @@ type Frame struct {
 	Payload []byte
 }
 
-// Reader reads frames from a stream whose magic bytes have been consumed.
+// Reader reads frames from a stream. The handshake (ClientHandshake,
+// ReadClientOpening) reads the stream's opening through it first.
 type Reader struct {
 	r   *bufio.Reader
 	buf []byte
@@ -125,6 +126,9 @@ type Reader struct {
 
 // NewReader returns a frame reader on r.
 func NewReader(r *bufio.Reader) *Reader { return &Reader{r: r} }
+
+// Buffered reports how many received bytes wait to be read.
+func (fr *Reader) Buffered() int { return fr.r.Buffered() }
 
 // ReadFrame reads the next frame. It returns io.EOF at a clean end of stream
 // and io.ErrUnexpectedEOF when the stream ends inside a frame.
@@ -170,6 +174,32 @@ func (fr *Reader) readLarge(n int) (Frame, error) {
 	return Frame{Type: Type(b[0]), Payload: b[1:]}, nil
 }
 
+// BeginFrame appends the header of a frame of type t to b; the message's
+// payload follows, and EndFrame, given the len(b) from before this call,
+// completes the frame. AppendFrame does all three; the agent's output path
+// calls the steps itself with a concrete message, which then stays off the
+// heap, as it would not if it went through the Message interface.
+func BeginFrame(b []byte, t Type) []byte { return append(b, 0, 0, 0, 0, byte(t)) }
+
+// EndFrame completes the frame that starts at b[start:] by writing its
+// length. A frame larger than MaxFrame is an error, and b is returned
+// without it.
+func EndFrame(b []byte, start int) ([]byte, error) {
+	n := len(b) - start - 4
+	if n > MaxFrame {
+		return b[:start], fmt.Errorf("%w: %s of %d bytes", ErrFrameTooLarge, Type(b[start+4]), n)
+	}
+	binary.BigEndian.PutUint32(b[start:], uint32(n))
+	return b, nil
+}
+
+// AppendFrame appends m to b as one frame.
+func AppendFrame(b []byte, m Message) ([]byte, error) {
+	start := len(b)
+	b = BeginFrame(b, m.Type())
+	return EndFrame(m.AppendTo(b), start)
+}
+
 // Writer writes frames to a buffered stream. It is not safe for concurrent
 // use; callers serialise and decide when to Flush, so that many small frames
 // go out in one write.
@@ -183,14 +213,12 @@ func NewWriter(w *bufio.Writer) *Writer { return &Writer{w: w} }
 
 // Write encodes and buffers one message.
 func (fw *Writer) Write(m Message) error {
-	fw.buf = append(fw.buf[:0], 0, 0, 0, 0, byte(m.Type()))
-	fw.buf = m.AppendTo(fw.buf)
-	n := len(fw.buf) - 4
-	if n > MaxFrame {
-		return fmt.Errorf("%w: %s of %d bytes", ErrFrameTooLarge, m.Type(), n)
+	var err error
+	fw.buf, err = AppendFrame(fw.buf[:0], m)
+	if err != nil {
+		return err
 	}
-	binary.BigEndian.PutUint32(fw.buf, uint32(n))
-	_, err := fw.w.Write(fw.buf)
+	_, err = fw.w.Write(fw.buf)
 	if cap(fw.buf) > 1<<20 {
 		fw.buf = nil
 	}
@@ -202,6 +230,3 @@ func (fw *Writer) Flush() error { return fw.w.Flush() }
 
 // Buffered reports how many bytes wait for Flush.
 func (fw *Writer) Buffered() int { return fw.w.Buffered() }
-
-// Raw returns the buffered stream beneath the frames, for the opening.
-func (fw *Writer) Raw() io.Writer { return fw.w }

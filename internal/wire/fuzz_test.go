@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// FuzzDecode feeds arbitrary streams to the frame reader and decoder: they
-// must return errors, never panic or allocate beyond the stream's size.
+// FuzzDecode feeds arbitrary streams to the frame reader and decoder, and
+// to the client's side of the handshake: they must return errors, never
+// panic or allocate beyond the stream's size.
 func FuzzDecode(f *testing.F) {
 	var seed bytes.Buffer
 	bw := bufio.NewWriter(&seed)
@@ -21,7 +22,12 @@ func FuzzDecode(f *testing.F) {
 	f.Add(seed.Bytes())
 	f.Add([]byte{0, 0, 0, 1, 42})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Add(agentStream("motd\n", &Hello{Version: Version, Slots: 2}, &Ping{Nonce: 1}))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		hello, _, answer, err := clientHandshake(data)
+		if err == nil && (hello.Version != Version || hello.Slots == 0 || answer != Magic) {
+			t.Fatalf("accepted hello %+v, answered %q", hello, answer)
+		}
 		r := NewReader(bufio.NewReader(bytes.NewReader(data)))
 		for range 64 {
 			fr, err := r.ReadFrame()

@@ -1,0 +1,92 @@
+package sched
+
+import (
+	"syscall"
+	"time"
+
+	"concurr/internal/joblog"
+	"concurr/internal/template"
+	"concurr/internal/wire"
+)
+
+// finish handles a job's result: retry it, or report it and count it.
+func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
+	if j.timedOut {
+		res.Flags |= wire.ResultTimedOut
+		res.Flags &^= wire.ResultCancelled
+	}
+	failed := res.Exit != 0 || res.Signal != 0 || res.Flags&(wire.ResultTimedOut|wire.ResultNotRun) != 0
+	r.mu.Lock()
+	halted := r.halted && r.cfg.Halt.Now
+	r.mu.Unlock()
+	if halted || res.Flags&wire.ResultCancelled != 0 && r.q.over() {
+		// Killed by the halt or an interrupt: not a result of its own.
+		r.cfg.Output.Discard(j.out)
+		r.q.finished()
+		return
+	}
+	j.attempt++
+	if failed && j.attempt < r.cfg.Retries && !r.q.over() {
+		r.cfg.Output.Discard(j.out)
+		j.avoid = nr.node.Name
+		r.q.requeue(j)
+		return
+	}
+	display := ""
+	if r.cfg.Verbose || r.cfg.JobLog != nil {
+		display = r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args})
+	}
+	if r.cfg.Verbose && !r.cfg.DryRun {
+		r.cfg.Output.SetHeader(j.out, []byte(display+"\n"))
+	}
+	r.cfg.Output.Finish(j.out)
+	if r.cfg.JobLog != nil {
+		e := joblog.Entry{Seq: j.seq, Host: nr.node.Name, Start: time.Unix(0, res.Start),
+			Runtime: time.Duration(res.Runtime), Receive: j.stdout, Exit: int(res.Exit),
+			Signal: int(res.Signal), Command: display}
+		switch {
+		case res.Flags&(wire.ResultTimedOut|wire.ResultNotRun) != 0:
+			e.Exit = -1
+		case res.Signal != 0:
+			// GNU Parallel splits the wait status: a signal death exits 0.
+			e.Exit = 0
+		}
+		if err := r.cfg.JobLog.Write(e); err != nil {
+			r.fail(err)
+		}
+	}
+	if r.cfg.Progress != nil {
+		r.cfg.Progress.Ended(j.seq, failed)
+	}
+	if res.Flags&wire.ResultTimedOut != 0 {
+		r.warnf("this job was killed because it timed out: %s",
+			r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))
+	}
+
+	r.mu.Lock()
+	r.done++
+	if failed {
+		r.failed++
+	} else if r.cfg.TimeoutPercent > 0 {
+		r.runtimes = append(r.runtimes, time.Duration(res.Runtime))
+	}
+	halt := r.shouldHalt(failed)
+	if halt && !r.halted {
+		r.halted = true
+		r.haltExit = r.haltStatus(res)
+	}
+	r.mu.Unlock()
+	r.q.finished()
+	if halt {
+		what := "failed"
+		if !failed {
+			what = "succeeded"
+		}
+		r.warnf("this job %s: %s", what,
+			r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))
+		r.q.stop()
+		if r.cfg.Halt.Now {
+			r.cancelAll(syscall.SIGTERM)
+		}
+	}
+}

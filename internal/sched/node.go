@@ -1,0 +1,305 @@
+package sched
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"concurr/internal/wire"
+)
+
+// nodeRun is one connected agent's part in a run: its jobs in flight, and
+// the credit that says how many more it may be sent.
+type nodeRun struct {
+	run   *run
+	node  Node
+	conn  *Conn
+	slots int
+
+	mu       sync.Mutex
+	inflight map[uint64]*job
+	credit   chan struct{}
+	changed  chan struct{} // a result arrived or the node was lost
+	gone     chan struct{} // closed when the node is lost
+	dead     bool
+	closing  bool // the client ended the stream on purpose
+	lost     bool // the stream ended while jobs were in flight or to come
+
+	heard atomic.Int64 // when the agent last sent anything, Unix nanoseconds
+
+	// Prefetch accounting, owned by the receiver.
+	results         int
+	runtime         time.Duration
+	prefetchGranted bool
+}
+
+// nodesInRun counts the nodes that are up or on their way (connecting or
+// rejoining): a retried job waits for another of them rather than run again
+// where it failed.
+func (r *run) nodesInRun() int {
+	r.nodesMu.Lock()
+	defer r.nodesMu.Unlock()
+	return r.live
+}
+
+// Rejoin policy for a node that was up and was lost: it is dialled again
+// after RejoinDelay, doubling up to RejoinMaxDelay, at most RejoinTries
+// times in a row before it is given up.
+var (
+	RejoinDelay    = time.Second
+	RejoinMaxDelay = 30 * time.Second
+	RejoinTries    = 6
+)
+
+// runNode runs one node for the whole run: it starts the node's agent and
+// feeds it; when a node that was up is lost, its jobs go back to the queue
+// and it is dialled again with backoff, so that a host that comes back
+// rejoins. A node that cannot be reached at the start is not retried (the
+// transport already retries what is worth retrying).
+func (r *run) runNode(ctx, dialCtx context.Context, n Node) {
+	defer r.nodeGone()
+	delay := RejoinDelay
+	wasUp := false
+	tries := 0
+	for {
+		conn, err := n.Dial(dialCtx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if dialCtx.Err() != nil {
+				return // the jobs were done before the host was up
+			}
+			if !wasUp {
+				r.warnNode(n.Name, err)
+				return
+			}
+			r.warnNode(n.Name, fmt.Errorf("rejoin failed: %w", err))
+		} else {
+			wasUp, tries, delay = true, 0, RejoinDelay
+			if !r.serveNode(ctx, n, conn) {
+				return
+			}
+		}
+		tries++
+		if tries > RejoinTries || ctx.Err() != nil || r.q.over() {
+			return
+		}
+		r.warnf("%s: trying to rejoin in %s", n.Name, delay)
+		if !r.sleepUnlessOver(ctx, delay) {
+			return
+		}
+		delay = min(delay*2, RejoinMaxDelay)
+	}
+}
+
+// sleepUnlessOver waits d, and reports false if the run ended meanwhile.
+func (r *run) sleepUnlessOver(ctx context.Context, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if ctx.Err() != nil || r.q.over() {
+			return false
+		}
+		time.Sleep(min(50*time.Millisecond, time.Until(deadline)))
+	}
+	return ctx.Err() == nil && !r.q.over()
+}
+
+// serveNode feeds one connected agent until the run is over for it. It
+// reports whether the node was lost with the run unfinished.
+func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
+	slots := max(n.Slots(conn.Hello), 1)
+	nr := r.newNodeRun(n, conn, slots)
+	r.nodesMu.Lock()
+	r.nodes = append(r.nodes, nr)
+	r.connected++
+	r.nodesMu.Unlock()
+	r.mu.Lock()
+	r.everUp = true
+	r.mu.Unlock()
+	defer func() {
+		r.nodesMu.Lock()
+		r.nodes = slices.DeleteFunc(r.nodes, func(x *nodeRun) bool { return x == nr })
+		r.nodesMu.Unlock()
+	}()
+
+	err := conn.Send(&wire.Command{ID: 1, Template: r.template, Env: r.cfg.Env,
+		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(slots)}, true)
+	if err != nil {
+		if !r.q.over() {
+			r.warnNode(n.Name, err)
+		}
+		conn.Close()
+		r.nodeLost(nr)
+		return true
+	}
+	var wg sync.WaitGroup
+	nr.heard.Store(time.Now().UnixNano())
+	stopPing := make(chan struct{})
+	wg.Go(func() { nr.receive() })
+	if n.PingEvery > 0 {
+		wg.Go(func() { nr.ping(stopPing) })
+	}
+	defer close(stopPing)
+	nr.send(ctx)
+	nr.conn.Send(&wire.Delete{Command: 1}, true)
+	nr.drain(ctx)
+	nr.mu.Lock()
+	nr.closing = true
+	nr.mu.Unlock()
+	nr.conn.CloseWrite()
+	wg.Wait()
+	nr.conn.Close()
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	return nr.lost && !r.q.over()
+}
+
+// warnNode reports a node's failure, named after the node, keeping the
+// error's hint.
+func (r *run) warnNode(name string, err error) {
+	if !strings.HasPrefix(err.Error(), name+": ") {
+		err = fmt.Errorf("%s: %w", name, err)
+	}
+	r.cfg.Warn(err)
+}
+
+// warnf reports a problem the run survives.
+func (r *run) warnf(format string, args ...any) {
+	r.cfg.Warn(fmt.Errorf(format, args...))
+}
+
+// nodeLost takes a connected node out of the run and puts its unfinished
+// jobs back in the queue, keeping their sequence numbers.
+func (r *run) nodeLost(nr *nodeRun) {
+	nr.mu.Lock()
+	if nr.dead {
+		nr.mu.Unlock()
+		return
+	}
+	nr.dead = true
+	close(nr.gone)
+	nr.lost = !nr.closing || len(nr.inflight) > 0
+	orphans := make([]*job, 0, len(nr.inflight))
+	for _, j := range nr.inflight {
+		orphans = append(orphans, j)
+	}
+	clear(nr.inflight)
+	nr.mu.Unlock()
+	nr.signal()
+	r.nodesMu.Lock()
+	r.connected--
+	r.nodesMu.Unlock()
+	sort.Slice(orphans, func(a, b int) bool { return orphans[a].seq < orphans[b].seq })
+	for _, j := range orphans {
+		r.cfg.Output.Discard(j.out)
+		j.node = nil
+		r.q.requeue(j)
+	}
+	r.q.wake()
+}
+
+// nodeGone records that a node is out of the run for good. When the last
+// one goes with jobs unfinished, the run cannot go on.
+func (r *run) nodeGone() {
+	r.nodesMu.Lock()
+	r.live--
+	live := r.live
+	r.nodesMu.Unlock()
+	r.q.wake()
+	if live > 0 {
+		return
+	}
+	r.q.mu.Lock()
+	unfinished := !(r.q.srcDone && r.q.pending == 0) && !r.q.stopping
+	r.q.mu.Unlock()
+	if unfinished {
+		r.mu.Lock()
+		if r.fatal == nil {
+			r.fatal = ErrNoNodes
+			if r.everUp {
+				r.fatal = errors.New("every host was lost before the jobs finished")
+			}
+		}
+		r.mu.Unlock()
+	}
+	r.q.stop()
+}
+
+// drain waits until the node has no job left in flight, so that closing its
+// stream kills nothing that should finish. After ctx ends it waits only
+// briefly: the jobs were cancelled and should report at once.
+func (nr *nodeRun) drain(ctx context.Context) {
+	var grace <-chan time.Time
+	for {
+		nr.mu.Lock()
+		idle := len(nr.inflight) == 0 || nr.dead
+		nr.mu.Unlock()
+		if idle {
+			return
+		}
+		if grace == nil && ctx.Err() != nil {
+			grace = time.After(5 * time.Second)
+		}
+		select {
+		case <-nr.changed:
+		case <-ctx.Done():
+		case <-grace:
+			return
+		}
+	}
+}
+
+// ping asks a quiet agent for a sign of life, and ends the node's stream
+// when none comes, which hands its jobs to the others.
+func (nr *nodeRun) ping(stop <-chan struct{}) {
+	every := nr.node.PingEvery
+	misses := max(nr.node.PingMisses, 1)
+	tick := time.NewTicker(every / 4)
+	defer tick.Stop()
+	var nonce uint64
+	var lastPing time.Time
+	for {
+		select {
+		case <-stop:
+			return
+		case <-nr.gone:
+			return
+		case <-tick.C:
+		}
+		quiet := time.Since(time.Unix(0, nr.heard.Load()))
+		if quiet > every*time.Duration(misses) {
+			nr.run.warnf("%s: the agent answered nothing for %s", nr.node.Name, quiet.Round(time.Second))
+			nr.conn.Close()
+			return
+		}
+		if quiet >= every && time.Since(lastPing) >= every {
+			lastPing = time.Now()
+			nonce++
+			// A stopped agent stops reading too: once its stream is full,
+			// the send blocks, and the deadline must still end it.
+			deadline := time.AfterFunc(every*time.Duration(misses), func() { nr.conn.Close() })
+			nr.conn.Send(&wire.Ping{Nonce: nonce}, true)
+			deadline.Stop()
+		}
+	}
+}
+
+func (nr *nodeRun) isDead() bool {
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	return nr.dead
+}
+
+func (nr *nodeRun) signal() {
+	select {
+	case nr.changed <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,174 @@
+package sched
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"concurr/internal/output"
+	"concurr/internal/template"
+	"concurr/internal/wire"
+)
+
+// send hands jobs to the node while it has credit, sending as many as are
+// at hand before one flush.
+func (nr *nodeRun) send(ctx context.Context) {
+	r := nr.run
+	for {
+		select {
+		case <-nr.credit:
+		case <-nr.gone:
+			return
+		case <-ctx.Done():
+			return
+		}
+		j, ok := r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, true)
+		if !ok {
+			return
+		}
+		if nr.start(j) != nil {
+			return
+		}
+	more:
+		for {
+			select {
+			case <-nr.credit:
+			default:
+				break more
+			}
+			j, ok = r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, false)
+			if j == nil {
+				nr.credit <- struct{}{}
+				if !ok {
+					nr.conn.Flush()
+					return
+				}
+				break
+			}
+			if nr.start(j) != nil {
+				return
+			}
+		}
+		if nr.conn.Flush() != nil {
+			return
+		}
+	}
+}
+
+// start sends one job to the node.
+func (nr *nodeRun) start(j *job) error {
+	r := nr.run
+	if r.cfg.Delay > 0 {
+		r.nodesMu.Lock()
+		wait := time.Until(r.lastStart.Add(r.cfg.Delay))
+		if wait > 0 {
+			r.lastStart = r.lastStart.Add(r.cfg.Delay)
+		} else {
+			r.lastStart = time.Now()
+		}
+		r.nodesMu.Unlock()
+		if wait > 0 {
+			nr.conn.Flush()
+			time.Sleep(wait)
+		}
+	}
+	var tag []byte
+	if r.cfg.Tag != nil {
+		tag = r.cfg.Tag(j.args, j.seq, nr.node.Name)
+	}
+	if j.out == nil {
+		dir := ""
+		if r.cfg.ResultsDir != nil {
+			dir = r.cfg.ResultsDir(j.args)
+		}
+		j.out = r.cfg.Output.Begin(j.seq, tag, dir)
+	} else {
+		j.out.Tag = tag
+	}
+	j.node = nr
+	j.stdout = 0
+	if r.cfg.DryRun {
+		slot := (j.seq-1)%uint64(nr.slots) + 1
+		text := r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: slot, Host: nr.node.Name, Args: j.args})
+		r.cfg.Output.Chunk(j.out, output.Stdout, []byte(text+"\n"))
+		nr.credit <- struct{}{}
+		r.finish(j, nr, &wire.Result{Seq: j.seq, Slot: slot, Start: time.Now().UnixNano()})
+		return nil
+	}
+	nr.mu.Lock()
+	if nr.dead {
+		nr.mu.Unlock()
+		r.q.requeue(j)
+		return errors.New("node lost")
+	}
+	j.sent = time.Now()
+	j.timedOut = false
+	nr.inflight[j.seq] = j
+	nr.mu.Unlock()
+	if r.cfg.Progress != nil {
+		r.cfg.Progress.Started(j.seq)
+	}
+	in := &wire.Input{Command: 1, Seq: j.seq, Args: j.args, Timeout: r.timeoutMillis()}
+	if err := nr.conn.Send(in, false); err != nil {
+		r.warnf("%s: %v", nr.node.Name, err)
+		nr.conn.Close()
+		r.nodeLost(nr)
+		return err
+	}
+	return nil
+}
+
+// newNodeRun sets up a connected node with the credit it starts with: one
+// job per slot, and its prefetch at once only when it is the run's sole node.
+func (r *run) newNodeRun(n Node, conn *Conn, slots int) *nodeRun {
+	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots,
+		inflight: make(map[uint64]*job), changed: make(chan struct{}, 1), gone: make(chan struct{}), credit: make(chan struct{}, slots+n.Prefetch)}
+	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever || r.cfg.TimeoutPercent > 0 {
+		// Jobs sent ahead would start the moment a slot frees, past the
+		// delay or the halt, and before the clock of --timeout N% starts.
+		nr.credit = make(chan struct{}, slots)
+	}
+	// Jobs are sent ahead only once the node's jobs prove short (see
+	// grantPrefetch): sent ahead of long jobs, they would wait behind a busy
+	// slot while other nodes sit idle.
+	for range slots {
+		nr.credit <- struct{}{}
+	}
+	if r.soleNode {
+		// No other node could take the jobs sent ahead, so they are sent
+		// at once, long jobs too: a slot then starts its next job without
+		// waiting for a round trip to the client.
+		nr.prefetchGranted = true
+		for range cap(nr.credit) - slots {
+			nr.credit <- struct{}{}
+		}
+	}
+	return nr
+}
+
+// shortJob is the runtime below which jobs are worth sending ahead: the
+// round trip to the node then costs more than the job.
+const shortJob = 20 * time.Millisecond
+
+// grantPrefetch adds the node's prefetch credit once its first jobs have
+// been short on average. It is called by the receiver only.
+func (nr *nodeRun) grantPrefetch(res *wire.Result) {
+	if nr.prefetchGranted || cap(nr.credit) == nr.slots {
+		return
+	}
+	nr.results++
+	nr.runtime += time.Duration(res.Runtime)
+	if nr.results < nr.slots {
+		return
+	}
+	if nr.runtime/time.Duration(nr.results) >= shortJob {
+		if nr.results >= 4*nr.slots {
+			nr.prefetchGranted = true // long jobs: never send ahead
+		}
+		return
+	}
+	nr.prefetchGranted = true
+	for range cap(nr.credit) - nr.slots {
+		nr.credit <- struct{}{}
+	}
+}
