@@ -16,7 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"concurr/internal/bench"
+	"concurr/bench"
 	"concurr/internal/sshtest"
 )
 

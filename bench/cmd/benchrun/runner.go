@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"concurr/internal/bench"
+	"concurr/bench"
 )
 
 // runner holds what every workload needs: the tools found or built, the
