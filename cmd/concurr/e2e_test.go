@@ -28,9 +28,9 @@ import (
 	"concurr/internal/sshtest"
 )
 
-// TestE2ESSHD runs the scripts in testdata/e2e against the system's OpenSSH
-// sshd, listening on loopback as node1, node2 and node3. It skips unless
-// CONCURR_E2E=1 (make e2e) and when sshd is not installed.
+// TestE2ESSHD runs the scripts in the top-level testdata/e2e against the
+// system's OpenSSH sshd, listening on loopback as node1, node2 and node3. It
+// skips unless CONCURR_E2E=1 (make e2e) and when sshd is not installed.
 //
 // The three aliases share one sshd and so one HOME ($NODE_HOME) and one agent
 // cache. The scripts in testdata/e2e/serial need that HOME to themselves:
@@ -90,7 +90,7 @@ func TestE2ESSHD(t *testing.T) {
 		}
 	}
 	t.Run("serial", func(t *testing.T) {
-		files, err := filepath.Glob("testdata/e2e/serial/*.txt")
+		files, err := filepath.Glob("../../testdata/e2e/serial/*.txt")
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no scripts in testdata/e2e/serial: %v", err)
 		}
@@ -106,7 +106,7 @@ func TestE2ESSHD(t *testing.T) {
 	})
 	t.Run("parallel", func(t *testing.T) {
 		p := params()
-		p.Dir = "testdata/e2e"
+		p.Dir = "../../testdata/e2e"
 		testscript.Run(t, p)
 	})
 	if n := sshtest.WaitProcesses(d.Home, 5*time.Second); n != 0 {
