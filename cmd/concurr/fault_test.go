@@ -34,6 +34,7 @@ import (
 
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"concurr/internal/proctest"
 	"concurr/internal/sshtest"
 )
 
@@ -275,63 +276,15 @@ func (p *faultProxy) close() {
 	p.wg.Wait()
 }
 
-// procInfo is a running process as /proc shows it.
-type procInfo struct {
-	pid     int
-	cmdline string
-}
-
-// processes lists the running processes, other than this one and zombies,
-// whose environment has HOME=home (when home is not empty) and whose command
-// line contains every marker.
-func processes(home string, markers ...string) []procInfo {
-	entries, _ := os.ReadDir("/proc")
-	var out []procInfo
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
-		cl := string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
-		if !containsAll(cl, markers) {
-			continue
-		}
-		if home != "" {
-			env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-			if err != nil || !slices.Contains(strings.Split(string(env), "\x00"), "HOME="+home) {
-				continue
-			}
-		}
-		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
-			if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-				continue
-			}
-		}
-		out = append(out, procInfo{pid, cl})
-	}
-	return out
-}
-
-func containsAll(s string, subs []string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
-}
-
 // agents lists the concurr agents running with HOME=home.
-func agents(home string) []procInfo { return processes(home, "concurr", "--agent") }
+func agents(home string) []proctest.Process {
+	return proctest.InHome(home, "concurr", "--agent").List()
+}
 
 // signalAll sends sig to each process.
-func signalAll(ps []procInfo, sig syscall.Signal) {
+func signalAll(ps []proctest.Process, sig syscall.Signal) {
 	for _, p := range ps {
-		syscall.Kill(p.pid, sig)
+		syscall.Kill(p.PID, sig)
 	}
 }
 
@@ -774,17 +727,17 @@ func TestFaultHostLostE2E(t *testing.T) {
 // every session it forked, with what they run, are killed at once.
 func stopSSHD(t *testing.T, d *sshtest.SSHD) {
 	t.Helper()
-	listeners := processes("", "-E "+d.Log)
+	listeners := proctest.Cmdline("-E " + d.Log).List()
 	if len(listeners) == 0 {
 		t.Fatalf("no sshd with -E %s", d.Log)
 	}
 	var all []int
 	for _, l := range listeners {
-		all = append(all, l.pid)
-		all = append(all, sshtest.Descendants(l.pid)...)
+		all = append(all, l.PID)
+		all = append(all, proctest.Descendants(l.PID)...)
 	}
-	for _, p := range processes(d.Home) {
-		all = append(all, p.pid)
+	for _, p := range proctest.InHome(d.Home).List() {
+		all = append(all, p.PID)
 	}
 	for _, pid := range all {
 		syscall.Kill(pid, syscall.SIGKILL)
@@ -940,8 +893,8 @@ func TestFaultMaxStartupsE2E(t *testing.T) {
 			checkOncePerSeq(t, readJobLog(t, jobLog), jobs)
 		})
 	}
-	if n := sshtest.WaitHomeProcesses(d.Home, 10*time.Second); n != 0 {
-		t.Errorf("%d processes left on the host: %v", n, processes(d.Home))
+	if left := proctest.InHome(d.Home).WaitNone(10 * time.Second); len(left) != 0 {
+		t.Errorf("%d processes left on the host: %v", len(left), left)
 	}
 }
 
@@ -1089,16 +1042,16 @@ func TestFaultClientKilledRemoteE2E(t *testing.T) {
 		fmt.Sprintf("test {#} -le 10 || test -e %s/go || /bin/sleep %s; echo {#}", dir, marker), ":::"}
 	args = append(args, seqArgs(jobs)...)
 	r := startConcurr(t, dir, c.clientHome, nil, nil, args...)
-	t.Cleanup(func() { signalAll(processes(d.Home, marker), syscall.SIGKILL) })
-	if !waitFor(20*time.Second, func() bool { return len(processes(d.Home, "sleep", marker)) >= 4 }) {
-		t.Fatalf("the sleeps did not start: %v\n%s", processes("", marker), r.stderr.String())
+	t.Cleanup(func() { signalAll(proctest.InHome(d.Home, marker).List(), syscall.SIGKILL) })
+	if !waitFor(20*time.Second, func() bool { return len(proctest.InHome(d.Home, "sleep", marker).List()) >= 4 }) {
+		t.Fatalf("the sleeps did not start: %v\n%s", proctest.Cmdline(marker).List(), r.stderr.String())
 	}
 	r.cmd.Process.Kill()
 	r.wait(5 * time.Second)
 	killed := time.Now()
-	if !waitFor(10*time.Second, func() bool { return len(processes(d.Home, marker))+len(agents(d.Home)) == 0 }) {
-		t.Errorf("left on the hosts 10s after the client died: %v %v", processes(d.Home, marker), agents(d.Home))
-		signalAll(processes(d.Home, marker), syscall.SIGKILL)
+	if !waitFor(10*time.Second, func() bool { return len(proctest.InHome(d.Home, marker).List())+len(agents(d.Home)) == 0 }) {
+		t.Errorf("left on the hosts 10s after the client died: %v %v", proctest.InHome(d.Home, marker).List(), agents(d.Home))
+		signalAll(proctest.InHome(d.Home, marker).List(), syscall.SIGKILL)
 	} else {
 		t.Logf("the hosts were clean %v after the client died", time.Since(killed).Round(10*time.Millisecond))
 	}
@@ -1175,17 +1128,17 @@ func interruptRemote(t *testing.T, c *faultCluster, sig syscall.Signal, homes []
 	want := 2 * 2 * slots
 	t.Cleanup(func() {
 		for _, h := range homes {
-			signalAll(processes(h, marker), syscall.SIGKILL)
+			signalAll(proctest.InHome(h, marker).List(), syscall.SIGKILL)
 		}
 	})
 	count := func() (n int) {
 		for _, h := range homes {
-			n += len(processes(h, "sleep", marker))
+			n += len(proctest.InHome(h, "sleep", marker).List())
 		}
 		return n
 	}
 	if !waitFor(20*time.Second, func() bool { return count() >= want || r.exited() }) || r.exited() {
-		t.Fatalf("%d of %d sleeps started: %v; stderr:\n%s", count(), want, processes("", marker), r.stderr.String())
+		t.Fatalf("%d of %d sleeps started: %v; stderr:\n%s", count(), want, proctest.Cmdline(marker).List(), r.stderr.String())
 	}
 	for _, h := range homes {
 		if len(agents(h)) == 0 {
@@ -1203,9 +1156,9 @@ func interruptRemote(t *testing.T, c *faultCluster, sig syscall.Signal, homes []
 	if strings.Contains(r.stdout.String(), "done") {
 		t.Errorf("a job ran to its end after the interrupt")
 	}
-	left := func() (ps []procInfo) {
+	left := func() (ps []proctest.Process) {
 		for _, h := range homes {
-			ps = append(ps, processes(h, marker)...)
+			ps = append(ps, proctest.InHome(h, marker).List()...)
 			ps = append(ps, agents(h)...)
 		}
 		return ps

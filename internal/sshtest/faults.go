@@ -1,10 +1,7 @@
 package sshtest
 
 import (
-	"bytes"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -84,38 +81,4 @@ func StartFullListener(t testing.TB) int {
 		}
 	}
 	return port
-}
-
-// CountHomeProcesses counts running processes whose environment has
-// HOME=home: whatever a test server's sessions started, the bootstrap
-// script, the agent and their children, however they are named. The
-// calling process is not counted.
-func CountHomeProcesses(home string) int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	want := []byte("HOME=" + home + "\x00")
-	self := os.Getpid()
-	n := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil {
-			continue
-		}
-		if (bytes.HasPrefix(env, want) || bytes.Contains(env, append([]byte{0}, want...))) && !isZombie(pid) {
-			n++
-		}
-	}
-	return n
-}
-
-// WaitHomeProcesses waits up to timeout for CountHomeProcesses(home) to
-// reach 0 and returns the last count.
-func WaitHomeProcesses(home string, timeout time.Duration) int {
-	return waitNone(func() int { return CountHomeProcesses(home) }, timeout)
 }
