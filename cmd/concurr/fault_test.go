@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -43,7 +42,7 @@ import (
 type faultHost struct {
 	alias string
 	home  string
-	proxy *faultProxy // in front of the host, when the test needs one
+	proxy *sshtest.FaultProxy // in front of the host, when the test needs one
 	sshd  *sshtest.SSHD
 }
 
@@ -104,8 +103,8 @@ func (c *faultCluster) addServer(alias string, proxied bool) (*faultHost, *sshte
 	port := s.Port
 	knownHosts := s.KnownHosts
 	if proxied {
-		h.proxy = startFaultProxy(c.t, s.Addr)
-		port = h.proxy.port
+		h.proxy = sshtest.StartFaultProxy(c.t, s.Addr)
+		port = h.proxy.Port
 		f := strings.Fields(s.KnownHostsLine())
 		knownHosts = c.knownHostsFor(alias, port, f[1], f[2])
 	}
@@ -128,8 +127,8 @@ func (c *faultCluster) addSSHD(d *sshtest.SSHD, proxied bool, aliases ...string)
 		port := d.Ports[i%len(d.Ports)]
 		knownHosts := d.KnownHosts
 		if proxied && i == 0 {
-			h.proxy = startFaultProxy(c.t, "127.0.0.1:"+strconv.Itoa(port))
-			port = h.proxy.port
+			h.proxy = sshtest.StartFaultProxy(c.t, "127.0.0.1:"+strconv.Itoa(port))
+			port = h.proxy.Port
 			knownHosts = c.knownHostsFor(alias, port, f[1], f[2])
 		}
 		c.addBlock(alias, port, d.Keys.KeyFile, knownHosts)
@@ -142,138 +141,6 @@ func (c *faultCluster) addSSHD(d *sshtest.SSHD, proxied bool, aliases ...string)
 // addSilent adds a host whose port accepts connections and never speaks.
 func (c *faultCluster) addSilent(alias string, port int) {
 	c.addBlock(alias, port, filepath.Join(c.clientHome, "no_key"), "/dev/null")
-}
-
-// faultProxy forwards loopback TCP connections to a target, and can drop
-// them (a network failure) or freeze them (a host that hangs: bytes are
-// no longer forwarded, and new connections are accepted but never
-// answered).
-type faultProxy struct {
-	port   int
-	target string
-	l      net.Listener
-
-	mu     sync.Mutex
-	frozen bool
-	conns  []net.Conn
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func startFaultProxy(t *testing.T, target string) *faultProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &faultProxy{port: l.Addr().(*net.TCPAddr).Port, target: target, l: l}
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *faultProxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			c.Close()
-			return
-		}
-		p.conns = append(p.conns, c)
-		p.mu.Unlock()
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.forward(c)
-		}()
-	}
-}
-
-func (p *faultProxy) forward(c net.Conn) {
-	// A frozen host accepts and says nothing, until the proxy thaws.
-	for p.isFrozen() {
-		if p.isClosed() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns = append(p.conns, up)
-	p.mu.Unlock()
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); p.pump(up, c) }()
-	go func() { defer wg.Done(); p.pump(c, up) }()
-	wg.Wait()
-}
-
-// pump copies src to dst, holding what it reads while the proxy is frozen.
-func (p *faultProxy) pump(dst, src net.Conn) {
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		for n > 0 && p.isFrozen() && !p.isClosed() {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (p *faultProxy) isFrozen() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.frozen }
-func (p *faultProxy) isClosed() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.closed }
-
-// Freeze stops forwarding, or resumes it.
-func (p *faultProxy) Freeze(frozen bool) {
-	p.mu.Lock()
-	p.frozen = frozen
-	p.mu.Unlock()
-}
-
-// Drop resets every connection the proxy holds, and keeps accepting new
-// ones: the network failed, the host did not.
-func (p *faultProxy) Drop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetLinger(0)
-		}
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *faultProxy) close() {
-	p.mu.Lock()
-	p.closed = true
-	p.frozen = false
-	p.l.Close()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	p.wg.Wait()
 }
 
 // agents lists the concurr agents running with HOME=home.
