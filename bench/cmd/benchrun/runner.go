@@ -244,6 +244,15 @@ func verdict(ok bool) string {
 	return "missed"
 }
 
+// floorVerdict judges a row whose target is a time within maxTimeVsFloor
+// times the floor's, that is jobs/s at least 1/maxTimeVsFloor of the floor's.
+func floorVerdict(row *bench.Row, maxTimeVsFloor float64) string {
+	if row.VsFloor == 0 {
+		return "not judged: the floor did not run"
+	}
+	return verdict(row.VsFloor >= 1/maxTimeVsFloor)
+}
+
 // inputFile returns a file holding the lines 1…n, written once.
 func (r *runner) inputFile(n int) (string, error) {
 	if p, ok := r.inputs[n]; ok {
