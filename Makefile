@@ -64,7 +64,7 @@ e2e:
 # BENCHFLAGS passes benchrun flags: make bench BENCHFLAGS='-quick -only local'
 .PHONY: bench-go
 bench: bench-go
-	$(GO) run ./internal/bench/cmd/benchrun -out BENCHMARKS.md $(BENCHFLAGS)
+	$(GO) run ./bench/cmd/benchrun -out BENCHMARKS.md $(BENCHFLAGS)
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKG)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"concurr/internal/proctest"
 	"concurr/internal/wire"
 )
 
@@ -308,41 +309,21 @@ func TestCancel(t *testing.T) {
 }
 
 // processesWith lists the processes whose command line contains marker.
-func processesWith(t *testing.T, marker string) []string {
+func processesWith(t *testing.T, marker string) []proctest.Process {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
+	if !proctest.Supported() {
+		t.Skip("no /proc")
 	}
-	var found []string
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		if strings.Contains(string(b), marker) {
-			// A zombie has an empty cmdline, so whatever matches is alive.
-			found = append(found, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
-		}
-	}
-	return found
+	return proctest.Cmdline(marker).List()
 }
 
 func waitNoProcesses(t *testing.T, marker string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		left := processesWith(t, marker)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("processes left behind: %q", left)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !proctest.Supported() {
+		t.Skip("no /proc")
+	}
+	if left := proctest.Cmdline(marker).WaitNone(within); len(left) != 0 {
+		t.Fatalf("processes left behind: %v", left)
 	}
 }
 

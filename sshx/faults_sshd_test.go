@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"concurr/internal/proctest"
 	"concurr/internal/sshtest"
 )
 
@@ -77,7 +78,7 @@ func TestMaxStartupsSSHD(t *testing.T) {
 	if files := cachedAgents(t, d.Home); len(files) != 1 || mustHash(t, files[0]) != mustHash(t, testAgent) {
 		t.Errorf("cache holds %q", files)
 	}
-	if c := sshtest.WaitHomeProcesses(d.Home, 5*time.Second); c != 0 {
+	if c := len(proctest.InHome(d.Home).WaitNone(5 * time.Second)); c != 0 {
 		t.Errorf("%d processes left", c)
 	}
 
@@ -115,7 +116,7 @@ func TestHungHostSSHD(t *testing.T) {
 		t.Errorf("Close took %v", d)
 	}
 	thaw()
-	if c := sshtest.WaitHomeProcesses(d.Home, 5*time.Second); c != 0 {
+	if c := len(proctest.InHome(d.Home).WaitNone(5 * time.Second)); c != 0 {
 		t.Errorf("%d processes left", c)
 	}
 }
@@ -139,7 +140,7 @@ func TestFaultsSSHD(t *testing.T) {
 				t.Errorf("after %v: err = %v", after, err)
 			}
 			cancel()
-			if c := sshtest.WaitHomeProcesses(d.Home, 3*time.Second); c != 0 {
+			if c := len(proctest.InHome(d.Home).WaitNone(3 * time.Second)); c != 0 {
 				t.Errorf("after %v: %d processes left", after, c)
 			}
 		}

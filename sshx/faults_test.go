@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"concurr/internal/proctest"
 	"concurr/internal/sshtest"
 	"concurr/internal/wire"
 )
@@ -126,7 +127,7 @@ func TestUnsafeCacheRefused(t *testing.T) {
 			if !errors.As(err, &e) || !strings.Contains(e.Hint(), dir) {
 				t.Errorf("hint %q does not name %s", e.Hint(), dir)
 			}
-			if c := sshtest.WaitHomeProcesses(s.Home, 2*time.Second); c != 0 {
+			if c := len(proctest.InHome(s.Home).WaitNone(2 * time.Second)); c != 0 {
 				t.Errorf("%d processes left", c)
 			}
 		})
@@ -216,7 +217,7 @@ func TestNoexecCacheFallsBack(t *testing.T) {
 		if !strings.Contains(e.Hint(), "noexec") {
 			t.Errorf("hint %q", e.Hint())
 		}
-		if c := sshtest.WaitHomeProcesses(s.Home, 2*time.Second); c != 0 {
+		if c := len(proctest.InHome(s.Home).WaitNone(2 * time.Second)); c != 0 {
 			t.Errorf("%d processes left", c)
 		}
 	})
@@ -382,7 +383,7 @@ func TestCancelledStartLeavesNothing(t *testing.T) {
 				t.Errorf("err = %v", err)
 			}
 			cancel()
-			if c := sshtest.WaitHomeProcesses(s.Home, 3*time.Second); c != 0 {
+			if c := len(proctest.InHome(s.Home).WaitNone(3 * time.Second)); c != 0 {
 				t.Errorf("%d processes left", c)
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"concurr/internal/proctest"
 	"concurr/internal/sshtest"
 )
 
@@ -72,7 +73,7 @@ func TestRealSSHD(t *testing.T) {
 		}
 	})
 
-	if c := sshtest.WaitProcesses(d.Home, 3*time.Second); c != 0 {
+	if c := len(proctest.Cmdline(d.Home).WaitNone(3 * time.Second)); c != 0 {
 		t.Errorf("%d processes left after Close", c)
 	}
 }

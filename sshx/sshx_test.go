@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"concurr/internal/proctest"
 	"concurr/internal/sshtest"
 	"concurr/internal/wire"
 	"concurr/parse"
@@ -392,11 +393,11 @@ func TestCloseLeavesNothing(t *testing.T) {
 	var log logLines
 	n := start(t, "node1", options(config, &log))
 	hello(t, n)
-	if c := sshtest.CountProcesses(s.Home); c != 1 {
+	if c := len(proctest.Cmdline(s.Home).List()); c != 1 {
 		t.Errorf("%d agent processes while running, want 1", c)
 	}
 	n.Close()
-	if c := sshtest.WaitProcesses(s.Home, 3*time.Second); c != 0 {
+	if c := len(proctest.Cmdline(s.Home).WaitNone(3 * time.Second)); c != 0 {
 		t.Errorf("%d processes left after Close", c)
 	}
 }

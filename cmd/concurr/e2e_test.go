@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -25,12 +24,13 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"concurr/internal/buildinfo"
+	"concurr/internal/proctest"
 	"concurr/internal/sshtest"
 )
 
-// TestE2ESSHD runs the scripts in testdata/e2e against the system's OpenSSH
-// sshd, listening on loopback as node1, node2 and node3. It skips unless
-// CONCURR_E2E=1 (make e2e) and when sshd is not installed.
+// TestE2ESSHD runs the scripts in the top-level testdata/e2e against the
+// system's OpenSSH sshd, listening on loopback as node1, node2 and node3. It
+// skips unless CONCURR_E2E=1 (make e2e) and when sshd is not installed.
 //
 // The three aliases share one sshd and so one HOME ($NODE_HOME) and one agent
 // cache. The scripts in testdata/e2e/serial need that HOME to themselves:
@@ -90,7 +90,7 @@ func TestE2ESSHD(t *testing.T) {
 		}
 	}
 	t.Run("serial", func(t *testing.T) {
-		files, err := filepath.Glob("testdata/e2e/serial/*.txt")
+		files, err := filepath.Glob("../../testdata/e2e/serial/*.txt")
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no scripts in testdata/e2e/serial: %v", err)
 		}
@@ -106,10 +106,10 @@ func TestE2ESSHD(t *testing.T) {
 	})
 	t.Run("parallel", func(t *testing.T) {
 		p := params()
-		p.Dir = "testdata/e2e"
+		p.Dir = "../../testdata/e2e"
 		testscript.Run(t, p)
 	})
-	if n := sshtest.WaitProcesses(d.Home, 5*time.Second); n != 0 {
+	if n := len(proctest.Cmdline(d.Home).WaitNone(5 * time.Second)); n != 0 {
 		t.Errorf("%d processes whose command line names %s are left after the scripts:\n%s", n, d.Home, listProcesses(d.Home))
 	}
 }
@@ -217,7 +217,7 @@ func cmdProcs(ts *testscript.TestScript, neg bool, args []string) {
 func waitForProcesses(marker string, want int, timeout time.Duration) int {
 	deadline := time.Now().Add(timeout)
 	for {
-		n := sshtest.CountProcesses(marker)
+		n := len(proctest.Cmdline(marker).List())
 		if n >= want || time.Now().After(deadline) {
 			return n
 		}
@@ -232,7 +232,7 @@ func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: gone MARKER...")
 	}
 	for _, m := range args {
-		if n := sshtest.WaitProcesses(m, 5*time.Second); n != 0 {
+		if n := len(proctest.Cmdline(m).WaitNone(5 * time.Second)); n != 0 {
 			ts.Fatalf("%d processes with %q left:\n%s", n, m, listProcesses(m))
 		}
 	}
@@ -313,9 +313,9 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 			}
 			var client []int
 			others := 0
-			for _, p := range findProcesses(marker) {
-				if filepath.Base(p.argv0) == name {
-					client = append(client, p.pid)
+			for _, p := range proctest.Cmdline(marker).List() {
+				if filepath.Base(p.Argv[0]) == name {
+					client = append(client, p.PID)
 				} else {
 					others++
 				}
@@ -328,9 +328,9 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		err := fmt.Errorf("fewer than %d processes with %q after 30s:\n%s", want, marker, listProcesses(marker))
 		// Do not wait for the jobs' sleep: end the command at once.
-		for _, p := range findProcesses(marker) {
-			if filepath.Base(p.argv0) == name {
-				syscall.Kill(p.pid, syscall.SIGKILL)
+		for _, p := range proctest.Cmdline(marker).List() {
+			if filepath.Base(p.Argv[0]) == name {
+				syscall.Kill(p.PID, syscall.SIGKILL)
 			}
 		}
 		signalled <- sent{err: err}
@@ -359,40 +359,12 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-type process struct {
-	pid     int
-	argv0   string
-	cmdline string
-}
-
-// findProcesses lists the processes whose command line holds marker.
-func findProcesses(marker string) []process {
-	entries, _ := os.ReadDir("/proc")
-	var out []process
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !bytes.Contains(raw, []byte(marker)) {
-			continue
-		}
-		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
-			if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-				continue
-			}
-		}
-		argv := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
-		out = append(out, process{pid: pid, argv0: argv[0], cmdline: strings.Join(argv, " ")})
-	}
-	return out
-}
-
+// listProcesses shows the processes whose command line holds marker, one a
+// line, for a failure message.
 func listProcesses(marker string) string {
 	var b strings.Builder
-	for _, p := range findProcesses(marker) {
-		fmt.Fprintf(&b, "  %d %s\n", p.pid, p.cmdline)
+	for _, p := range proctest.Cmdline(marker).List() {
+		fmt.Fprintf(&b, "  %d %s\n", p.PID, p.Cmdline())
 	}
 	return b.String()
 }

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -34,6 +33,7 @@ import (
 
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"concurr/internal/proctest"
 	"concurr/internal/sshtest"
 )
 
@@ -42,7 +42,7 @@ import (
 type faultHost struct {
 	alias string
 	home  string
-	proxy *faultProxy // in front of the host, when the test needs one
+	proxy *sshtest.FaultProxy // in front of the host, when the test needs one
 	sshd  *sshtest.SSHD
 }
 
@@ -103,8 +103,8 @@ func (c *faultCluster) addServer(alias string, proxied bool) (*faultHost, *sshte
 	port := s.Port
 	knownHosts := s.KnownHosts
 	if proxied {
-		h.proxy = startFaultProxy(c.t, s.Addr)
-		port = h.proxy.port
+		h.proxy = sshtest.StartFaultProxy(c.t, s.Addr)
+		port = h.proxy.Port
 		f := strings.Fields(s.KnownHostsLine())
 		knownHosts = c.knownHostsFor(alias, port, f[1], f[2])
 	}
@@ -127,8 +127,8 @@ func (c *faultCluster) addSSHD(d *sshtest.SSHD, proxied bool, aliases ...string)
 		port := d.Ports[i%len(d.Ports)]
 		knownHosts := d.KnownHosts
 		if proxied && i == 0 {
-			h.proxy = startFaultProxy(c.t, "127.0.0.1:"+strconv.Itoa(port))
-			port = h.proxy.port
+			h.proxy = sshtest.StartFaultProxy(c.t, "127.0.0.1:"+strconv.Itoa(port))
+			port = h.proxy.Port
 			knownHosts = c.knownHostsFor(alias, port, f[1], f[2])
 		}
 		c.addBlock(alias, port, d.Keys.KeyFile, knownHosts)
@@ -143,195 +143,15 @@ func (c *faultCluster) addSilent(alias string, port int) {
 	c.addBlock(alias, port, filepath.Join(c.clientHome, "no_key"), "/dev/null")
 }
 
-// faultProxy forwards loopback TCP connections to a target, and can drop
-// them (a network failure) or freeze them (a host that hangs: bytes are
-// no longer forwarded, and new connections are accepted but never
-// answered).
-type faultProxy struct {
-	port   int
-	target string
-	l      net.Listener
-
-	mu     sync.Mutex
-	frozen bool
-	conns  []net.Conn
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func startFaultProxy(t *testing.T, target string) *faultProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &faultProxy{port: l.Addr().(*net.TCPAddr).Port, target: target, l: l}
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *faultProxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			c.Close()
-			return
-		}
-		p.conns = append(p.conns, c)
-		p.mu.Unlock()
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.forward(c)
-		}()
-	}
-}
-
-func (p *faultProxy) forward(c net.Conn) {
-	// A frozen host accepts and says nothing, until the proxy thaws.
-	for p.isFrozen() {
-		if p.isClosed() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns = append(p.conns, up)
-	p.mu.Unlock()
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); p.pump(up, c) }()
-	go func() { defer wg.Done(); p.pump(c, up) }()
-	wg.Wait()
-}
-
-// pump copies src to dst, holding what it reads while the proxy is frozen.
-func (p *faultProxy) pump(dst, src net.Conn) {
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		for n > 0 && p.isFrozen() && !p.isClosed() {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (p *faultProxy) isFrozen() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.frozen }
-func (p *faultProxy) isClosed() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.closed }
-
-// Freeze stops forwarding, or resumes it.
-func (p *faultProxy) Freeze(frozen bool) {
-	p.mu.Lock()
-	p.frozen = frozen
-	p.mu.Unlock()
-}
-
-// Drop resets every connection the proxy holds, and keeps accepting new
-// ones: the network failed, the host did not.
-func (p *faultProxy) Drop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetLinger(0)
-		}
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *faultProxy) close() {
-	p.mu.Lock()
-	p.closed = true
-	p.frozen = false
-	p.l.Close()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-// procInfo is a running process as /proc shows it.
-type procInfo struct {
-	pid     int
-	cmdline string
-}
-
-// processes lists the running processes, other than this one and zombies,
-// whose environment has HOME=home (when home is not empty) and whose command
-// line contains every marker.
-func processes(home string, markers ...string) []procInfo {
-	entries, _ := os.ReadDir("/proc")
-	var out []procInfo
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
-		cl := string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
-		if !containsAll(cl, markers) {
-			continue
-		}
-		if home != "" {
-			env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-			if err != nil || !slices.Contains(strings.Split(string(env), "\x00"), "HOME="+home) {
-				continue
-			}
-		}
-		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
-			if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-				continue
-			}
-		}
-		out = append(out, procInfo{pid, cl})
-	}
-	return out
-}
-
-func containsAll(s string, subs []string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
-}
-
 // agents lists the concurr agents running with HOME=home.
-func agents(home string) []procInfo { return processes(home, "concurr", "--agent") }
+func agents(home string) []proctest.Process {
+	return proctest.InHome(home, "concurr", "--agent").List()
+}
 
 // signalAll sends sig to each process.
-func signalAll(ps []procInfo, sig syscall.Signal) {
+func signalAll(ps []proctest.Process, sig syscall.Signal) {
 	for _, p := range ps {
-		syscall.Kill(p.pid, sig)
+		syscall.Kill(p.PID, sig)
 	}
 }
 
@@ -774,17 +594,17 @@ func TestFaultHostLostE2E(t *testing.T) {
 // every session it forked, with what they run, are killed at once.
 func stopSSHD(t *testing.T, d *sshtest.SSHD) {
 	t.Helper()
-	listeners := processes("", "-E "+d.Log)
+	listeners := proctest.Cmdline("-E " + d.Log).List()
 	if len(listeners) == 0 {
 		t.Fatalf("no sshd with -E %s", d.Log)
 	}
 	var all []int
 	for _, l := range listeners {
-		all = append(all, l.pid)
-		all = append(all, sshtest.Descendants(l.pid)...)
+		all = append(all, l.PID)
+		all = append(all, proctest.Descendants(l.PID)...)
 	}
-	for _, p := range processes(d.Home) {
-		all = append(all, p.pid)
+	for _, p := range proctest.InHome(d.Home).List() {
+		all = append(all, p.PID)
 	}
 	for _, pid := range all {
 		syscall.Kill(pid, syscall.SIGKILL)
@@ -940,8 +760,8 @@ func TestFaultMaxStartupsE2E(t *testing.T) {
 			checkOncePerSeq(t, readJobLog(t, jobLog), jobs)
 		})
 	}
-	if n := sshtest.WaitHomeProcesses(d.Home, 10*time.Second); n != 0 {
-		t.Errorf("%d processes left on the host: %v", n, processes(d.Home))
+	if left := proctest.InHome(d.Home).WaitNone(10 * time.Second); len(left) != 0 {
+		t.Errorf("%d processes left on the host: %v", len(left), left)
 	}
 }
 
@@ -1089,16 +909,16 @@ func TestFaultClientKilledRemoteE2E(t *testing.T) {
 		fmt.Sprintf("test {#} -le 10 || test -e %s/go || /bin/sleep %s; echo {#}", dir, marker), ":::"}
 	args = append(args, seqArgs(jobs)...)
 	r := startConcurr(t, dir, c.clientHome, nil, nil, args...)
-	t.Cleanup(func() { signalAll(processes(d.Home, marker), syscall.SIGKILL) })
-	if !waitFor(20*time.Second, func() bool { return len(processes(d.Home, "sleep", marker)) >= 4 }) {
-		t.Fatalf("the sleeps did not start: %v\n%s", processes("", marker), r.stderr.String())
+	t.Cleanup(func() { signalAll(proctest.InHome(d.Home, marker).List(), syscall.SIGKILL) })
+	if !waitFor(20*time.Second, func() bool { return len(proctest.InHome(d.Home, "sleep", marker).List()) >= 4 }) {
+		t.Fatalf("the sleeps did not start: %v\n%s", proctest.Cmdline(marker).List(), r.stderr.String())
 	}
 	r.cmd.Process.Kill()
 	r.wait(5 * time.Second)
 	killed := time.Now()
-	if !waitFor(10*time.Second, func() bool { return len(processes(d.Home, marker))+len(agents(d.Home)) == 0 }) {
-		t.Errorf("left on the hosts 10s after the client died: %v %v", processes(d.Home, marker), agents(d.Home))
-		signalAll(processes(d.Home, marker), syscall.SIGKILL)
+	if !waitFor(10*time.Second, func() bool { return len(proctest.InHome(d.Home, marker).List())+len(agents(d.Home)) == 0 }) {
+		t.Errorf("left on the hosts 10s after the client died: %v %v", proctest.InHome(d.Home, marker).List(), agents(d.Home))
+		signalAll(proctest.InHome(d.Home, marker).List(), syscall.SIGKILL)
 	} else {
 		t.Logf("the hosts were clean %v after the client died", time.Since(killed).Round(10*time.Millisecond))
 	}
@@ -1175,17 +995,17 @@ func interruptRemote(t *testing.T, c *faultCluster, sig syscall.Signal, homes []
 	want := 2 * 2 * slots
 	t.Cleanup(func() {
 		for _, h := range homes {
-			signalAll(processes(h, marker), syscall.SIGKILL)
+			signalAll(proctest.InHome(h, marker).List(), syscall.SIGKILL)
 		}
 	})
 	count := func() (n int) {
 		for _, h := range homes {
-			n += len(processes(h, "sleep", marker))
+			n += len(proctest.InHome(h, "sleep", marker).List())
 		}
 		return n
 	}
 	if !waitFor(20*time.Second, func() bool { return count() >= want || r.exited() }) || r.exited() {
-		t.Fatalf("%d of %d sleeps started: %v; stderr:\n%s", count(), want, processes("", marker), r.stderr.String())
+		t.Fatalf("%d of %d sleeps started: %v; stderr:\n%s", count(), want, proctest.Cmdline(marker).List(), r.stderr.String())
 	}
 	for _, h := range homes {
 		if len(agents(h)) == 0 {
@@ -1203,9 +1023,9 @@ func interruptRemote(t *testing.T, c *faultCluster, sig syscall.Signal, homes []
 	if strings.Contains(r.stdout.String(), "done") {
 		t.Errorf("a job ran to its end after the interrupt")
 	}
-	left := func() (ps []procInfo) {
+	left := func() (ps []proctest.Process) {
 		for _, h := range homes {
-			ps = append(ps, processes(h, marker)...)
+			ps = append(ps, proctest.InHome(h, marker).List()...)
 			ps = append(ps, agents(h)...)
 		}
 		return ps

@@ -15,10 +15,10 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// TestScripts runs the CLI behaviour scripts in testdata/script.
+// TestScripts runs the CLI behaviour scripts in the top-level testdata/script.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir:           "testdata/script",
+		Dir:           "../../testdata/script",
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			// Jobs must not see the developer's own settings.

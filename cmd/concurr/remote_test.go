@@ -11,9 +11,9 @@ import (
 	"concurr/internal/sshtest"
 )
 
-// TestRemoteScripts runs the scripts in testdata/remote against two
-// in-process SSH servers on loopback, so remote runs are tested wherever
-// the tests run, sshd or not. The scripts reach the servers as the hosts
+// TestRemoteScripts runs the scripts in the top-level testdata/remote
+// against two in-process SSH servers on loopback, so remote runs are tested
+// wherever the tests run, sshd or not. The scripts reach the servers as the hosts
 // node1 and node2 (and node1b, a second alias of the first server) through
 // the ssh_config in $SSH_CONFIG; the nodes' HOME is $NODE1_HOME and
 // $NODE2_HOME. The host fresh, with HOME $FRESH_HOME, is for one script
@@ -30,7 +30,7 @@ func TestRemoteScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	testscript.Run(t, testscript.Params{
-		Dir:           "testdata/remote",
+		Dir:           "../../testdata/remote",
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("HOME", keys.Dir)

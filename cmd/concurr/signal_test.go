@@ -7,12 +7,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"concurr/internal/proctest"
 )
 
 // TestInterruptLeavesNoProcess runs concurr on jobs that start children of
@@ -72,7 +74,7 @@ func TestInterruptLeavesNoProcess(t *testing.T) {
 				// Whatever happened, leave nothing behind.
 				cmd.Process.Kill()
 				for _, p := range processesWith(marker, cmd.Process.Pid) {
-					syscall.Kill(p.pid, syscall.SIGKILL)
+					syscall.Kill(p.PID, syscall.SIGKILL)
 				}
 			})
 
@@ -137,54 +139,25 @@ func TestInterruptLeavesNoProcess(t *testing.T) {
 				t.Errorf("concurr panicked:\n%s", stderr.String())
 			}
 
-			// Killed processes may take a moment to go.
-			deadline = time.Now().Add(3 * time.Second)
-			for {
-				left := processesWith(marker, cmd.Process.Pid)
-				if len(left) == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("processes left behind after %v: %v", tt.signals, left)
-				}
-				time.Sleep(50 * time.Millisecond)
+			// Killed processes may take a moment to go. concurr itself has
+			// been waited for, so it is not among them.
+			if left := proctest.Cmdline(marker).WaitNone(3 * time.Second); len(left) != 0 {
+				t.Fatalf("processes left behind after %v: %v", tt.signals, left)
 			}
 		})
 	}
 }
 
-// liveProcess is a running process seen in /proc.
-type liveProcess struct {
-	pid     int
-	cmdline string
-}
-
-func (p liveProcess) String() string { return fmt.Sprintf("%d %q", p.pid, p.cmdline) }
-
 // processesWith lists the live processes, other than concurr itself,
-// whose command line contains marker. Zombies have an empty command line
-// and are not listed: they run nothing.
-func processesWith(marker string, concurrPid int) []liveProcess {
-	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	var found []liveProcess
-	for _, path := range paths {
-		b, err := os.ReadFile(path)
-		if err != nil || !bytes.Contains(b, []byte(marker)) {
-			continue
-		}
-		var pid int
-		if _, err := fmt.Sscanf(path, "/proc/%d/cmdline", &pid); err != nil || pid == concurrPid || pid == os.Getpid() {
-			continue
-		}
-		found = append(found, liveProcess{pid: pid, cmdline: strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))})
-	}
-	return found
+// whose command line contains marker.
+func processesWith(marker string, concurrPid int) []proctest.Process {
+	return slices.DeleteFunc(proctest.Cmdline(marker).List(), func(p proctest.Process) bool { return p.PID == concurrPid })
 }
 
-func countSleeps(ps []liveProcess) int {
+func countSleeps(ps []proctest.Process) int {
 	n := 0
 	for _, p := range ps {
-		if strings.HasPrefix(p.cmdline, "sleep ") {
+		if strings.HasPrefix(p.Cmdline(), "sleep ") {
 			n++
 		}
 	}

@@ -1,10 +1,7 @@
 package sshtest
 
 import (
-	"bytes"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -17,35 +14,98 @@ import (
 // returns the port, and closes everything at the test's cleanup.
 func StartSilentListener(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lb := listenLoopback(t)
+	lb.serve(func(net.Conn) {}) // held open, and tracked, until cleanup
+	t.Cleanup(lb.close)
+	return lb.port
+}
+
+// FaultProxy forwards loopback TCP connections to a target, and can drop
+// them (a network failure) or freeze them (a host that hangs: bytes are
+// no longer forwarded, and new connections are accepted but never
+// answered).
+type FaultProxy struct {
+	Port     int // where clients connect instead of the target
+	target   string
+	loopback *loopback
+
+	mu     sync.Mutex
+	frozen bool
+}
+
+// StartFaultProxy starts a proxy in front of target (host:port), and
+// closes it at the test's cleanup.
+func StartFaultProxy(t testing.TB, target string) *FaultProxy {
+	t.Helper()
+	lb := listenLoopback(t)
+	p := &FaultProxy{Port: lb.port, target: target, loopback: lb}
+	lb.serve(p.forward)
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *FaultProxy) forward(c net.Conn) {
+	// A frozen host accepts and says nothing, until the proxy thaws.
+	for p.isFrozen() {
+		if p.loopback.isClosed() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	var mu sync.Mutex
-	var held []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
+	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if !p.loopback.track(up) {
+		up.Close()
+		c.Close()
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); p.pump(up, c) }()
+	go func() { defer wg.Done(); p.pump(c, up) }()
+	wg.Wait()
+}
+
+// pump copies src to dst, holding what it reads while the proxy is frozen.
+func (p *FaultProxy) pump(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		for n > 0 && p.isFrozen() && !p.loopback.isClosed() {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
 		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		mu.Lock()
-		for _, c := range held {
-			c.Close()
+		if err != nil {
+			return
 		}
-		mu.Unlock()
-	})
-	return l.Addr().(*net.TCPAddr).Port
+	}
+}
+
+func (p *FaultProxy) isFrozen() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.frozen }
+
+// Freeze stops forwarding, or resumes it.
+func (p *FaultProxy) Freeze(frozen bool) {
+	p.mu.Lock()
+	p.frozen = frozen
+	p.mu.Unlock()
+}
+
+// Drop resets every connection the proxy holds, and keeps accepting new
+// ones: the network failed, the host did not.
+func (p *FaultProxy) Drop() { p.loopback.resetAll() }
+
+func (p *FaultProxy) close() {
+	p.Freeze(false)
+	p.loopback.close()
 }
 
 // StartFullListener listens on a loopback port whose accept queue is full
@@ -84,38 +144,4 @@ func StartFullListener(t testing.TB) int {
 		}
 	}
 	return port
-}
-
-// CountHomeProcesses counts running processes whose environment has
-// HOME=home: whatever a test server's sessions started, the bootstrap
-// script, the agent and their children, however they are named. The
-// calling process is not counted.
-func CountHomeProcesses(home string) int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	want := []byte("HOME=" + home + "\x00")
-	self := os.Getpid()
-	n := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil {
-			continue
-		}
-		if (bytes.HasPrefix(env, want) || bytes.Contains(env, append([]byte{0}, want...))) && !isZombie(pid) {
-			n++
-		}
-	}
-	return n
-}
-
-// WaitHomeProcesses waits up to timeout for CountHomeProcesses(home) to
-// reach 0 and returns the last count.
-func WaitHomeProcesses(home string, timeout time.Duration) int {
-	return waitNone(func() int { return CountHomeProcesses(home) }, timeout)
 }

@@ -86,18 +86,15 @@ type Server struct {
 	KnownHosts string
 
 	t        testing.TB
-	listener net.Listener
+	loopback *loopback
 	config   *ssh.ServerConfig
 
-	mu       sync.Mutex
-	banner   string
-	env      []string
-	hung     bool
-	drop     int // connections still to drop before their handshake
-	execs    []string
-	conns    map[net.Conn]bool
-	closed   bool
-	handlers sync.WaitGroup
+	mu     sync.Mutex
+	banner string
+	env    []string
+	hung   bool
+	drop   int // connections still to drop before their handshake
+	execs  []string
 }
 
 // StartServer starts a server with a fresh host key and a fresh client key in
@@ -123,7 +120,6 @@ func StartServerWithKeys(t testing.TB, keys *Keys) *Server {
 		Keys:    keys,
 		HostKey: hostSigner.PublicKey(),
 		t:       t,
-		conns:   map[net.Conn]bool{},
 	}
 	want := keys.Signer.PublicKey().Marshal()
 	s.config = &ssh.ServerConfig{
@@ -135,18 +131,14 @@ func StartServerWithKeys(t testing.TB, keys *Keys) *Server {
 		},
 	}
 	s.config.AddHostKey(hostSigner)
-	s.listener, err = net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Addr = s.listener.Addr().String()
-	s.Port = s.listener.Addr().(*net.TCPAddr).Port
+	s.loopback = listenLoopback(t)
+	s.Port = s.loopback.port
+	s.Addr = "127.0.0.1:" + strconv.Itoa(s.Port)
 	s.KnownHosts = filepath.Join(keys.Dir, ".ssh", "known_hosts_"+strconv.Itoa(s.Port))
 	if err := os.WriteFile(s.KnownHosts, []byte(s.KnownHostsLine()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.handlers.Add(1)
-	go s.serve()
+	s.loopback.serve(s.serveConn)
 	t.Cleanup(s.Close)
 	return s
 }
@@ -228,54 +220,26 @@ func (s *Server) WriteConfig(aliases ...string) string {
 
 // Close stops the server, drops its connections and waits for its
 // goroutines and the processes they started.
-func (s *Server) Close() {
+func (s *Server) Close() { s.loopback.close() }
+
+// serveConn serves one accepted connection, unless it is one that
+// DropConnections asked to drop.
+func (s *Server) serveConn(c net.Conn) {
+	defer s.loopback.untrack(c)
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.closed = true
-	s.listener.Close()
-	for c := range s.conns {
-		c.Close()
+	drop := s.drop > 0
+	if drop {
+		if s.drop%2 == 0 {
+			c.(*net.TCPConn).SetLinger(0) // a reset rather than a FIN
+		}
+		s.drop--
 	}
 	s.mu.Unlock()
-	s.handlers.Wait()
-}
-
-func (s *Server) serve() {
-	defer s.handlers.Done()
-	for {
-		c, err := s.listener.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		if s.drop > 0 {
-			if s.drop%2 == 0 {
-				c.(*net.TCPConn).SetLinger(0) // a reset rather than a FIN
-			}
-			s.drop--
-			s.mu.Unlock()
-			c.Close()
-			continue
-		}
-		s.conns[c] = true
-		s.handlers.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.handlers.Done()
-			s.handleConn(c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
+	if drop {
+		c.Close()
+		return
 	}
+	s.handleConn(c)
 }
 
 func (s *Server) handleConn(c net.Conn) {

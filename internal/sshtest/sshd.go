@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"concurr/internal/proctest"
 )
 
 // SSHDPath is where StartSSHD looks for OpenSSH's server.
@@ -177,7 +179,7 @@ func (d *SSHD) stop() {
 	// may still be finishing its writes to the cache under Home; let it,
 	// so that removing Home does not race it. Bounded: leaks are for the
 	// tests to find.
-	WaitHomeProcesses(d.Home, 5*time.Second)
+	proctest.InHome(d.Home).WaitNone(5 * time.Second)
 }
 
 func freePort(t testing.TB) int {
@@ -209,62 +211,6 @@ func waitListening(port int, timeout time.Duration) error {
 // ClosedPort returns a loopback address on which nothing listens.
 func ClosedPort(t testing.TB) int { return freePort(t) }
 
-// CountProcesses counts running processes whose command line contains
-// marker, such as a test's temporary folder, for checks that nothing was
-// left behind. The calling process is not counted.
-func CountProcesses(marker string) int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	self := os.Getpid()
-	n := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		if bytes.Contains(cmdline, []byte(marker)) && !isZombie(pid) {
-			n++
-		}
-	}
-	return n
-}
-
-func isZombie(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2] == 'Z'
-	}
-	return false
-}
-
-// WaitProcesses waits up to timeout for CountProcesses(marker) to reach 0
-// and returns the last count.
-func WaitProcesses(marker string, timeout time.Duration) int {
-	return waitNone(func() int { return CountProcesses(marker) }, timeout)
-}
-
-// waitNone polls count until it is 0 or timeout passes, and returns the
-// last count.
-func waitNone(count func() int, timeout time.Duration) int {
-	deadline := time.Now().Add(timeout)
-	for {
-		n := count()
-		if n == 0 || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // RequireE2E skips the test unless CONCURR_E2E=1, the switch for tests that
 // start real services (make e2e sets it).
 func RequireE2E(t testing.TB) {
@@ -279,7 +225,7 @@ func RequireE2E(t testing.TB) {
 // thaw resumes them; it also runs at the test's cleanup.
 func (d *SSHD) Freeze(t testing.TB) (thaw func()) {
 	t.Helper()
-	pids := Descendants(d.cmd.Process.Pid)
+	pids := proctest.Descendants(d.cmd.Process.Pid)
 	for _, pid := range pids {
 		syscall.Kill(pid, syscall.SIGSTOP)
 	}
@@ -293,42 +239,4 @@ func (d *SSHD) Freeze(t testing.TB) (thaw func()) {
 	}
 	t.Cleanup(thaw)
 	return thaw
-}
-
-// Descendants lists the processes below pid, from /proc.
-func Descendants(pid int) []int {
-	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		if ppid, err := strconv.Atoi(f[1]); err == nil {
-			children[ppid] = append(children[ppid], p)
-		}
-	}
-	var out []int
-	var walk func(int)
-	walk = func(p int) {
-		for _, c := range children[p] {
-			out = append(out, c)
-			walk(c)
-		}
-	}
-	walk(pid)
-	return out
 }

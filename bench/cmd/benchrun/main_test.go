@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"concurr/internal/bench"
+	"concurr/bench"
 )
 
 func TestParseFlags(t *testing.T) {

@@ -92,7 +92,7 @@ func VersionLine(argv ...string) string {
 func WriteMarkdown(w io.Writer, m Machine, preamble []string, rows []Row) error {
 	var b strings.Builder
 	b.WriteString("# concurr benchmarks\n\n")
-	b.WriteString("Written by `make bench` (internal/bench/cmd/benchrun). Do not edit by hand.\n\n")
+	b.WriteString("Written by `make bench` (bench/cmd/benchrun). Do not edit by hand.\n\n")
 	fmt.Fprintf(&b, "- Date: %s\n", m.Date.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Machine: %d CPUs (nproc), %s, Linux %s\n", m.CPUs, m.CPUModel, m.Kernel)
 	fmt.Fprintf(&b, "- Go: %s\n", m.GoVersion)

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"concurr/internal/bench"
+	"concurr/bench"
 )
 
 // Workload names, as -only matches them.
@@ -141,11 +141,7 @@ func (r *runner) trueWorkload(ctx context.Context) {
 	}
 	ms := r.measure(ctx, workloadTrue, cs, r.cfg.reps)
 	r.addRows(workloadTrue, ms, func(m measured, row *bench.Row) {
-		if row.VsFloor == 0 {
-			row.Result = "not judged: the floor did not run"
-			return
-		}
-		row.Result = verdict(row.VsFloor >= 1/trueVsFloorTime)
+		row.Result = floorVerdict(row, trueVsFloorTime)
 	})
 }
 

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"concurr/internal/bench"
+	"concurr/bench"
 )
 
 // Workload names, as -only matches them.

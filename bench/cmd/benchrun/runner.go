@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"concurr/internal/bench"
+	"concurr/bench"
 )
 
 // runner holds what every workload needs: the tools found or built, the
@@ -242,6 +242,15 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "missed"
+}
+
+// floorVerdict judges a row whose target is a time within maxTimeVsFloor
+// times the floor's, that is jobs/s at least 1/maxTimeVsFloor of the floor's.
+func floorVerdict(row *bench.Row, maxTimeVsFloor float64) string {
+	if row.VsFloor == 0 {
+		return "not judged: the floor did not run"
+	}
+	return verdict(row.VsFloor >= 1/maxTimeVsFloor)
 }
 
 // inputFile returns a file holding the lines 1…n, written once.

@@ -16,7 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"concurr/internal/bench"
+	"concurr/bench"
 	"concurr/internal/sshtest"
 )
 
@@ -213,11 +213,7 @@ func (r *runner) remoteStartWorkload(ctx context.Context, rm *remote) {
 			row.Result = verdict(m.median() <= firstContactLimit)
 			return
 		}
-		if row.VsFloor == 0 {
-			row.Result = "not judged: the floor did not run"
-			return
-		}
-		row.Result = verdict(row.VsFloor >= 1/cachedVsSSHTime)
+		row.Result = floorVerdict(row, cachedVsSSHTime)
 	})
 }
 
@@ -241,11 +237,7 @@ func (r *runner) remoteFanWorkload(ctx context.Context, rm *remote) {
 	}
 	ms := r.measure(ctx, workloadRemoteFan, cs, r.cfg.reps)
 	r.addRows(workloadRemoteFan, ms, func(m measured, row *bench.Row) {
-		if row.VsFloor == 0 {
-			row.Result = "not judged: the floor did not run"
-			return
-		}
-		row.Result = verdict(row.VsFloor >= 1/fanVsFloorTime)
+		row.Result = floorVerdict(row, fanVsFloorTime)
 	})
 }
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"concurr/internal/bench"
+	"concurr/bench"
 )
 
 // rushModule is rush's Go module; it is installed with go install, never
@@ -25,7 +25,7 @@ func (r *runner) setUp(ctx context.Context) [][2]string {
 	r.parallel = r.findOrApt(ctx, "parallel", "parallel")
 	r.xargs = r.findOrApt(ctx, "xargs", "findutils")
 	r.rush = r.findOrGoInstall(ctx)
-	r.forkfloor = r.build(ctx, "forkfloor", "./internal/bench/cmd/forkfloor")
+	r.forkfloor = r.build(ctx, "forkfloor", "./bench/cmd/forkfloor")
 	if r.cfg.concurr != "" {
 		abs, err := filepath.Abs(r.cfg.concurr)
 		if err != nil {
