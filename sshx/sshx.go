@@ -2,8 +2,8 @@
 // ssh_config, authenticating with ssh-agent and identity files, verifying
 // known_hosts, connecting (through ProxyJump hops), and bootstrapping the
 // agent on the node: probe the platform and the cache, upload the client's
-// build if it is absent, and start `concurr --agent` on the session, whose
-// stdin and stdout then carry the wire protocol.
+// build if it is absent, and start `concurr --agent=v1` (AgentArg) on the
+// session, whose stdin and stdout then carry the wire protocol.
 //
 // Everything from the probe to the agent's start happens in one session
 // running a small POSIX sh script, so that a cached start costs one round

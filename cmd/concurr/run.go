@@ -41,10 +41,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return usagef(helpHint, "%s", flagError(err))
 	}
-	if o.agent {
-		return agent.Serve(ctx, stdin, stdout, agent.Options{Stderr: stderr,
-			Debug: os.Getenv("CONCURR_DEBUG") == "protocol"})
-	}
 	if o.help {
 		usage(stdout, specs)
 		return nil
