@@ -9,12 +9,17 @@
 #               Convention: such tests have E2E or SSHD in their name and skip
 #               unless CONCURR_E2E=1 is set; this target sets it.
 #   make race   the unit tests again under the race detector
+#
+# make test also runs the agent's tests with the nopidfd build tag, which
+# sends every command through the os/exec path that darwin and FreeBSD take.
 
 GO        ?= go
 BIN       := bin
 PKG       := ./...
 FUZZTIME  ?= 20s
 DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+# lint builds the binary for these too.
+LINT_PLATFORMS := $(DIST_PLATFORMS) freebsd/amd64
 
 # staticcheck is not a module dependency: use an installed copy of the pinned
 # version when there is one, otherwise fetch and run that version.
@@ -36,15 +41,26 @@ build:
 
 test:
 	$(GO) test $(PKG)
+	$(GO) test -tags nopidfd ./agent/
 
 race:
 	$(GO) test -race $(PKG)
 
+# The binary is built for every platform in LINT_PLATFORMS, so that a
+# platform the agent ships for keeps building; the os/exec path that they
+# take is vetted and checked on Linux with -tags nopidfd.
 lint:
 	$(GO) vet $(PKG)
+	$(GO) vet -tags nopidfd ./agent/
+	@set -e; for platform in $(LINT_PLATFORMS); do \
+		os=$${platform%/*}; arch=$${platform#*/}; \
+		echo "== build $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o /dev/null ./cmd/concurr; \
+	done
 	@out=$$(gofmt -s -l .); if [ -n "$$out" ]; then \
 		echo "gofmt -s: these files need formatting:"; echo "$$out"; exit 1; fi
 	$(STATICCHECK) $(PKG)
+	$(STATICCHECK) -tags nopidfd ./agent/
 
 # Runs every fuzz target of every package for FUZZTIME each (make fuzz FUZZTIME=2m).
 fuzz:

@@ -69,11 +69,6 @@ func execExternal(ctx context.Context, args []string) error {
 		// The job is being killed: start nothing more.
 		return interp.ExitStatus(128 + int(syscall.SIGTERM))
 	}
-	if args[0] == "sleep" {
-		if ran, err := runSleepBuiltin(ctx, hc, j, args); ran {
-			return err
-		}
-	}
 	path, err := interp.LookPathDir(hc.Dir, hc.Env, args[0])
 	if err != nil {
 		fmt.Fprintln(hc.Stderr, err)
@@ -122,15 +117,11 @@ func execExternal(ctx context.Context, args []string) error {
 		cmd.WaitDelay = pipeGrace
 		return cmd
 	}
-	cmd := newCmd()
-	err = cmd.Start()
-	// A concurrently forked process may briefly hold the file open for
-	// writing (https://go.dev/issue/22315); retry like DefaultExecHandler.
-	for delay := time.Millisecond; errors.Is(err, syscall.ETXTBSY) && delay < 300*time.Millisecond; delay *= 2 {
-		time.Sleep(delay)
+	var cmd *exec.Cmd
+	err = retryTextBusy(func() error {
 		cmd = newCmd()
-		err = cmd.Start()
-	}
+		return cmd.Start()
+	})
 	if errors.Is(err, syscall.ENOEXEC) {
 		return runScript(ctx, hc, path, args)
 	}
@@ -219,8 +210,10 @@ func signalByName(s string) (syscall.Signal, bool) {
 }
 
 // processWriters returns where a process writes: the job's own streams
-// become processWriters, so that its output is sent as it arrives; files and
-// pipes of the interpreter are passed on as they are.
+// become processWriters, so that its output is sent as it arrives; a
+// redirection's file is given to the process itself, as the direct spawn
+// path does, rather than through a pipe and a copier; other files and pipes
+// of the interpreter are passed on as they are.
 func processWriters(j *job, stdout, stderr io.Writer) (io.Writer, io.Writer) {
 	conv := func(w io.Writer) io.Writer {
 		switch w {
@@ -228,6 +221,9 @@ func processWriters(j *job, stdout, stderr io.Writer) (io.Writer, io.Writer) {
 			return processWriter{&j.stdout}
 		case &j.stderr:
 			return processWriter{&j.stderr}
+		}
+		if l, ok := w.(*lineFile); ok {
+			return l.file()
 		}
 		return w
 	}

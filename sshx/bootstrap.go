@@ -180,6 +180,11 @@ func (o *Options) buildFor(name, goos, goarch string) (*build, error) {
 	return &build{goos: goos, goarch: goarch, path: path, sum: af.sum, size: af.size, dynamic: af.dynamic}, nil
 }
 
+// AgentArg is the argument that starts concurr as the agent, which the
+// bootstrap script passes alone. Its version changes when the way the agent
+// is started does, and a concurr that does not speak it says so.
+const AgentArg = "--agent=v1"
+
 // The markers the bootstrap script prints are "@@concurr:NONCE:WORD ARGS" on
 // a line of their own; the nonce keeps them from matching anything a login
 // shell prints, or the script's own text echoed back.
@@ -234,6 +239,7 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		`umask 077`,
 		`set -f`,
 		`k=` + nonce,
+		`ag=` + AgentArg,
 		`m() { echo; echo "` + markerPrefix + `$k:$*"; }`,
 		`command -v sha256sum >/dev/null 2>&1 || command -v shasum >/dev/null 2>&1 || { m fail neither sha256sum nor shasum is installed; exit 1; }`,
 		// openssl, where there is one, uses the CPU's SHA instructions:
@@ -266,12 +272,12 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 	if !fallback {
 		parts = append(parts,
 			`c="$c1"`, `p="$c/$d"`, `f="$p/concurr"`, `g="$c2/$d/concurr"`,
-			`if q "$c" "$p" "$f"; then m exec cached "$f"; exec "$f" --agent; fi`,
-			`if [ ! -f "$f" ] && q "$c2" "$c2/$d" "$g"; then m exec cached "$g"; exec "$g" --agent; fi`,
+			`if q "$c" "$p" "$f"; then m exec cached "$f"; exec "$f" "$ag"; fi`,
+			`if [ ! -f "$f" ] && q "$c2" "$c2/$d" "$g"; then m exec cached "$g"; exec "$g" "$ag"; fi`,
 			`me=$(id -u)`,
 			`sd "$c"`, `sd "$p"`,
-			`if ok "$f"; then st "$p" "$f"; m exec cached "$f"; exec "$f" --agent; fi`,
-			`if [ -d "$c2/$d" ]; then sd "$c2"; sd "$c2/$d"; if ok "$g"; then st "$c2/$d" "$g"; m exec cached "$g"; exec "$g" --agent; fi; fi`,
+			`if ok "$f"; then st "$p" "$f"; m exec cached "$f"; exec "$f" "$ag"; fi`,
+			`if [ -d "$c2/$d" ]; then sd "$c2"; sd "$c2/$d"; if ok "$g"; then st "$c2/$d" "$g"; m exec cached "$g"; exec "$g" "$ag"; fi; fi`,
 		)
 	} else {
 		parts = append(parts,
@@ -279,7 +285,7 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 			`me=$(id -u)`,
 			`sd "$c"`, `sd "$p"`,
 			`rm -f "$c1/$d/concurr" "$c1/$d/verified"`,
-			`if ok "$f"; then st "$p" "$f"; m exec cached "$f"; exec "$f" --agent; fi`,
+			`if ok "$f"; then st "$p" "$f"; m exec cached "$f"; exec "$f" "$ag"; fi`,
 		)
 	}
 	parts = append(parts,
@@ -288,7 +294,7 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		`t="$p/.concurr.$k.tmp"`,
 		`m upload`,
 		`head -c "$n" > "$t"`,
-		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$p" "$f"; m exec uploaded "$f"; exec "$f" --agent; fi`,
+		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$p" "$f"; m exec uploaded "$f"; exec "$f" "$ag"; fi`,
 		`rm -f "$t"`,
 		`m fail the uploaded agent did not verify`,
 		`exit 1`,

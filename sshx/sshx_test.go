@@ -28,7 +28,7 @@ import (
 )
 
 // testAgent is the executable uploaded in these tests: a stand-in for
-// `concurr --agent` that says hello and exits at EOF.
+// `concurr --agent=v1` that says hello and exits at EOF.
 var testAgent string
 
 func TestMain(m *testing.M) {

@@ -67,7 +67,6 @@ type options struct {
 	tmpdir         string
 	config         string
 	version, help  bool
-	agent          bool
 }
 
 // stringList is a repeatable option.
@@ -161,7 +160,6 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"config"}, arg: "FILE", help: "read options from FILE (one 'name value' per line)", bind: str(&o.config, "")},
 		{long: []string{"version"}, help: "print the version", bind: boolean(&o.version)},
 		{long: []string{"help"}, short: "h", help: "print this help", bind: boolean(&o.help)},
-		{long: []string{"agent"}, bind: boolean(&o.agent)}, // hidden: serve the protocol on stdio
 	}
 }
 

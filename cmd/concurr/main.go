@@ -11,29 +11,75 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
+
+	"concurr/agent"
+	"concurr/sshx"
 )
 
 func main() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// The client holds little: output beyond a few MiB spills to files.
-		// A soft limit keeps the garbage collector from letting the heap
-		// double past that while a job prints gigabytes.
-		debug.SetMemoryLimit(48 << 20)
-	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	go func() {
-		sig := <-signals
+	done := make(chan error, 1)
+	go func() { done <- start(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }()
+	var err error
+	select {
+	case err = <-done:
+	case sig := <-signals:
 		cancel(interrupted{sig.(syscall.Signal)})
-		// A second signal does not wait for jobs to end gracefully.
-		sig = <-signals
-		killNow()
-		os.Exit(128 + int(sig.(syscall.Signal)))
-	}()
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		select {
+		case err = <-done:
+		case sig = <-signals:
+			// A second signal does not wait for jobs to end gracefully.
+			killNow()
+			os.Exit(128 + int(sig.(syscall.Signal)))
+		}
+	}
 	os.Exit(int(exitStatus(err, os.Stderr)))
+}
+
+// start runs concurr as the hidden agent when its first argument asks for
+// that, and otherwise runs the command line. Agent mode is read from the raw
+// argv before any flag parsing, so that neither the environment
+// (CONCURR_AGENT) nor a --config file can turn a run into an agent that
+// answers with protocol bytes.
+func start(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	isAgent, err := agentMode(args)
+	if err != nil {
+		return err
+	}
+	if isAgent {
+		return agent.Serve(ctx, stdin, stdout, agent.Options{Stderr: stderr,
+			Debug: os.Getenv("CONCURR_DEBUG") == "protocol"})
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The client holds little: output beyond a few MiB spills to files.
+		// A soft limit keeps the garbage collector from letting the heap
+		// double past that while a job prints gigabytes. Never on a node's
+		// agent, where the jobs and other processes need the memory more.
+		debug.SetMemoryLimit(48 << 20)
+	}
+	return run(ctx, args, stdin, stdout, stderr)
+}
+
+// agentMode reports whether args ask for agent mode: exactly sshx.AgentArg
+// (--agent=v1), alone. Another version, a bare --agent or more arguments
+// are errors, so that a client and an agent that do not match say so.
+func agentMode(args []string) (bool, error) {
+	if len(args) == 0 || (args[0] != "--agent" && !strings.HasPrefix(args[0], "--agent=")) {
+		return false, nil
+	}
+	if version, ok := strings.CutPrefix(args[0], "--agent="); !ok {
+		return false, fmt.Errorf("agent mode needs a version: this concurr speaks %s", sshx.AgentArg)
+	} else if args[0] != sshx.AgentArg {
+		return false, fmt.Errorf("agent mode: unknown version %q: this concurr speaks %s", version, sshx.AgentArg)
+	}
+	if len(args) > 1 {
+		return false, fmt.Errorf("agent mode takes no other arguments, got %q", args[1:])
+	}
+	return true, nil
 }
 
 // ExitStatus is concurr's exit status, as GNU Parallel defines it.

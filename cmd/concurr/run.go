@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/peterbourgon/ff/v3"
 
-	"concurr/agent"
 	"concurr/internal/buildinfo"
 	"concurr/internal/hint"
 	"concurr/internal/sched"
@@ -31,10 +29,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		ff.WithConfigFileFlag("config"), ff.WithConfigFileParser(ff.PlainParser))
 	if err != nil {
 		return usagef(helpHint, "%s", flagError(err))
-	}
-	if o.agent {
-		return agent.Serve(ctx, stdin, stdout, agent.Options{Stderr: stderr,
-			Debug: os.Getenv("CONCURR_DEBUG") == "protocol"})
 	}
 	if o.help {
 		usage(stdout, specs)

@@ -63,13 +63,6 @@ func (r *runner) toolContender(name, path string, c contender) contender {
 	return c
 }
 
-// renamed gives a contender another name in the table, for a second
-// configuration of the same tool.
-func renamed(tool string, c contender) contender {
-	c.tool = tool
-	return c
-}
-
 // label is how the table names a tool.
 func label(name string) string {
 	if name == "parallel" {
@@ -156,16 +149,7 @@ func (r *runner) sleepWorkload(ctx context.Context) {
 		r.toolContender("concurr", r.concurr, contender{role: subject, jobs: jobs, check: noOutput,
 			command: r.stdinJobs(r.concurr, "-j8", job),
 			target:  fmt.Sprintf("≤ %.2f× ideal %.2f s", sleepVsIdeal, ideal.Seconds()),
-			note:    "sleep runs as the agent's builtin (GNU sleep on PATH, plain duration): no fork."}),
-		// The same with the system's sleep, which shows the scheduling
-		// overhead on top of fork/exec (compare with forkfloor below).
-		renamed("concurr, /bin/sleep", r.toolContender("concurr", r.concurr, contender{role: peer, jobs: jobs, check: noOutput,
-			command: func(n int) (bench.Command, error) {
-				c, err := r.stdinJobs(r.concurr, "-j8", job)(n)
-				c.Env = append(c.Env, "CONCURR_NO_BUILTIN_SLEEP=1")
-				return c, err
-			},
-			note: "CONCURR_NO_BUILTIN_SLEEP=1: each job forks and execs the system's sleep; for scale, no target."})),
+			note:    "each job forks and execs the system's sleep (compare with forkfloor below)."}),
 		{tool: "ideal", role: floor, jobs: jobs, computed: ideal,
 			note: fmt.Sprintf("ideal: %d jobs / 8 slots × 0.05 s, computed, not measured.", jobs)},
 		r.toolContender("forkfloor", r.forkfloor, contender{role: peer, jobs: jobs, check: noOutput,

@@ -1,4 +1,4 @@
-// Command testagent stands in for `concurr --agent` in sshx's tests: it
+// Command testagent stands in for `concurr --agent=v1` in sshx's tests: it
 // opens the stream with wire.Magic and a Hello, answers pings, and exits
 // when its stdin closes, as the real agent does.
 package main
@@ -11,9 +11,13 @@ import (
 	"concurr/internal/wire"
 )
 
+// agentArg is agentArg, spelled out: importing sshx would pull in net,
+// and with it cgo, and the test agent must stay a static executable.
+const agentArg = "--agent=v1"
+
 func main() {
-	if len(os.Args) != 2 || os.Args[1] != "--agent" {
-		os.Stderr.WriteString("testagent: want --agent\n")
+	if len(os.Args) != 2 || os.Args[1] != agentArg {
+		os.Stderr.WriteString("testagent: want " + agentArg + "\n")
 		os.Exit(2)
 	}
 	out := bufio.NewWriter(os.Stdout)
