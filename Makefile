@@ -46,15 +46,17 @@ test:
 race:
 	$(GO) test -race $(PKG)
 
-# The binary is built for every platform in LINT_PLATFORMS, so that a
-# platform the agent ships for keeps building; the os/exec path that they
-# take is vetted and checked on Linux with -tags nopidfd.
+# Every package is vetted, and the binary built, for every platform in
+# LINT_PLATFORMS, so that a platform the agent ships for keeps building; the
+# os/exec path that those platforms take is also vetted and checked on Linux
+# with -tags nopidfd.
 lint:
 	$(GO) vet $(PKG)
 	$(GO) vet -tags nopidfd ./agent/
 	@set -e; for platform in $(LINT_PLATFORMS); do \
 		os=$${platform%/*}; arch=$${platform#*/}; \
-		echo "== build $$os/$$arch"; \
+		echo "== vet and build $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) vet $(PKG); \
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o /dev/null ./cmd/concurr; \
 	done
 	@out=$$(gofmt -s -l .); if [ -n "$$out" ]; then \
