@@ -216,7 +216,7 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 		mode = output.LineBuffer
 	}
 	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder,
-		TempDir: o.tmpdir, Results: o.results != ""}
+		TempDir: o.tmpdir, Results: o.results}
 	p.cfg.Output = output.New(stdout, stderr, p.outputOptions)
 	if o.results != "" {
 		names := tmpl.Options.Header

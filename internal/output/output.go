@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 )
 
@@ -34,9 +32,10 @@ type Options struct {
 	// MemoryLimit bounds the output held in memory across all jobs before it
 	// spills to files. 0 means 8 MiB.
 	MemoryLimit int
-	// Results sends each job's output to files in the directory given to
-	// Begin instead of stdout and stderr (--results).
-	Results bool
+	// Results, when set, is the --results folder: each job's output goes
+	// to files in the folder given to Begin, which must lie under it,
+	// instead of stdout and stderr.
+	Results string
 }
 
 // Streams.
@@ -60,12 +59,21 @@ type Job struct {
 	header   []byte // printed before the job's stdout, for -v
 	live     bool   // keep-order head: streaming straight out
 	files    [2]*os.File
+	// resultsErr is why the job's --results files could not be made; such
+	// a job must not run, as its output would have nowhere to go.
+	resultsErr error
 }
+
+// ResultsErr reports why the job's --results files could not be made, or
+// nil.
+func (j *Job) ResultsErr() error { return j.resultsErr }
 
 // Writer serialises all jobs' output onto stdout and stderr.
 type Writer struct {
 	mu     sync.Mutex
 	opts   Options
+	// results is what --results found out about its folder, once.
+	results resultsRoot
 	out    [2]*bufio.Writer
 	err    error
 	next   uint64 // keep-order: the next sequence number to print
@@ -97,7 +105,7 @@ func (w *Writer) Begin(seq uint64, tag []byte, dir string) *Job {
 	j := &Job{Seq: seq, Tag: tag}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.opts.Results {
+	if w.opts.Results != "" {
 		w.openResults(j, dir)
 		return j
 	}
@@ -243,7 +251,7 @@ func (w *Writer) Finish(j *Job) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	j.finished = true
-	if w.opts.Results {
+	if w.opts.Results != "" {
 		w.closeResults(j)
 		return
 	}
@@ -337,57 +345,4 @@ func (w *Writer) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
-}
-
-// ResultsDir returns where --results puts a job's files, as GNU Parallel
-// lays them out: for each position, its name (the header's, or the position
-// number) and then its value, with "\\" doubled and "/" written as "\\_".
-func ResultsDir(root string, names []string, args []string) string {
-	parts := []string{root}
-	for i, a := range args {
-		name := fmt.Sprint(i + 1)
-		if i < len(names) {
-			name = names[i]
-		}
-		a = strings.ReplaceAll(a, `\`, `\\`)
-		a = strings.ReplaceAll(a, "/", `\_`)
-		parts = append(parts, name, a)
-	}
-	return filepath.Join(parts...)
-}
-
-func (w *Writer) openResults(j *Job, dir string) {
-	fail := func(err error) {
-		if w.err == nil {
-			w.err = fmt.Errorf("--results: %w", err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fail(err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, "seq"), fmt.Appendf(nil, "%d", j.Seq), 0o644); err != nil {
-		fail(err)
-		return
-	}
-	for i, name := range []string{"stdout", "stderr"} {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			fail(err)
-			return
-		}
-		j.files[i] = f
-	}
-}
-
-func (w *Writer) closeResults(j *Job) {
-	for i, f := range j.files {
-		if f == nil {
-			continue
-		}
-		if err := f.Close(); err != nil && w.err == nil {
-			w.err = fmt.Errorf("--results: %w", err)
-		}
-		j.files[i] = nil
-	}
 }

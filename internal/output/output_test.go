@@ -136,9 +136,12 @@ func TestSpill(t *testing.T) {
 func TestResults(t *testing.T) {
 	root := t.TempDir()
 	var stdout bytes.Buffer
-	w := New(&stdout, &bytes.Buffer{}, Options{Results: true})
+	w := New(&stdout, &bytes.Buffer{}, Options{Results: root})
 	dir := ResultsDir(root, nil, []string{"a/b", `c\d`})
 	j := w.Begin(7, nil, dir)
+	if err := j.ResultsErr(); err != nil {
+		t.Fatal(err)
+	}
 	w.Chunk(j, Stdout, []byte("out\n"))
 	w.Chunk(j, Stderr, []byte("err\n"))
 	w.Finish(j)
@@ -156,7 +159,69 @@ func TestResults(t *testing.T) {
 			t.Errorf("%s = %q, %v; want %q", name, b, err, content)
 		}
 	}
-	if got := ResultsDir(root, []string{"name"}, []string{""}); got != filepath.Join(root, "name") {
-		t.Errorf("empty value: %q", got)
+}
+
+func TestResultsDir(t *testing.T) {
+	tests := []struct {
+		name  string
+		names []string
+		args  []string
+		want  string
+	}{
+		{"positions name the levels", nil, []string{"a", "b"}, "1/a/2/b"},
+		{"slash and backslash in a value", nil, []string{`a/b\c`}, `1/a\_b\\c`},
+		{"tab and NUL in a value", nil, []string{"a\tb\x00"}, `1/a\tb\0`},
+		{"a header name is escaped as a value", []string{"../../x"}, []string{"v"}, `..\_..\_x/v`},
+		{"empty value", nil, []string{""}, `1/\empty`},
+		{"dot and dot-dot values", nil, []string{".", ".."}, `1/\./2/\.\.`},
+		{"empty, dot and dot-dot names", []string{"", ".", ".."}, []string{"a", "b", "c"}, `\empty/a/\./b/\.\./c`},
+		{"a value that looks like an escape is escaped", nil, []string{`\.`}, `1/\\.`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ResultsDir("out", tt.names, tt.args)
+			if want := filepath.Join("out", tt.want); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestResultsFolderProblems: a job whose folder cannot be made fails alone,
+// with its reason; the Writer goes on.
+func TestResultsFolderProblems(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(root, "file"), nil, 0o644)
+	os.Symlink(outside, filepath.Join(root, "link"))
+	tests := []struct {
+		name    string
+		dir     string
+		wantErr string // "" for none
+	}{
+		{"a folder outside the root", filepath.Join(root, ".."), "not under the results folder"},
+		{"a file in the way", filepath.Join(root, "file", "x"), "not a directory"},
+		{"a link out of the root", filepath.Join(root, "link", "x"), "outside the results folder"},
+		{"a name too long is shortened", filepath.Join(root, "1", strings.Repeat("v", 300)), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := New(&bytes.Buffer{}, &bytes.Buffer{}, Options{Results: root})
+			j := w.Begin(1, nil, tt.dir)
+			err := j.ResultsErr()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
+			}
+			w.Finish(j)
+			if err := w.Flush(); err != nil {
+				t.Fatalf("the Writer failed: %v", err)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(outside, "x")); err == nil {
+		t.Error("a folder was made through the link")
 	}
 }
