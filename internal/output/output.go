@@ -70,16 +70,16 @@ func (j *Job) ResultsErr() error { return j.resultsErr }
 
 // Writer serialises all jobs' output onto stdout and stderr.
 type Writer struct {
-	mu     sync.Mutex
-	opts   Options
+	mu   sync.Mutex
+	opts Options
 	// results is what --results found out about its folder, once.
 	results resultsRoot
-	out    [2]*bufio.Writer
-	err    error
-	next   uint64 // keep-order: the next sequence number to print
-	held   map[uint64]*Job
-	skip   map[uint64]bool
-	memory int // bytes held in memory by all spools
+	out     [2]*bufio.Writer
+	err     error
+	next    uint64 // keep-order: the next sequence number to print
+	held    map[uint64]*Job
+	skip    map[uint64]bool
+	memory  int // bytes held in memory by all spools
 }
 
 // New returns a Writer on stdout and stderr. Sequence numbers start at 1.
