@@ -8,6 +8,7 @@ package output
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,9 @@ type Options struct {
 	// MemoryLimit bounds the output held in memory across all jobs before it
 	// spills to files. 0 means 8 MiB.
 	MemoryLimit int
+	// Window bounds, under -k, how far past the oldest job not yet printed
+	// a job may start (see WaitRoom). 0 means DefaultWindow.
+	Window int
 	// Results, when set, is the --results folder: each job's output goes
 	// to files in the folder given to Begin, which must lie under it,
 	// instead of stdout and stderr.
@@ -52,13 +56,12 @@ type Job struct {
 	// included.
 	Tag []byte
 
-	streams  [2]Spool
-	partial  [2][]byte // line-buffer: the unfinished last line
-	midLine  [2]bool   // a line has been started on the stream and not ended
-	finished bool
-	header   []byte // printed before the job's stdout, for -v
-	live     bool   // keep-order head: streaming straight out
-	files    [2]*os.File
+	held    [2]held
+	partial [2][]byte // line-buffer: the unfinished last line
+	midLine [2]bool   // a line has been started on the stream and not ended
+	header  []byte    // printed before the job's stdout, for -v
+	live    bool      // keep-order head: streaming straight out
+	files   [2]*os.File
 	// resultsErr is why the job's --results files could not be made; such
 	// a job must not run, as its output would have nowhere to go.
 	resultsErr error
@@ -74,12 +77,15 @@ type Writer struct {
 	opts Options
 	// results is what --results found out about its folder, once.
 	results resultsRoot
+	spill   spiller
 	out     [2]*bufio.Writer
 	err     error
 	next    uint64 // keep-order: the next sequence number to print
 	held    map[uint64]*Job
 	skip    map[uint64]bool
-	memory  int // bytes held in memory by all spools
+	memory  int       // bytes held in memory by all jobs
+	room    sync.Cond // signalled when next moves while WaitRoom waits
+	waiting int       // callers of WaitRoom waiting
 }
 
 // New returns a Writer on stdout and stderr. Sequence numbers start at 1.
@@ -87,17 +93,59 @@ func New(stdout, stderr io.Writer, opts Options) *Writer {
 	if opts.MemoryLimit == 0 {
 		opts.MemoryLimit = 8 << 20
 	}
+	if opts.Window == 0 {
+		opts.Window = DefaultWindow
+	}
 	if opts.KeepOrder && opts.Mode == Ungroup {
 		opts.Mode = Group
 	}
-	return &Writer{
-		opts: opts,
-		out:  [2]*bufio.Writer{bufio.NewWriterSize(stdout, 64<<10), bufio.NewWriterSize(stderr, 16<<10)},
-		next: 1,
-		held: make(map[uint64]*Job),
-		skip: make(map[uint64]bool),
+	w := &Writer{
+		opts:  opts,
+		spill: spiller{dir: opts.TempDir},
+		out:   [2]*bufio.Writer{bufio.NewWriterSize(stdout, 64<<10), bufio.NewWriterSize(stderr, 16<<10)},
+		next:  1,
+		held:  make(map[uint64]*Job),
+		skip:  make(map[uint64]bool),
 	}
+	w.room.L = &w.mu
+	return w
 }
+
+// DefaultWindow is how many jobs, under -k, may start past the oldest one
+// not yet printed. GNU Parallel stops starting jobs when it runs out of file
+// descriptors, a few hundred jobs ahead; concurr holds a job's output in a
+// shared file and a few hundred bytes of memory, and goes further ahead.
+const DefaultWindow = 1 << 15
+
+// WaitRoom waits until job seq may start, and reports false when ctx ends
+// first. Under -k a job may start at most Options.Window jobs past the
+// oldest job not yet printed: otherwise a slow job would make the Writer
+// hold the output of every job after it, as long as it runs, and memory
+// would grow with the length of the run.
+func (w *Writer) WaitRoom(ctx context.Context, seq uint64) bool {
+	if !w.opts.KeepOrder || w.opts.Results != "" {
+		return true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.hasRoom(seq) {
+		return true
+	}
+	stop := context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		w.room.Broadcast()
+		w.mu.Unlock()
+	})
+	defer stop()
+	w.waiting++
+	for !w.hasRoom(seq) && ctx.Err() == nil {
+		w.room.Wait()
+	}
+	w.waiting--
+	return ctx.Err() == nil
+}
+
+func (w *Writer) hasRoom(seq uint64) bool { return seq < w.next+uint64(w.opts.Window) }
 
 // Begin starts collecting output for a job. With Options.Results, dir is
 // where its files go.
@@ -108,9 +156,6 @@ func (w *Writer) Begin(seq uint64, tag []byte, dir string) *Job {
 	if w.opts.Results != "" {
 		w.openResults(j, dir)
 		return j
-	}
-	for i := range j.streams {
-		j.streams[i].dir = w.opts.TempDir
 	}
 	if w.streamsHead() && seq == w.next {
 		j.live = true
@@ -158,18 +203,19 @@ func (w *Writer) streamsHead() bool {
 
 // hold keeps data for later, in memory while the global budget allows.
 func (w *Writer) hold(j *Job, i int, data []byte) {
-	s := &j.streams[i]
-	before := s.mem.Len()
-	if s.file == nil && w.memory+len(data) > w.opts.MemoryLimit {
-		s.limit = 0 // spill this stream now
-	} else if s.file == nil {
-		s.limit = s.mem.Len() + len(data)
+	if len(data) == 0 {
+		return
 	}
-	if _, err := s.Write(data); err != nil && w.err == nil {
+	h := &j.held[i]
+	if len(h.spilled) == 0 && w.memory+len(data) <= w.opts.MemoryLimit {
+		h.mem = append(h.mem, data...)
+		w.memory += len(data)
+		return
+	}
+	if err := w.spill.write(h, data); err != nil && w.err == nil {
 		// Dropping output silently would lose work: stop the run instead.
 		w.err = fmt.Errorf("hold the output of job %d: %w", j.Seq, err)
 	}
-	w.memory += s.mem.Len() - before
 }
 
 // lines writes the complete lines in data and keeps the rest.
@@ -239,9 +285,11 @@ func (w *Writer) Discard(j *Job) {
 }
 
 func (w *Writer) release(j *Job) {
-	for i := range j.streams {
-		w.memory -= j.streams[i].mem.Len()
-		j.streams[i].reset()
+	for i := range j.held {
+		h := &j.held[i]
+		w.memory -= len(h.mem)
+		h.mem = nil
+		w.spill.release(h)
 	}
 }
 
@@ -250,7 +298,6 @@ func (w *Writer) release(j *Job) {
 func (w *Writer) Finish(j *Job) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	j.finished = true
 	if w.opts.Results != "" {
 		w.closeResults(j)
 		return
@@ -292,6 +339,9 @@ func (w *Writer) advance() {
 		}
 		j, ok := w.held[w.next]
 		if !ok {
+			if w.waiting > 0 {
+				w.room.Broadcast()
+			}
 			return
 		}
 		delete(w.held, w.next)
@@ -315,14 +365,20 @@ func (w *Writer) flushHeld(j *Job) {
 		w.emit(&Job{}, 0, j.header)
 		j.header = nil
 	}
-	for i := range j.streams {
-		w.memory -= j.streams[i].mem.Len()
-		err := j.streams[i].drain(func(b []byte) error {
+	for i := range j.held {
+		h := &j.held[i]
+		w.emit(j, i, h.mem)
+		w.memory -= len(h.mem)
+		h.mem = nil
+		if len(h.spilled) == 0 {
+			continue
+		}
+		err := w.spill.drain(h, func(b []byte) error {
 			w.emit(j, i, b)
 			return w.err
 		})
 		if err != nil && w.err == nil {
-			w.err = err
+			w.err = fmt.Errorf("read back the output of job %d: %w", j.Seq, err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,7 +121,7 @@ func TestSpill(t *testing.T) {
 	for range 100 {
 		w.Chunk(j, Stdout, []byte(piece))
 	}
-	if j.streams[0].file == nil {
+	if len(j.held[0].spilled) == 0 {
 		t.Fatal("output beyond the limit was not spilled to a file")
 	}
 	w.Finish(j)
@@ -130,6 +131,63 @@ func TestSpill(t *testing.T) {
 	}
 	if w.memory != 0 {
 		t.Fatalf("memory accounting = %d after finish", w.memory)
+	}
+}
+
+// TestSpillShared holds many jobs behind a slow first one, past the memory
+// limit: they share one spill file, not one each, and their output comes
+// back whole and in order.
+func TestSpillShared(t *testing.T) {
+	tests := []struct {
+		name   string
+		opts   Options
+		stderr bool
+	}{
+		{"keep order", Options{KeepOrder: true}, false},
+		{"keep order, both streams", Options{KeepOrder: true}, true},
+		{"keep order with line buffer", Options{KeepOrder: true, Mode: LineBuffer}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr, want bytes.Buffer
+			tt.opts.MemoryLimit = 1 << 10
+			tt.opts.TempDir = t.TempDir()
+			w := New(&stdout, &stderr, tt.opts)
+			jobs := make([]*Job, 2000)
+			for i := range jobs {
+				jobs[i] = w.Begin(uint64(i+1), nil, "")
+			}
+			for i := len(jobs) - 1; i >= 0; i-- {
+				line := fmt.Sprintf("%0100d\n", i+1)
+				w.Chunk(jobs[i], Stdout, []byte(line[:50]))
+				if tt.stderr {
+					w.Chunk(jobs[i], Stderr, []byte("e\n"))
+				}
+				w.Chunk(jobs[i], Stdout, []byte(line[50:]))
+				if i > 0 {
+					w.Finish(jobs[i])
+				}
+			}
+			if n := w.spill.files(jobs); n != 1 {
+				t.Fatalf("%d spill files open, want 1", n)
+			}
+			w.Finish(jobs[0])
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			for i := range jobs {
+				fmt.Fprintf(&want, "%0100d\n", i+1)
+			}
+			if stdout.String() != want.String() {
+				t.Fatalf("stdout differs: got %d bytes, want %d", stdout.Len(), want.Len())
+			}
+			if tt.stderr && stderr.String() != strings.Repeat("e\n", len(jobs)) {
+				t.Fatalf("stderr = %d bytes", stderr.Len())
+			}
+			if w.memory != 0 || w.spill.current.live != 0 {
+				t.Fatalf("memory = %d, spilled = %d after all is printed", w.memory, w.spill.current.live)
+			}
+		})
 	}
 }
 
