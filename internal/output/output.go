@@ -1,8 +1,10 @@
 // Package output owns how jobs' output reaches the client's stdout and
 // stderr: grouped per job (the default), in input order (-k), line by line
-// (--line-buffer) or as it comes (-u), with --tag prefixes. Grouped output is
-// held in memory up to a bound and spilled to unlinked temporary files past
-// it, so the client's memory stays bounded whatever the jobs print.
+// (--line-buffer) or as it comes (-u), with --tag prefixes, or into files
+// (--results). Grouped output is held in memory up to a bound and spilled
+// past it to a few unlinked temporary files that all held jobs share, and -k
+// lets the run go only so far past the oldest job not yet printed, so the
+// client's memory and file descriptors stay bounded whatever the jobs print.
 package output
 
 import (
