@@ -52,7 +52,7 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer, 
 	if err := p.planOutput(o, stdout, stderr, say); err != nil {
 		return nil, err
 	}
-	if err := p.planJobControl(o, values, stdout); err != nil {
+	if err := p.planJobControl(o, values, stdout, say); err != nil {
 		return nil, err
 	}
 	if err := p.planNodes(o, values, stderr, say); err != nil {
@@ -216,7 +216,7 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 		mode = output.LineBuffer
 	}
 	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder,
-		TempDir: o.tmpdir, Results: o.results != ""}
+		TempDir: o.tmpdir, Results: o.results}
 	p.cfg.Output = output.New(stdout, stderr, p.outputOptions)
 	if o.results != "" {
 		names := tmpl.Options.Header
@@ -244,7 +244,7 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 }
 
 // planJobControl sets when jobs start, stop, retry and are logged.
-func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer) error {
+func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, say *messages) error {
 	p.cfg.Timeout, p.cfg.TimeoutPercent = v.timeout, v.timeoutPercent
 	p.cfg.Retries = o.retries
 	p.cfg.Halt = v.halt
@@ -260,7 +260,7 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer) e
 	if o.jobLog != "" {
 		resume := o.resume || o.resumeFailed
 		if resume {
-			done, err := joblog.Read(o.jobLog)
+			done, err := joblog.Read(o.jobLog, say.warning)
 			if err != nil {
 				return err
 			}

@@ -3,7 +3,9 @@
 // (--resume, --resume-failed).
 //
 // Each line is written with a single write to a file opened for appending,
-// so a client killed at any moment leaves only whole lines of finished jobs.
+// so a client killed at any moment leaves only whole lines of finished jobs;
+// a line torn all the same (a full disk, a power loss, NFS) is ended before
+// a resumed run appends, and skipped with a warning when read.
 package joblog
 
 import (
@@ -75,13 +77,35 @@ func Create(path string, truncate bool, stdout io.Writer) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("open job log: %w", err)
 	}
-	if info.Size() == 0 {
-		if _, err := f.WriteString(Header); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("write job log: %w", err)
-		}
+	start := ""
+	switch {
+	case info.Size() == 0:
+		start = Header
+	case !endsLine(path, info.Size()):
+		// A line cut short by a crash or a full disk is ended, so that it
+		// does not swallow the first line appended after it.
+		start = "\n"
+	}
+	if _, err := f.WriteString(start); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write job log: %w", err)
 	}
 	return &Writer{w: f, f: f}, nil
+}
+
+// endsLine reports whether the file at path, of the given size, ends with a
+// newline; a file it cannot read is taken to.
+func endsLine(path string, size int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, size-1); err != nil {
+		return true
+	}
+	return last[0] == '\n'
 }
 
 // Write appends one entry.
@@ -103,11 +127,22 @@ func (w *Writer) Close() error {
 	return w.f.Close()
 }
 
+// errCutShort marks a last line without its newline.
+var errCutShort = errors.New("cut short")
+
+// namedBadLines is how many bad lines Read names before it only counts
+// them.
+const namedBadLines = 3
+
 // Read returns the entries of the job log at path, by sequence number; when
 // a job appears more than once the last line wins, as a resumed run appends.
-// A missing file is an empty log. A final line cut short by a crash is
-// ignored.
-func Read(path string) (map[uint64]Entry, error) {
+// A missing file is an empty log.
+//
+// A line that cannot be read, such as one cut short by a full disk or a
+// crash, is skipped with a warning, as GNU Parallel does, and its job runs
+// again. Only a file with no header and no job line at all is refused: it is
+// not a job log, and a resumed run must not append to it.
+func Read(path string, warn func(error)) (map[uint64]Entry, error) {
 	entries := make(map[uint64]Entry)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -117,25 +152,48 @@ func Read(path string) (map[uint64]Entry, error) {
 		return nil, fmt.Errorf("read job log: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if n == 1 && line+"\n" == Header {
-			continue
-		}
-		e, err := parseLine(line)
-		if err != nil {
-			// Only a last line may be incomplete; anything else is not a job log.
-			if !sc.Scan() {
-				break
-			}
-			return nil, fmt.Errorf("read job log %s: line %d: %w", path, n, err)
-		}
-		entries[e.Seq] = e
+	r := bufio.NewReaderSize(f, 64<<10)
+	header := false
+	type badLine struct {
+		n   int
+		err error
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read job log: %w", err)
+	var bad []badLine
+	for n := 1; ; n++ {
+		line, err := r.ReadString('\n')
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("read job log %s: %w", path, err)
+		}
+		if line == "" {
+			break
+		}
+		switch e, perr := parseLine(strings.TrimSuffix(line, "\n")); {
+		case n == 1 && line == Header:
+			header = true
+		case !strings.HasSuffix(line, "\n"):
+			bad = append(bad, badLine{n, errCutShort})
+		case perr != nil:
+			bad = append(bad, badLine{n, perr})
+		default:
+			entries[e.Seq] = e
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	if len(bad) > 0 && !header && len(entries) == 0 {
+		return nil, fmt.Errorf("read job log %s: not a job log: line %d: %w", path, bad[0].n, bad[0].err)
+	}
+	for i, b := range bad {
+		if i == namedBadLines {
+			warn(fmt.Errorf("job log %s: %d more bad lines skipped", path, len(bad)-i))
+			break
+		}
+		if b.err == errCutShort {
+			warn(fmt.Errorf("job log %s: line %d is cut short: its job runs again", path, b.n))
+		} else {
+			warn(fmt.Errorf("job log %s: line %d skipped: %w", path, b.n, b.err))
+		}
 	}
 	return entries, nil
 }
@@ -143,7 +201,7 @@ func Read(path string) (map[uint64]Entry, error) {
 func parseLine(line string) (Entry, error) {
 	f := strings.SplitN(line, "\t", 9)
 	if len(f) != 9 {
-		return Entry{}, errors.New("not a job log line: want 9 tab-separated columns")
+		return Entry{}, fmt.Errorf("%d tab-separated columns, want 9", len(f))
 	}
 	var e Entry
 	var err error

@@ -2,8 +2,10 @@ package joblog
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,9 +53,13 @@ func TestWriteAndRead(t *testing.T) {
 	f.WriteString("3\t:\t12")
 	f.Close()
 
-	got, err := Read(path)
+	var warnings []error
+	got, err := Read(path, func(err error) { warnings = append(warnings, err) })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(warnings) != 1 {
+		t.Fatalf("warnings = %v, want one for the torn line", warnings)
 	}
 	if len(got) != 2 || got[1].Failed() || got[2].Failed() || got[2].Start.Unix() != 2 {
 		t.Fatalf("got %+v", got)
@@ -65,16 +71,24 @@ func TestWriteAndRead(t *testing.T) {
 }
 
 func TestRead(t *testing.T) {
+	line := func(seq int) string { return fmt.Sprintf("%d\t:\t1.0\t0.1\t0\t0\t0\t0\tx\n", seq) }
 	tests := []struct {
-		name    string
-		content string
-		want    int
-		wantErr bool
+		name         string
+		content      string
+		want         int
+		wantWarnings int
+		wantErr      bool
 	}{
-		{"missing file is empty", "", 0, false},
-		{"header only", Header, 0, false},
-		{"garbage in the middle", Header + "nonsense\n1\t:\t1.0\t0.1\t0\t0\t0\t0\tx\n", 0, true},
-		{"bad number", Header + "x\t:\t1.0\t0.1\t0\t0\t0\t0\tx\n2\t:\t1.0\t0.1\t0\t0\t0\t0\tx\n", 0, true},
+		{"missing file is empty", "", 0, 0, false},
+		{"header only", Header, 0, 0, false},
+		{"torn last line", Header + line(1) + "2\t:\t1", 1, 1, false},
+		{"last line whole but without its newline", Header + line(1) + strings.TrimSuffix(line(2), "\n"), 1, 1, false},
+		{"garbage in the middle", Header + "nonsense\n" + line(1), 1, 1, false},
+		{"bad number", Header + "x\t:\t1.0\t0.1\t0\t0\t0\t0\tx\n" + line(2), 1, 1, false},
+		{"a torn line ended by a resumed run", Header + line(1) + "2\t:\t1\n" + line(2), 2, 1, false},
+		{"many bad lines: a few named, the rest counted", Header + strings.Repeat("bad\n", 10) + line(1), 1, namedBadLines + 1, false},
+		{"no header and no job line is not a job log", "some\ntext\n", 0, 0, true},
+		{"no header but job lines", line(1) + line(2), 2, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,12 +96,45 @@ func TestRead(t *testing.T) {
 			if tt.content != "" {
 				os.WriteFile(path, []byte(tt.content), 0o644)
 			}
-			got, err := Read(path)
+			warnings := 0
+			got, err := Read(path, func(error) { warnings++ })
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
 			}
-			if err == nil && len(got) != tt.want {
-				t.Fatalf("got %d entries", len(got))
+			if err != nil {
+				return
+			}
+			if len(got) != tt.want || warnings != tt.wantWarnings {
+				t.Fatalf("got %d entries and %d warnings, want %d and %d", len(got), warnings, tt.want, tt.wantWarnings)
+			}
+		})
+	}
+}
+
+// TestAppendEndsTornLine: a resumed run's first line does not join a line
+// torn by a crash.
+func TestAppendEndsTornLine(t *testing.T) {
+	tests := []struct {
+		name, before, want string
+	}{
+		{"torn line", Header + "1\t:\t1", Header + "1\t:\t1\n"},
+		{"whole lines", Header, Header},
+		{"empty file gets the header", "", Header},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "log")
+			os.WriteFile(path, []byte(tt.before), 0o644)
+			w, err := Create(path, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := Entry{Seq: 2, Host: ":", Start: time.Unix(1, 0), Command: "x"}
+			w.Write(e)
+			w.Close()
+			b, _ := os.ReadFile(path)
+			if want := tt.want + e.Format(); string(b) != want {
+				t.Fatalf("log = %q, want %q", b, want)
 			}
 		})
 	}

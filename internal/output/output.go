@@ -1,18 +1,19 @@
 // Package output owns how jobs' output reaches the client's stdout and
 // stderr: grouped per job (the default), in input order (-k), line by line
-// (--line-buffer) or as it comes (-u), with --tag prefixes. Grouped output is
-// held in memory up to a bound and spilled to unlinked temporary files past
-// it, so the client's memory stays bounded whatever the jobs print.
+// (--line-buffer) or as it comes (-u), with --tag prefixes, or into files
+// (--results). Grouped output is held in memory up to a bound and spilled
+// past it to a few unlinked temporary files that all held jobs share, and -k
+// lets the run go only so far past the oldest job not yet printed, so the
+// client's memory and file descriptors stay bounded whatever the jobs print.
 package output
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 )
 
@@ -34,9 +35,13 @@ type Options struct {
 	// MemoryLimit bounds the output held in memory across all jobs before it
 	// spills to files. 0 means 8 MiB.
 	MemoryLimit int
-	// Results sends each job's output to files in the directory given to
-	// Begin instead of stdout and stderr (--results).
-	Results bool
+	// Window bounds, under -k, how far past the oldest job not yet printed
+	// a job may start (see WaitRoom). 0 means DefaultWindow.
+	Window int
+	// Results, when set, is the --results folder: each job's output goes
+	// to files in the folder given to Begin, which must lie under it,
+	// instead of stdout and stderr.
+	Results string
 }
 
 // Streams.
@@ -53,25 +58,36 @@ type Job struct {
 	// included.
 	Tag []byte
 
-	streams  [2]Spool
-	partial  [2][]byte // line-buffer: the unfinished last line
-	midLine  [2]bool   // a line has been started on the stream and not ended
-	finished bool
-	header   []byte // printed before the job's stdout, for -v
-	live     bool   // keep-order head: streaming straight out
-	files    [2]*os.File
+	held    [2]held
+	partial [2][]byte // line-buffer: the unfinished last line
+	midLine [2]bool   // a line has been started on the stream and not ended
+	header  []byte    // printed before the job's stdout, for -v
+	live    bool      // keep-order head: streaming straight out
+	files   [2]*os.File
+	// resultsErr is why the job's --results files could not be made; such
+	// a job must not run, as its output would have nowhere to go.
+	resultsErr error
 }
+
+// ResultsErr reports why the job's --results files could not be made, or
+// nil.
+func (j *Job) ResultsErr() error { return j.resultsErr }
 
 // Writer serialises all jobs' output onto stdout and stderr.
 type Writer struct {
-	mu     sync.Mutex
-	opts   Options
-	out    [2]*bufio.Writer
-	err    error
-	next   uint64 // keep-order: the next sequence number to print
-	held   map[uint64]*Job
-	skip   map[uint64]bool
-	memory int // bytes held in memory by all spools
+	mu   sync.Mutex
+	opts Options
+	// results is what --results found out about its folder, once.
+	results resultsRoot
+	spill   spiller
+	out     [2]*bufio.Writer
+	err     error
+	next    uint64 // keep-order: the next sequence number to print
+	held    map[uint64]*Job
+	skip    map[uint64]bool
+	memory  int       // bytes held in memory by all jobs
+	room    sync.Cond // signalled when next moves while WaitRoom waits
+	waiting int       // callers of WaitRoom waiting
 }
 
 // New returns a Writer on stdout and stderr. Sequence numbers start at 1.
@@ -79,17 +95,59 @@ func New(stdout, stderr io.Writer, opts Options) *Writer {
 	if opts.MemoryLimit == 0 {
 		opts.MemoryLimit = 8 << 20
 	}
+	if opts.Window == 0 {
+		opts.Window = DefaultWindow
+	}
 	if opts.KeepOrder && opts.Mode == Ungroup {
 		opts.Mode = Group
 	}
-	return &Writer{
-		opts: opts,
-		out:  [2]*bufio.Writer{bufio.NewWriterSize(stdout, 64<<10), bufio.NewWriterSize(stderr, 16<<10)},
-		next: 1,
-		held: make(map[uint64]*Job),
-		skip: make(map[uint64]bool),
+	w := &Writer{
+		opts:  opts,
+		spill: spiller{dir: opts.TempDir},
+		out:   [2]*bufio.Writer{bufio.NewWriterSize(stdout, 64<<10), bufio.NewWriterSize(stderr, 16<<10)},
+		next:  1,
+		held:  make(map[uint64]*Job),
+		skip:  make(map[uint64]bool),
 	}
+	w.room.L = &w.mu
+	return w
 }
+
+// DefaultWindow is how many jobs, under -k, may start past the oldest one
+// not yet printed. GNU Parallel stops starting jobs when it runs out of file
+// descriptors, a few hundred jobs ahead; concurr holds a job's output in a
+// shared file and a few hundred bytes of memory, and goes further ahead.
+const DefaultWindow = 1 << 15
+
+// WaitRoom waits until job seq may start, and reports false when ctx ends
+// first. Under -k a job may start at most Options.Window jobs past the
+// oldest job not yet printed: otherwise a slow job would make the Writer
+// hold the output of every job after it, as long as it runs, and memory
+// would grow with the length of the run.
+func (w *Writer) WaitRoom(ctx context.Context, seq uint64) bool {
+	if !w.opts.KeepOrder || w.opts.Results != "" {
+		return true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.hasRoom(seq) {
+		return true
+	}
+	stop := context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		w.room.Broadcast()
+		w.mu.Unlock()
+	})
+	defer stop()
+	w.waiting++
+	for !w.hasRoom(seq) && ctx.Err() == nil {
+		w.room.Wait()
+	}
+	w.waiting--
+	return ctx.Err() == nil
+}
+
+func (w *Writer) hasRoom(seq uint64) bool { return seq < w.next+uint64(w.opts.Window) }
 
 // Begin starts collecting output for a job. With Options.Results, dir is
 // where its files go.
@@ -97,12 +155,9 @@ func (w *Writer) Begin(seq uint64, tag []byte, dir string) *Job {
 	j := &Job{Seq: seq, Tag: tag}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.opts.Results {
+	if w.opts.Results != "" {
 		w.openResults(j, dir)
 		return j
-	}
-	for i := range j.streams {
-		j.streams[i].dir = w.opts.TempDir
 	}
 	if w.streamsHead() && seq == w.next {
 		j.live = true
@@ -150,18 +205,19 @@ func (w *Writer) streamsHead() bool {
 
 // hold keeps data for later, in memory while the global budget allows.
 func (w *Writer) hold(j *Job, i int, data []byte) {
-	s := &j.streams[i]
-	before := s.mem.Len()
-	if s.file == nil && w.memory+len(data) > w.opts.MemoryLimit {
-		s.limit = 0 // spill this stream now
-	} else if s.file == nil {
-		s.limit = s.mem.Len() + len(data)
+	if len(data) == 0 {
+		return
 	}
-	if _, err := s.Write(data); err != nil && w.err == nil {
+	h := &j.held[i]
+	if len(h.spilled) == 0 && w.memory+len(data) <= w.opts.MemoryLimit {
+		h.mem = append(h.mem, data...)
+		w.memory += len(data)
+		return
+	}
+	if err := w.spill.write(h, data); err != nil && w.err == nil {
 		// Dropping output silently would lose work: stop the run instead.
 		w.err = fmt.Errorf("hold the output of job %d: %w", j.Seq, err)
 	}
-	w.memory += s.mem.Len() - before
 }
 
 // lines writes the complete lines in data and keeps the rest.
@@ -231,9 +287,11 @@ func (w *Writer) Discard(j *Job) {
 }
 
 func (w *Writer) release(j *Job) {
-	for i := range j.streams {
-		w.memory -= j.streams[i].mem.Len()
-		j.streams[i].reset()
+	for i := range j.held {
+		h := &j.held[i]
+		w.memory -= len(h.mem)
+		h.mem = nil
+		w.spill.release(h)
 	}
 }
 
@@ -242,8 +300,7 @@ func (w *Writer) release(j *Job) {
 func (w *Writer) Finish(j *Job) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	j.finished = true
-	if w.opts.Results {
+	if w.opts.Results != "" {
 		w.closeResults(j)
 		return
 	}
@@ -284,6 +341,9 @@ func (w *Writer) advance() {
 		}
 		j, ok := w.held[w.next]
 		if !ok {
+			if w.waiting > 0 {
+				w.room.Broadcast()
+			}
 			return
 		}
 		delete(w.held, w.next)
@@ -307,14 +367,20 @@ func (w *Writer) flushHeld(j *Job) {
 		w.emit(&Job{}, 0, j.header)
 		j.header = nil
 	}
-	for i := range j.streams {
-		w.memory -= j.streams[i].mem.Len()
-		err := j.streams[i].drain(func(b []byte) error {
+	for i := range j.held {
+		h := &j.held[i]
+		w.emit(j, i, h.mem)
+		w.memory -= len(h.mem)
+		h.mem = nil
+		if len(h.spilled) == 0 {
+			continue
+		}
+		err := w.spill.drain(h, func(b []byte) error {
 			w.emit(j, i, b)
 			return w.err
 		})
 		if err != nil && w.err == nil {
-			w.err = err
+			w.err = fmt.Errorf("read back the output of job %d: %w", j.Seq, err)
 		}
 	}
 }
@@ -337,57 +403,4 @@ func (w *Writer) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
-}
-
-// ResultsDir returns where --results puts a job's files, as GNU Parallel
-// lays them out: for each position, its name (the header's, or the position
-// number) and then its value, with "\\" doubled and "/" written as "\\_".
-func ResultsDir(root string, names []string, args []string) string {
-	parts := []string{root}
-	for i, a := range args {
-		name := fmt.Sprint(i + 1)
-		if i < len(names) {
-			name = names[i]
-		}
-		a = strings.ReplaceAll(a, `\`, `\\`)
-		a = strings.ReplaceAll(a, "/", `\_`)
-		parts = append(parts, name, a)
-	}
-	return filepath.Join(parts...)
-}
-
-func (w *Writer) openResults(j *Job, dir string) {
-	fail := func(err error) {
-		if w.err == nil {
-			w.err = fmt.Errorf("--results: %w", err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fail(err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, "seq"), fmt.Appendf(nil, "%d", j.Seq), 0o644); err != nil {
-		fail(err)
-		return
-	}
-	for i, name := range []string{"stdout", "stderr"} {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			fail(err)
-			return
-		}
-		j.files[i] = f
-	}
-}
-
-func (w *Writer) closeResults(j *Job) {
-	for i, f := range j.files {
-		if f == nil {
-			continue
-		}
-		if err := f.Close(); err != nil && w.err == nil {
-			w.err = fmt.Errorf("--results: %w", err)
-		}
-		j.files[i] = nil
-	}
 }

@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,7 +121,7 @@ func TestSpill(t *testing.T) {
 	for range 100 {
 		w.Chunk(j, Stdout, []byte(piece))
 	}
-	if j.streams[0].file == nil {
+	if len(j.held[0].spilled) == 0 {
 		t.Fatal("output beyond the limit was not spilled to a file")
 	}
 	w.Finish(j)
@@ -133,12 +134,72 @@ func TestSpill(t *testing.T) {
 	}
 }
 
+// TestSpillShared holds many jobs behind a slow first one, past the memory
+// limit: they share one spill file, not one each, and their output comes
+// back whole and in order.
+func TestSpillShared(t *testing.T) {
+	tests := []struct {
+		name   string
+		opts   Options
+		stderr bool
+	}{
+		{"keep order", Options{KeepOrder: true}, false},
+		{"keep order, both streams", Options{KeepOrder: true}, true},
+		{"keep order with line buffer", Options{KeepOrder: true, Mode: LineBuffer}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr, want bytes.Buffer
+			tt.opts.MemoryLimit = 1 << 10
+			tt.opts.TempDir = t.TempDir()
+			w := New(&stdout, &stderr, tt.opts)
+			jobs := make([]*Job, 2000)
+			for i := range jobs {
+				jobs[i] = w.Begin(uint64(i+1), nil, "")
+			}
+			for i := len(jobs) - 1; i >= 0; i-- {
+				line := fmt.Sprintf("%0100d\n", i+1)
+				w.Chunk(jobs[i], Stdout, []byte(line[:50]))
+				if tt.stderr {
+					w.Chunk(jobs[i], Stderr, []byte("e\n"))
+				}
+				w.Chunk(jobs[i], Stdout, []byte(line[50:]))
+				if i > 0 {
+					w.Finish(jobs[i])
+				}
+			}
+			if n := w.spill.files(jobs); n != 1 {
+				t.Fatalf("%d spill files open, want 1", n)
+			}
+			w.Finish(jobs[0])
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			for i := range jobs {
+				fmt.Fprintf(&want, "%0100d\n", i+1)
+			}
+			if stdout.String() != want.String() {
+				t.Fatalf("stdout differs: got %d bytes, want %d", stdout.Len(), want.Len())
+			}
+			if tt.stderr && stderr.String() != strings.Repeat("e\n", len(jobs)) {
+				t.Fatalf("stderr = %d bytes", stderr.Len())
+			}
+			if w.memory != 0 || w.spill.current.live != 0 {
+				t.Fatalf("memory = %d, spilled = %d after all is printed", w.memory, w.spill.current.live)
+			}
+		})
+	}
+}
+
 func TestResults(t *testing.T) {
 	root := t.TempDir()
 	var stdout bytes.Buffer
-	w := New(&stdout, &bytes.Buffer{}, Options{Results: true})
+	w := New(&stdout, &bytes.Buffer{}, Options{Results: root})
 	dir := ResultsDir(root, nil, []string{"a/b", `c\d`})
 	j := w.Begin(7, nil, dir)
+	if err := j.ResultsErr(); err != nil {
+		t.Fatal(err)
+	}
 	w.Chunk(j, Stdout, []byte("out\n"))
 	w.Chunk(j, Stderr, []byte("err\n"))
 	w.Finish(j)
@@ -156,7 +217,69 @@ func TestResults(t *testing.T) {
 			t.Errorf("%s = %q, %v; want %q", name, b, err, content)
 		}
 	}
-	if got := ResultsDir(root, []string{"name"}, []string{""}); got != filepath.Join(root, "name") {
-		t.Errorf("empty value: %q", got)
+}
+
+func TestResultsDir(t *testing.T) {
+	tests := []struct {
+		name  string
+		names []string
+		args  []string
+		want  string
+	}{
+		{"positions name the levels", nil, []string{"a", "b"}, "1/a/2/b"},
+		{"slash and backslash in a value", nil, []string{`a/b\c`}, `1/a\_b\\c`},
+		{"tab and NUL in a value", nil, []string{"a\tb\x00"}, `1/a\tb\0`},
+		{"a header name is escaped as a value", []string{"../../x"}, []string{"v"}, `..\_..\_x/v`},
+		{"empty value", nil, []string{""}, `1/\empty`},
+		{"dot and dot-dot values", nil, []string{".", ".."}, `1/\./2/\.\.`},
+		{"empty, dot and dot-dot names", []string{"", ".", ".."}, []string{"a", "b", "c"}, `\empty/a/\./b/\.\./c`},
+		{"a value that looks like an escape is escaped", nil, []string{`\.`}, `1/\\.`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ResultsDir("out", tt.names, tt.args)
+			if want := filepath.Join("out", tt.want); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestResultsFolderProblems: a job whose folder cannot be made fails alone,
+// with its reason; the Writer goes on.
+func TestResultsFolderProblems(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(root, "file"), nil, 0o644)
+	os.Symlink(outside, filepath.Join(root, "link"))
+	tests := []struct {
+		name    string
+		dir     string
+		wantErr string // "" for none
+	}{
+		{"a folder outside the root", filepath.Join(root, ".."), "not under the results folder"},
+		{"a file in the way", filepath.Join(root, "file", "x"), "not a directory"},
+		{"a link out of the root", filepath.Join(root, "link", "x"), "outside the results folder"},
+		{"a name too long is shortened", filepath.Join(root, "1", strings.Repeat("v", 300)), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := New(&bytes.Buffer{}, &bytes.Buffer{}, Options{Results: root})
+			j := w.Begin(1, nil, tt.dir)
+			err := j.ResultsErr()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
+			}
+			w.Finish(j)
+			if err := w.Flush(); err != nil {
+				t.Fatalf("the Writer failed: %v", err)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(outside, "x")); err == nil {
+		t.Error("a folder was made through the link")
 	}
 }

@@ -8,8 +8,8 @@ import (
 
 // Spool holds one stream of output for later: in memory up to a bound, then
 // in a temporary file, so that a job printing gigabytes costs the client a
-// file, not memory. The Writer keeps one per stream of every held job;
-// --onall keeps one per stream of every node.
+// file, not memory. --onall keeps one per stream of every node; the Writer's
+// held jobs, which may be many, share its spill files instead (spill.go).
 type Spool struct {
 	mem   bytes.Buffer
 	file  *os.File

@@ -8,13 +8,18 @@ import (
 	"time"
 )
 
-// feed reads the inputs into jobs, numbering them.
+// feed reads the inputs into jobs, numbering them. Under -k it reads no
+// further than the output may hold (output.Writer.WaitRoom); ctx ends when
+// the run is over, which ends that wait too.
 func (r *run) feed(ctx context.Context, src Source) {
 	defer r.q.sourceDone()
 	pack := max(r.cfg.Pack, 1)
 	var seq uint64
 	emit := func(args []string) bool {
 		seq++
+		if !r.cfg.Output.WaitRoom(ctx, seq) {
+			return false
+		}
 		if r.cfg.Skip != nil && r.cfg.Skip(seq) {
 			r.cfg.Output.Skip(seq)
 			return true

@@ -26,7 +26,10 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 		return
 	}
 	j.attempt++
-	if failed && j.attempt < r.cfg.Retries && !r.q.over() {
+	if err := j.out.ResultsErr(); err != nil {
+		// A retry would meet the same folder.
+		r.warnf("job %d: %v", j.seq, err)
+	} else if failed && j.attempt < r.cfg.Retries && !r.q.over() {
 		r.cfg.Output.Discard(j.out)
 		j.avoid = nr.node.Name
 		r.q.requeue(j)

@@ -169,7 +169,9 @@ func Run(ctx context.Context, cfg Config, nodes []Node, src Source) (Summary, er
 	defer stopOnCancel()
 
 	var wg sync.WaitGroup
-	wg.Go(func() { r.feed(ctx, src) })
+	// The feeder stops with the dials: when the run is over, even while it
+	// waits for -k's output to make room.
+	wg.Go(func() { r.feed(dialCtx, src) })
 	for _, n := range nodes {
 		wg.Go(func() { r.runNode(ctx, dialCtx, n) })
 	}

@@ -178,7 +178,7 @@ func TestLostNodeJobsRunElsewhere(t *testing.T) {
 			if stdout.String() != want.String() {
 				t.Fatalf("every job must appear once, in order; got:\n%s", stdout.String())
 			}
-			entries, err := joblog.Read(logPath)
+			entries, err := joblog.Read(logPath, func(err error) { t.Error(err) })
 			if err != nil || len(entries) != jobs {
 				t.Fatalf("job log has %d entries (%v), want %d", len(entries), err, jobs)
 			}

@@ -85,6 +85,12 @@ func (nr *nodeRun) start(j *job) error {
 	} else {
 		j.out.Tag = tag
 	}
+	if j.out.ResultsErr() != nil {
+		// Its output would have nowhere to go: it fails without running.
+		nr.credit <- struct{}{}
+		r.finish(j, nr, &wire.Result{Seq: j.seq, Start: time.Now().UnixNano(), Flags: wire.ResultNotRun})
+		return nil
+	}
 	j.node = nr
 	j.stdout = 0
 	if r.cfg.DryRun {
