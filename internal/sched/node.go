@@ -114,7 +114,10 @@ func (r *run) sleepUnlessOver(ctx context.Context, d time.Duration) bool {
 // serveNode feeds one connected agent until the run is over for it. It
 // reports whether the node was lost with the run unfinished.
 func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
-	slots := max(n.Slots(conn.Hello), 1)
+	// The handshake bounds what the agent announced; -j's count (say
+	// -j 1000000, or a percentage of a large count) is bounded here, as
+	// the credit and the agent's slots are sized by it.
+	slots := min(max(n.Slots(conn.Hello), 1), wire.MaxSlots)
 	nr := r.newNodeRun(n, conn, slots)
 	r.nodesMu.Lock()
 	r.nodes = append(r.nodes, nr)

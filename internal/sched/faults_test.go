@@ -1,0 +1,159 @@
+package sched
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"concurr/internal/output"
+	"concurr/internal/wire"
+)
+
+// scriptedDial returns a Dial that starts an agent played by answer: it
+// opens with hello, then answer is called with every message the client
+// sends and a function to reply with; answer returns false to end the
+// stream at once, as a host that crashes does.
+func scriptedDial(t *testing.T, hello wire.Hello, answer func(m wire.Message, reply func(wire.Message)) bool) func(context.Context) (*Conn, error) {
+	return func(ctx context.Context) (*Conn, error) {
+		toAgent, fromClient := io.Pipe()
+		toClient, fromAgent := io.Pipe()
+		drop := func() {
+			fromAgent.CloseWithError(io.ErrUnexpectedEOF)
+			toAgent.Close()
+		}
+		var wg sync.WaitGroup
+		t.Cleanup(func() {
+			drop()
+			wg.Wait()
+		})
+		wg.Go(func() {
+			opening, _ := wire.AppendAgentOpening(nil, &hello)
+			if _, err := fromAgent.Write(opening); err != nil {
+				return
+			}
+			r := wire.NewReader(bufio.NewReader(toAgent))
+			if r.ReadClientOpening() != nil {
+				return
+			}
+			w := wire.NewWriter(bufio.NewWriter(fromAgent))
+			reply := func(m wire.Message) {
+				w.Write(m)
+				w.Flush()
+			}
+			for {
+				f, err := r.ReadFrame()
+				if err != nil {
+					fromAgent.Close()
+					return
+				}
+				m, err := wire.Decode(f)
+				if err != nil {
+					drop()
+					return
+				}
+				if !answer(m, reply) {
+					drop()
+					return
+				}
+			}
+		})
+		return Handshake(ctx, toClient, fromClient, closeFunc(func() error {
+			fromClient.Close()
+			toClient.Close()
+			toAgent.Close()
+			return nil
+		}))
+	}
+}
+
+// echoAgent answers every input with a success.
+func echoAgent(m wire.Message, reply func(wire.Message)) bool {
+	if in, ok := m.(*wire.Input); ok {
+		reply(&wire.Result{Seq: in.Seq, Slot: 1})
+	}
+	return true
+}
+
+// announcedSlots is the CLI's default: as many slots as the agent says.
+func announcedSlots(h wire.Hello) int { return int(h.Slots) }
+
+// warnings collects a run's warnings.
+type warnings struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (w *warnings) add(err error) {
+	w.mu.Lock()
+	w.list = append(w.list, err.Error())
+	w.mu.Unlock()
+}
+
+func (w *warnings) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.list, "\n")
+}
+
+// runBounded runs Run and fails the test if it does not return in time.
+func runBounded(t *testing.T, limit time.Duration, cfg Config, nodes []Node, src Source) (Summary, error) {
+	t.Helper()
+	type result struct {
+		sum Summary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sum, err := Run(context.Background(), cfg, nodes, src)
+		done <- result{sum, err}
+	}()
+	select {
+	case r := <-done:
+		return r.sum, r.err
+	case <-time.After(limit):
+		t.Fatalf("the run did not end within %s", limit)
+		return Summary{}, nil
+	}
+}
+
+// A broken or hostile agent's slot count, or a -j beyond reason, neither
+// panics the client nor keeps it busy: the node is refused or bounded, and
+// the other node does the work.
+func TestAbsurdSlotCounts(t *testing.T) {
+	tests := []struct {
+		name      string
+		announced uint64
+		slots     func(wire.Hello) int
+		wantWarn  string // when the node is refused
+	}{
+		{"agent announces 2^63-1", 1<<63 - 1, announcedSlots, "more than"},
+		{"agent announces 2^40", 1 << 40, announcedSlots, "more than"},
+		{"agent announces 2^64-1", 1<<64 - 1, announcedSlots, "more than"},
+		{"-j asks for 2^40", 4, fixedSlots(1 << 40), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var warned warnings
+			var stdout strings.Builder
+			cfg := Config{Template: compile(t, "echo", "{}"), Warn: warned.add,
+				Output: output.New(&stdout, io.Discard, output.Options{KeepOrder: true})}
+			nodes := []Node{
+				{Name: "odd", Slots: tt.slots, Prefetch: 2,
+					Dial: scriptedDial(t, wire.Hello{Version: wire.Version, Slots: tt.announced}, echoAgent)},
+				{Name: "good", Slots: fixedSlots(2), Dial: localDial(t, 2, 0)},
+			}
+			sum, err := runBounded(t, 20*time.Second, cfg, nodes, &numbers{n: 20})
+			cfg.Output.Flush()
+			if err != nil || sum.Jobs != 20 || sum.Failed != 0 {
+				t.Fatalf("summary %+v, err %v (warnings %q)", sum, err, warned.String())
+			}
+			if tt.wantWarn != "" && (!strings.Contains(warned.String(), "odd: ") || !strings.Contains(warned.String(), tt.wantWarn)) {
+				t.Fatalf("warnings %q, want one naming the node and containing %q", warned.String(), tt.wantWarn)
+			}
+		})
+	}
+}
