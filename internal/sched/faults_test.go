@@ -3,12 +3,16 @@ package sched
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"concurr/internal/joblog"
 	"concurr/internal/output"
 	"concurr/internal/wire"
 )
@@ -155,5 +159,90 @@ func TestAbsurdSlotCounts(t *testing.T) {
 				t.Fatalf("warnings %q, want one naming the node and containing %q", warned.String(), tt.wantWarn)
 			}
 		})
+	}
+}
+
+// list yields one job per value.
+type list []string
+
+func (l *list) Next() ([]string, error) {
+	if len(*l) == 0 {
+		return nil, io.EOF
+	}
+	v := (*l)[0]
+	*l = (*l)[1:]
+	return []string{v}, nil
+}
+
+// A job whose arguments cannot fit in a frame fails, with GNU Parallel's
+// wording and Exitval -1, and the run goes on: it is not sent, so no node
+// is lost over it.
+func TestArgumentTooLongForAFrame(t *testing.T) {
+	huge := strings.Repeat("a", wire.MaxFrame)
+	tests := []struct {
+		name    string
+		retries int
+		nodes   int
+	}{
+		{"one node", 0, 1},
+		{"two nodes, retries", 3, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var warned warnings
+			var stdout strings.Builder
+			logPath := filepath.Join(t.TempDir(), "log")
+			log, err := joblog.Create(logPath, true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := Config{Template: compile(t, "echo", "{}"), Warn: warned.add, JobLog: log, Retries: tt.retries,
+				Output: output.New(&stdout, io.Discard, output.Options{KeepOrder: true})}
+			var nodes []Node
+			for i := range tt.nodes {
+				nodes = append(nodes, Node{Name: fmt.Sprint("n", i), Slots: fixedSlots(1), Dial: localDial(t, 1, 0)})
+			}
+			src := list{"ok1", huge, "ok2"}
+			sum, err := runBounded(t, 30*time.Second, cfg, nodes, &src)
+			cfg.Output.Flush()
+			log.Close()
+			if err != nil || sum.Jobs != 3 || sum.Failed != 1 {
+				t.Fatalf("summary %+v, err %v (warnings %.300q)", sum, err, warned.String())
+			}
+			if stdout.String() != "ok1\nok2\n" {
+				t.Fatalf("stdout %.100q", stdout.String())
+			}
+			w := warned.String()
+			if !strings.Contains(w, "command line too long") || !strings.Contains(w, "job 2") || strings.Contains(w, "lost") || len(w) > 1000 {
+				t.Fatalf("warnings %.300q, want one short line naming job 2 as too long, and no loss", w)
+			}
+			// By hand: the line of job 2 holds its whole command.
+			b, err := os.ReadFile(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+			exits := map[string]string{}
+			for _, l := range lines[1:] {
+				f := strings.SplitN(l, "\t", 9)
+				exits[f[0]] = f[6]
+			}
+			if len(lines) != 4 || exits["2"] != "-1" {
+				t.Fatalf("job log: %d lines, Exitvals %v; want 3 jobs, job 2's -1", len(lines), exits)
+			}
+		})
+	}
+}
+
+// A command whose environment cannot fit in a frame ends the run with an
+// error, rather than losing and rejoining every node for ever.
+func TestEnvironmentTooLargeForAFrame(t *testing.T) {
+	cfg := Config{Template: compile(t, "echo", "{}"), Warn: func(error) {},
+		Env:    []string{"BIG=" + strings.Repeat("x", wire.MaxFrame)},
+		Output: output.New(io.Discard, io.Discard, output.Options{})}
+	nodes := []Node{{Name: "n1", Slots: fixedSlots(1), Dial: localDial(t, 1, 0)}}
+	_, err := runBounded(t, 30*time.Second, cfg, nodes, &numbers{n: 3})
+	if err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("err = %v, want one saying the command is too large", err)
 	}
 }

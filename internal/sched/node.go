@@ -134,6 +134,13 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 
 	err := conn.Send(&wire.Command{ID: 1, Template: r.template, Env: r.cfg.Env,
 		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(slots)}, true)
+	if errors.Is(err, wire.ErrFrameTooLarge) {
+		// Nothing was sent, and no node could take it: the run cannot go on.
+		r.fail(fmt.Errorf("the command with its environment is too large to send to any host: %w", err))
+		conn.Close()
+		r.nodeLost(nr)
+		return false
+	}
 	if err != nil {
 		if !r.q.over() {
 			r.warnNode(n.Name, err)

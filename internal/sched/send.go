@@ -3,7 +3,9 @@ package sched
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"concurr/internal/output"
 	"concurr/internal/template"
@@ -95,6 +97,14 @@ func (nr *nodeRun) start(j *job) error {
 		r.finish(j, nr, &wire.Result{Seq: j.seq, Slot: slot, Start: time.Now().UnixNano()})
 		return nil
 	}
+	in := &wire.Input{Command: 1, Seq: j.seq, Args: j.args, Timeout: r.timeoutMillis()}
+	if size := in.FrameSize(); size > wire.MaxFrame {
+		// No node could take it: sent, it would fail the stream and be
+		// requeued for ever.
+		nr.credit <- struct{}{}
+		r.giveUp(j, nr, fmt.Sprintf("command line too long (%d >= %d) at job %d", size, wire.MaxFrame, j.seq))
+		return nil
+	}
 	nr.mu.Lock()
 	if nr.dead {
 		nr.mu.Unlock()
@@ -108,7 +118,6 @@ func (nr *nodeRun) start(j *job) error {
 	if r.cfg.Progress != nil {
 		r.cfg.Progress.Started(j.seq)
 	}
-	in := &wire.Input{Command: 1, Seq: j.seq, Args: j.args, Timeout: r.timeoutMillis()}
 	if err := nr.conn.Send(in, false); err != nil {
 		r.warnf("%s: %v", nr.node.Name, err)
 		nr.conn.Close()
@@ -116,6 +125,33 @@ func (nr *nodeRun) start(j *job) error {
 		return err
 	}
 	return nil
+}
+
+// giveUp fails a job that cannot run, for the reason given, without
+// retrying it: it counts as failed, and the job log gives it GNU Parallel's
+// Exitval -1.
+func (r *run) giveUp(j *job, nr *nodeRun, why string) {
+	command := r.cfg.Template.Display(template.Job{Seq: j.seq, Host: nr.node.Name, Args: j.args})
+	r.warnf("%s: %s", why, clipCommand(command))
+	if j.out == nil {
+		j.out = r.cfg.Output.Begin(j.seq, nil, "")
+	}
+	j.attempt = max(j.attempt, r.cfg.Retries)
+	r.finish(j, nr, &wire.Result{Seq: j.seq, Exit: 255, Start: time.Now().UnixNano(), Flags: wire.ResultNotRun})
+}
+
+// clipCommand shortens a command for a message, as GNU Parallel does for
+// one too long to run.
+func clipCommand(s string) string {
+	const most = 60
+	if len(s) <= most {
+		return s
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // newNodeRun sets up a connected node with the credit it starts with: one
