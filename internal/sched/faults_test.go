@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,5 +245,84 @@ func TestEnvironmentTooLargeForAFrame(t *testing.T) {
 	_, err := runBounded(t, 30*time.Second, cfg, nodes, &numbers{n: 3})
 	if err == nil || !strings.Contains(err.Error(), "too large") {
 		t.Fatalf("err = %v, want one saying the command is too large", err)
+	}
+}
+
+// A job that kills its agent, whichever node runs it, is failed after it
+// has lost two hosts, or --retries of them when that is more, with
+// Exitval -1; the other jobs finish.
+func TestJobThatKillsItsAgent(t *testing.T) {
+	oldDelay := RejoinDelay
+	RejoinDelay = 5 * time.Millisecond
+	defer func() { RejoinDelay = oldDelay }()
+	tests := []struct {
+		name       string
+		nodes      int
+		retries    int
+		wantPoison int // how many times the poison job is sent
+		prefetch   int
+	}{
+		{"two nodes", 2, 0, 2, 0},
+		{"one node", 1, 0, 2, 0},
+		{"two nodes, --retries 4", 2, 4, 4, 0},
+		// The jobs sent ahead are lost with the poison job the first time,
+		// and are not blamed for it.
+		{"one node, jobs sent ahead", 1, 0, 2, 4},
+		{"two nodes, jobs sent ahead", 2, 0, 2, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var poisoned atomic.Int32
+			poisonAgent := func(m wire.Message, reply func(wire.Message)) bool {
+				if in, ok := m.(*wire.Input); ok {
+					if in.Args[0] == "poison" {
+						poisoned.Add(1)
+						return false
+					}
+					reply(&wire.Output{Seq: in.Seq, Stream: wire.Stdout, Data: []byte(in.Args[0] + "\n")})
+					reply(&wire.Result{Seq: in.Seq, Slot: 1})
+				}
+				return true
+			}
+			var warned warnings
+			var stdout strings.Builder
+			logPath := filepath.Join(t.TempDir(), "log")
+			log, err := joblog.Create(logPath, true, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := Config{Template: compile(t, "echo", "{}"), Warn: warned.add, JobLog: log, Retries: tt.retries,
+				Output: output.New(&stdout, io.Discard, output.Options{KeepOrder: true})}
+			var nodes []Node
+			for i := range tt.nodes {
+				nodes = append(nodes, Node{Name: fmt.Sprint("h", i+1), Slots: fixedSlots(1), Prefetch: tt.prefetch,
+					Dial: scriptedDial(t, wire.Hello{Version: wire.Version, Slots: 1}, poisonAgent)})
+			}
+			src := list{"ok1", "poison", "ok2", "ok3"}
+			sum, err := runBounded(t, 20*time.Second, cfg, nodes, &src)
+			cfg.Output.Flush()
+			log.Close()
+			if err != nil || sum.Jobs != 4 || sum.Failed != 1 {
+				t.Fatalf("summary %+v, err %v (warnings %q)", sum, err, warned.String())
+			}
+			if stdout.String() != "ok1\nok2\nok3\n" {
+				t.Fatalf("stdout %q", stdout.String())
+			}
+			if n := int(poisoned.Load()); n != tt.wantPoison {
+				t.Fatalf("the poison job was sent %d times, want %d", n, tt.wantPoison)
+			}
+			if !strings.Contains(warned.String(), fmt.Sprintf("job 2 was running each time its host was lost (%d times", tt.wantPoison)) {
+				t.Fatalf("warnings %q, want one naming job 2", warned.String())
+			}
+			entries, err := joblog.Read(logPath)
+			if err != nil || len(entries) != 4 {
+				t.Fatalf("job log: %d entries, %v", len(entries), err)
+			}
+			for _, e := range entries {
+				if want := map[uint64]int{2: -1}[e.Seq]; e.Exit != want {
+					t.Fatalf("job %d's Exitval is %d, want %d", e.Seq, e.Exit, want)
+				}
+			}
+		})
 	}
 }

@@ -207,13 +207,27 @@ func (r *run) nodeLost(nr *nodeRun) {
 	r.connected--
 	r.nodesMu.Unlock()
 	sort.Slice(orphans, func(a, b int) bool { return orphans[a].seq < orphans[b].seq })
+	over := r.q.over()
 	for _, j := range orphans {
 		r.cfg.Output.Discard(j.out)
 		j.node = nil
+		j.losses++
+		j.avoid = nr.node.Name
+		if most := r.maxLosses(); j.losses >= most && !over {
+			// A job that was running each time may be what kills the
+			// agent (the OOM killer, a kill of its parent): requeued, it
+			// would take down every host in turn, for ever.
+			r.giveUp(j, nr, fmt.Sprintf("job %d was running each time its host was lost (%d times, last on %s)", j.seq, j.losses, nr.node.Name))
+			continue
+		}
 		r.q.requeue(j)
 	}
 	r.q.wake()
 }
+
+// maxLosses is how many times a job may be running on a node that is lost
+// before it is failed: twice, or --retries times when that is more.
+func (r *run) maxLosses() int { return max(2, r.cfg.Retries) }
 
 // nodeGone records that a node is out of the run for good. When the last
 // one goes with jobs unfinished, the run cannot go on.

@@ -24,12 +24,19 @@ func (nr *nodeRun) send(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		j, ok := r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, true)
+		j, ok := r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, nr.isIdle, true)
 		if !ok {
 			return
 		}
 		if nr.start(j) != nil {
 			return
+		}
+		if j.losses > 0 {
+			// A suspect runs alone (see queue.take).
+			if nr.conn.Flush() != nil || !nr.waitIdle(ctx) {
+				return
+			}
+			continue
 		}
 	more:
 		for {
@@ -38,7 +45,7 @@ func (nr *nodeRun) send(ctx context.Context) {
 			default:
 				break more
 			}
-			j, ok = r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, false)
+			j, ok = r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, nr.isIdle, false)
 			if j == nil {
 				nr.credit <- struct{}{}
 				if !ok {
@@ -50,11 +57,39 @@ func (nr *nodeRun) send(ctx context.Context) {
 			if nr.start(j) != nil {
 				return
 			}
+			if j.losses > 0 {
+				if nr.conn.Flush() != nil || !nr.waitIdle(ctx) {
+					return
+				}
+				break
+			}
 		}
 		if nr.conn.Flush() != nil {
 			return
 		}
 	}
+}
+
+// isIdle reports whether the node has no job in flight.
+func (nr *nodeRun) isIdle() bool {
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	return len(nr.inflight) == 0
+}
+
+// waitIdle waits until the node has no job in flight, and reports false
+// when the node or the run ended first.
+func (nr *nodeRun) waitIdle(ctx context.Context) bool {
+	for !nr.isIdle() {
+		select {
+		case <-nr.changed:
+		case <-nr.gone:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return !nr.isDead()
 }
 
 // start sends one job to the node.

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFaultJobKillsItsAgent runs a job that kills the agent that runs it,
+// on whichever host: it is failed after its second lost host, with
+// Exitval -1 in the job log, and the other jobs finish.
+func TestFaultJobKillsItsAgent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		hosts   string
+		retries []string
+		losses  int
+	}{
+		{"two hosts", "h1,h2", nil, 2},
+		{"one host", "h1", nil, 2},
+		{"two hosts, --retries 3", "h1,h2", []string{"--retries", "3"}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newFaultCluster(t)
+			c.addServer("h1", false)
+			c.addServer("h2", false)
+			dir := t.TempDir()
+			log := filepath.Join(dir, "log.tsv")
+			args := []string{"-F", c.config, "-S", tt.hosts, "-k", "--joblog", log}
+			args = append(args, tt.retries...)
+			args = append(args, `if [ {} = poison ]; then sh -c 'kill -9 $PPID'; fi; echo {}`, ":::", "ok1", "poison", "ok2")
+			r := startConcurr(t, dir, c.clientHome, nil, nil, args...)
+			status := r.wait(60 * time.Second)
+			stderr := r.stderr.String()
+			checkNoPanic(t, stderr)
+			if status != 1 {
+				t.Errorf("exit status %d, want 1; stderr:\n%s", status, stderr)
+			}
+			if got := r.stdout.String(); got != "ok1\nok2\n" {
+				t.Errorf("stdout %q, want ok1 and ok2", got)
+			}
+			want := fmt.Sprintf("job 2 was running each time its host was lost (%d times", tt.losses)
+			if !strings.Contains(stderr, "concurr: warning: "+want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr)
+			}
+			bySeq := checkOncePerSeq(t, readJobLog(t, log), 3)
+			for seq, e := range bySeq {
+				if wantExit := map[int]int{2: -1}[seq]; e.exit != wantExit {
+					t.Errorf("job %d's Exitval is %d, want %d", seq, e.exit, wantExit)
+				}
+			}
+		})
+	}
+}
