@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,6 +54,63 @@ func TestFaultJobKillsItsAgent(t *testing.T) {
 				if wantExit := map[int]int{2: -1}[seq]; e.exit != wantExit {
 					t.Errorf("job %d's Exitval is %d, want %d", seq, e.exit, wantExit)
 				}
+			}
+		})
+	}
+}
+
+// TestFaultHostRefusesCommand runs with a --workdir that a host cannot
+// create: that host is reported at once and dropped, and its jobs run on
+// the other, or the run ends with the refusal when no host is left.
+func TestFaultHostRefusesCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		refusing   []string // hosts whose workdir is a file
+		wantStatus int
+		wantStderr string
+	}{
+		{"one host of two", []string{"h1"}, 0, "concurr: warning: h1: the agent refused the command: workdir: mkdir "},
+		{"every host", []string{"h1", "h2"}, 255, "concurr: error: h"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newFaultCluster(t)
+			homes := map[string]string{}
+			for _, alias := range []string{"h1", "h2"} {
+				_, s := c.addServer(alias, false)
+				homes[alias] = s.Home
+			}
+			for _, alias := range tt.refusing {
+				if err := os.WriteFile(filepath.Join(homes[alias], "wd"), []byte("a file\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			dir := t.TempDir()
+			args := append([]string{"-F", c.config, "-S", "1/h1,1/h2", "-k", "--workdir", "wd", "echo {} on {host}", ":::"}, seqArgs(6)...)
+			r := startConcurr(t, dir, c.clientHome, nil, nil, args...)
+			status := r.wait(30 * time.Second)
+			stderr := r.stderr.String()
+			checkNoPanic(t, stderr)
+			if status != tt.wantStatus || !strings.Contains(stderr, tt.wantStderr) {
+				t.Fatalf("exit status %d, want %d, and stderr with %q:\n%s", status, tt.wantStatus, tt.wantStderr, stderr)
+			}
+			if strings.Count(stderr, "refused the command") != len(tt.refusing) {
+				t.Errorf("want one line per refusing host:\n%s", stderr)
+			}
+			if tt.wantStatus != 0 {
+				if r.stdout.String() != "" {
+					t.Errorf("stdout %q, want none", r.stdout.String())
+				}
+				return
+			}
+			var want strings.Builder
+			for i := 1; i <= 6; i++ {
+				fmt.Fprintf(&want, "%d on h2\n", i)
+			}
+			if got := r.stdout.String(); got != want.String() {
+				t.Errorf("stdout:\n%s\nwant:\n%s", got, want.String())
 			}
 		})
 	}

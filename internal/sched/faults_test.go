@@ -326,3 +326,68 @@ func TestJobThatKillsItsAgent(t *testing.T) {
 		})
 	}
 }
+
+// A node whose agent refuses the command is dropped at once and its jobs
+// go to the others, or the run ends with the refusal when none is left;
+// an agent's error for one job finishes that job, failed. Nothing waits
+// for credit that never comes.
+func TestAgentErrors(t *testing.T) {
+	refuseCommand := func(m wire.Message, reply func(wire.Message)) bool {
+		switch m := m.(type) {
+		case *wire.Command:
+			reply(&wire.Error{Command: m.ID, Message: "workdir: mkdir /nope: permission denied"})
+		case *wire.Input:
+			reply(&wire.Error{Command: m.Command, Seq: m.Seq, Message: "no command 1"})
+		}
+		return true
+	}
+	refuseJob2 := func(m wire.Message, reply func(wire.Message)) bool {
+		if in, ok := m.(*wire.Input); ok {
+			if in.Args[0] == "2" {
+				reply(&wire.Error{Command: in.Command, Seq: in.Seq, Message: "job 2 is already running"})
+				return true
+			}
+			return echoAgent(m, reply)
+		}
+		return true
+	}
+	hello := wire.Hello{Version: wire.Version, Slots: 2}
+	tests := []struct {
+		name       string
+		agents     []func(wire.Message, func(wire.Message)) bool
+		wantErr    string // the run's error
+		wantWarn   string
+		wantFailed int
+	}{
+		{"the only node refuses the command", []func(wire.Message, func(wire.Message)) bool{refuseCommand},
+			"n1: the agent refused the command: workdir: mkdir /nope: permission denied", "", 0},
+		{"every node refuses the command", []func(wire.Message, func(wire.Message)) bool{refuseCommand, refuseCommand},
+			"the agent refused the command", "the agent refused the command", 0},
+		{"one node of two refuses the command", []func(wire.Message, func(wire.Message)) bool{refuseCommand, echoAgent},
+			"", "n1: the agent refused the command", 0},
+		{"the agent refuses one job", []func(wire.Message, func(wire.Message)) bool{refuseJob2},
+			"", "n1: the agent refused job 2: job 2 is already running", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var warned warnings
+			cfg := Config{Template: compile(t, "echo", "{}"), Warn: warned.add,
+				Output: output.New(io.Discard, io.Discard, output.Options{})}
+			var nodes []Node
+			for i, a := range tt.agents {
+				nodes = append(nodes, Node{Name: fmt.Sprint("n", i+1), Slots: fixedSlots(2), Prefetch: 2, Dial: scriptedDial(t, hello, a)})
+			}
+			sum, err := runBounded(t, 20*time.Second, cfg, nodes, &numbers{n: 10})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+			} else if err != nil || sum.Jobs != 10 || sum.Failed != tt.wantFailed {
+				t.Fatalf("summary %+v, err %v; want 10 jobs, %d failed (warnings %q)", sum, err, tt.wantFailed, warned.String())
+			}
+			if w := warned.String(); tt.wantWarn != "" && !strings.Contains(w, tt.wantWarn) || tt.wantWarn == "" && w != "" {
+				t.Fatalf("warnings %q, want %q", w, tt.wantWarn)
+			}
+		})
+	}
+}

@@ -30,6 +30,7 @@ type nodeRun struct {
 	dead     bool
 	closing  bool // the client ended the stream on purpose
 	lost     bool // the stream ended while jobs were in flight or to come
+	refused  bool // the agent refused the command: the node is out of the run
 
 	heard atomic.Int64 // when the agent last sent anything, Unix nanoseconds
 
@@ -168,7 +169,7 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	nr.conn.Close()
 	nr.mu.Lock()
 	defer nr.mu.Unlock()
-	return nr.lost && !r.q.over()
+	return nr.lost && !nr.refused && !r.q.over()
 }
 
 // warnNode reports a node's failure, named after the node, keeping the
@@ -196,6 +197,7 @@ func (r *run) nodeLost(nr *nodeRun) {
 	nr.dead = true
 	close(nr.gone)
 	nr.lost = !nr.closing || len(nr.inflight) > 0
+	refused := nr.refused
 	orphans := make([]*job, 0, len(nr.inflight))
 	for _, j := range nr.inflight {
 		orphans = append(orphans, j)
@@ -211,8 +213,13 @@ func (r *run) nodeLost(nr *nodeRun) {
 	for _, j := range orphans {
 		r.cfg.Output.Discard(j.out)
 		j.node = nil
-		j.losses++
 		j.avoid = nr.node.Name
+		if refused {
+			// It never ran: the node refused it with the command.
+			r.q.requeue(j)
+			continue
+		}
+		j.losses++
 		if most := r.maxLosses(); j.losses >= most && !over {
 			// A job that was running each time may be what kills the
 			// agent (the OOM killer, a kill of its parent): requeued, it
@@ -245,10 +252,19 @@ func (r *run) nodeGone() {
 	r.q.mu.Unlock()
 	if unfinished {
 		r.mu.Lock()
+		r.nodesMu.Lock()
+		refusal := r.refusal
+		r.nodesMu.Unlock()
 		if r.fatal == nil {
-			r.fatal = ErrNoNodes
-			if r.everUp {
+			switch {
+			case refusal != nil:
+				// The last node left refused the command; any before it
+				// were reported as they went.
+				r.fatal = refusal
+			case r.everUp:
 				r.fatal = errors.New("every host was lost before the jobs finished")
+			default:
+				r.fatal = ErrNoNodes
 			}
 		}
 		r.mu.Unlock()

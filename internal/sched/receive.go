@@ -48,7 +48,25 @@ func (nr *nodeRun) receive() {
 				nr.signal()
 			}
 		case *wire.Error:
-			r.fail(fmt.Errorf("%s: agent refused the command: %s", nr.node.Name, m.Message))
+			if m.Seq == 0 {
+				// The node cannot run the command at all (a --workdir it
+				// cannot create, say): it answers every job with an error
+				// too. It is dropped, and its jobs go to the others.
+				r.refused(nr, m.Message)
+				return
+			}
+			// The agent refused this one job: it finishes, failed, rather
+			// than hold its slot's credit for ever.
+			nr.mu.Lock()
+			j := nr.inflight[m.Seq]
+			delete(nr.inflight, m.Seq)
+			nr.mu.Unlock()
+			if j != nil {
+				r.cfg.Output.Discard(j.out)
+				nr.credit <- struct{}{}
+				r.giveUp(j, nr, fmt.Sprintf("%s: the agent refused job %d: %s", hostLabel(nr.node.Name), j.seq, m.Message))
+				nr.signal()
+			}
 		}
 		if nr.conn.Idle() {
 			if err := r.cfg.Output.Flush(); err != nil {
@@ -56,6 +74,33 @@ func (nr *nodeRun) receive() {
 			}
 		}
 	}
+}
+
+// refused drops a node whose agent refused the command. That is reported
+// at once, unless the node is the last one left, whose refusal then ends
+// the run.
+func (r *run) refused(nr *nodeRun, message string) {
+	err := fmt.Errorf("%s: the agent refused the command: %s", hostLabel(nr.node.Name), message)
+	nr.mu.Lock()
+	nr.refused = true
+	nr.mu.Unlock()
+	r.nodesMu.Lock()
+	last := r.live <= 1
+	r.refusal = err
+	r.nodesMu.Unlock()
+	if !last {
+		r.cfg.Warn(err)
+	}
+	nr.conn.Close()
+	r.nodeLost(nr)
+}
+
+// hostLabel names a node in a message.
+func hostLabel(name string) string {
+	if name == ":" {
+		return "local"
+	}
+	return name
 }
 
 func describeEOF(err error) error {

@@ -142,6 +142,7 @@ type run struct {
 	connected int // nodes with a running agent
 	everUp    bool
 	nodes     []*nodeRun // the connected ones
+	refusal   error      // the last node's refusal of the command, if one refused
 	lastStart time.Time
 }
 
