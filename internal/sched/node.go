@@ -115,11 +115,7 @@ func (r *run) sleepUnlessOver(ctx context.Context, d time.Duration) bool {
 // serveNode feeds one connected agent until the run is over for it. It
 // reports whether the node was lost with the run unfinished.
 func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
-	// The handshake bounds what the agent announced; -j's count (say
-	// -j 1000000, or a percentage of a large count) is bounded here, as
-	// the credit and the agent's slots are sized by it.
-	slots := min(max(n.Slots(conn.Hello), 1), wire.MaxSlots)
-	nr := r.newNodeRun(n, conn, slots)
+	nr := r.newNodeRun(n, conn, nodeSlots(n, conn.Hello))
 	r.nodesMu.Lock()
 	r.nodes = append(r.nodes, nr)
 	r.connected++
@@ -134,7 +130,7 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	}()
 
 	err := conn.Send(&wire.Command{ID: 1, Template: r.template, Env: r.cfg.Env,
-		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(slots)}, true)
+		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(nr.slots)}, true)
 	if errors.Is(err, wire.ErrFrameTooLarge) {
 		// Nothing was sent, and no node could take it: the run cannot go on.
 		r.fail(fmt.Errorf("the command with its environment is too large to send to any host: %w", err))
@@ -170,6 +166,14 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	nr.mu.Lock()
 	defer nr.mu.Unlock()
 	return nr.lost && !nr.refused && !r.q.over()
+}
+
+// nodeSlots is how many jobs the node runs at once. The handshake bounds
+// what the agent announced; -j's count (say -j 1000000, or a percentage of
+// a large count) is bounded here, as the credit and the agent's slots are
+// sized by it.
+func nodeSlots(n Node, hello wire.Hello) int {
+	return min(max(n.Slots(hello), 1), wire.MaxSlots)
 }
 
 // warnNode reports a node's failure, named after the node, keeping the
