@@ -391,3 +391,28 @@ func TestAgentErrors(t *testing.T) {
 		})
 	}
 }
+
+// What a broken agent reports is kept within the protocol's ranges.
+func TestBoundResult(t *testing.T) {
+	tests := []struct {
+		name string
+		in   wire.Result
+		want wire.Result
+	}{
+		{"in range", wire.Result{Exit: 2, Signal: 9, Runtime: 5}, wire.Result{Exit: 2, Signal: 9, Runtime: 5}},
+		{"huge exit and signal", wire.Result{Exit: 1 << 40, Signal: 1<<64 - 1}, wire.Result{Exit: 255, Signal: 255}},
+		{"negative runtime", wire.Result{Runtime: -1 << 62}, wire.Result{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.in
+			boundResult(&got)
+			if got != tt.want {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	if got := clipMessage(strings.Repeat("é", 1000)); len(got) > 510 || !strings.HasSuffix(got, "é…") {
+		t.Fatalf("clipped to %d bytes, %q at the end", len(got), got[len(got)-8:])
+	}
+}

@@ -35,6 +35,7 @@ func (nr *nodeRun) receive() {
 				r.cfg.Output.Chunk(j.out, int(m.Stream), m.Data)
 			}
 		case *wire.Result:
+			boundResult(m)
 			nr.mu.Lock()
 			j := nr.inflight[m.Seq]
 			delete(nr.inflight, m.Seq)
@@ -48,6 +49,7 @@ func (nr *nodeRun) receive() {
 				nr.signal()
 			}
 		case *wire.Error:
+			m.Message = clipMessage(m.Message)
 			if m.Seq == 0 {
 				// The node cannot run the command at all (a --workdir it
 				// cannot create, say): it answers every job with an error
@@ -75,6 +77,18 @@ func (nr *nodeRun) receive() {
 		}
 	}
 }
+
+// boundResult keeps what an agent reports within the protocol's ranges, so
+// that a broken one cannot give the run an exit status past 255 or a
+// negative runtime (which --timeout N% would take for the median).
+func boundResult(m *wire.Result) {
+	m.Exit = min(m.Exit, 255)
+	m.Signal = min(m.Signal, 255)
+	m.Runtime = max(m.Runtime, 0)
+}
+
+// clipMessage bounds an agent's error message for a line on stderr.
+func clipMessage(s string) string { return clip(s, 500) }
 
 // refused drops a node whose agent refused the command. That is reported
 // at once, unless the node is the last one left, whose refusal then ends

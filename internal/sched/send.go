@@ -177,8 +177,11 @@ func (r *run) giveUp(j *job, nr *nodeRun, why string) {
 
 // clipCommand shortens a command for a message, as GNU Parallel does for
 // one too long to run.
-func clipCommand(s string) string {
-	const most = 60
+func clipCommand(s string) string { return clip(s, 60) }
+
+// clip cuts s to at most most bytes, at a character boundary, marking the
+// cut.
+func clip(s string, most int) string {
 	if len(s) <= most {
 		return s
 	}
