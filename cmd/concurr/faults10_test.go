@@ -64,6 +64,7 @@ func TestFaultJobKillsItsAgent(t *testing.T) {
 // the other, or the run ends with the refusal when no host is left.
 func TestFaultHostRefusesCommand(t *testing.T) {
 	t.Parallel()
+	const jobs = 12
 	tests := []struct {
 		name       string
 		refusing   []string // hosts whose workdir is a file
@@ -88,7 +89,9 @@ func TestFaultHostRefusesCommand(t *testing.T) {
 				}
 			}
 			dir := t.TempDir()
-			args := append([]string{"-F", c.config, "-S", "1/h1,1/h2", "-k", "--workdir", "wd", "echo {} on {host}", ":::"}, seqArgs(6)...)
+			// The jobs last long enough for both hosts to be up before
+			// they are done.
+			args := append([]string{"-F", c.config, "-S", "1/h1,1/h2", "-k", "--workdir", "wd", "sleep 0.25; echo {} on {host}", ":::"}, seqArgs(jobs)...)
 			r := startConcurr(t, dir, c.clientHome, nil, nil, args...)
 			status := r.wait(30 * time.Second)
 			stderr := r.stderr.String()
@@ -106,7 +109,7 @@ func TestFaultHostRefusesCommand(t *testing.T) {
 				return
 			}
 			var want strings.Builder
-			for i := 1; i <= 6; i++ {
+			for i := 1; i <= jobs; i++ {
 				fmt.Fprintf(&want, "%d on h2\n", i)
 			}
 			if got := r.stdout.String(); got != want.String() {

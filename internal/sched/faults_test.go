@@ -382,6 +382,10 @@ func TestAgentErrors(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
 				}
+				// The last refusal is the run's error, not a warning too.
+				if n := strings.Count(warned.String(), "refused the command"); n != len(tt.agents)-1 {
+					t.Fatalf("%d refusals in the warnings %q, want %d", n, warned.String(), len(tt.agents)-1)
+				}
 			} else if err != nil || sum.Jobs != 10 || sum.Failed != tt.wantFailed {
 				t.Fatalf("summary %+v, err %v; want 10 jobs, %d failed (warnings %q)", sum, err, tt.wantFailed, warned.String())
 			}

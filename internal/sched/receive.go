@@ -99,7 +99,9 @@ func (r *run) refused(nr *nodeRun, message string) {
 	nr.refused = true
 	nr.mu.Unlock()
 	r.nodesMu.Lock()
-	last := r.live <= 1
+	// Nodes that refused are still live until their runNode returns.
+	last := r.live-r.refusing <= 1
+	r.refusing++
 	r.refusal = err
 	r.nodesMu.Unlock()
 	if !last {

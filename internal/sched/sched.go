@@ -143,6 +143,7 @@ type run struct {
 	everUp    bool
 	nodes     []*nodeRun // the connected ones
 	refusal   error      // the last node's refusal of the command, if one refused
+	refusing  int        // nodes that refused the command
 	lastStart time.Time
 }
 
