@@ -332,50 +332,61 @@ func TestJobThatKillsItsAgent(t *testing.T) {
 // an agent's error for one job finishes that job, failed. Nothing waits
 // for credit that never comes.
 func TestAgentErrors(t *testing.T) {
-	refuseCommand := func(m wire.Message, reply func(wire.Message)) bool {
-		switch m := m.(type) {
-		case *wire.Command:
-			reply(&wire.Error{Command: m.ID, Message: "workdir: mkdir /nope: permission denied"})
-		case *wire.Input:
-			reply(&wire.Error{Command: m.Command, Seq: m.Seq, Message: "no command 1"})
-		}
-		return true
-	}
-	refuseJob2 := func(m wire.Message, reply func(wire.Message)) bool {
-		if in, ok := m.(*wire.Input); ok {
-			if in.Args[0] == "2" {
-				reply(&wire.Error{Command: in.Command, Seq: in.Seq, Message: "job 2 is already running"})
-				return true
-			}
-			return echoAgent(m, reply)
-		}
-		return true
-	}
 	hello := wire.Hello{Version: wire.Version, Slots: 2}
 	tests := []struct {
 		name       string
-		agents     []func(wire.Message, func(wire.Message)) bool
-		wantErr    string // the run's error
+		agents     []string // "refuse" the command, "refuse job 2", or "echo" once a node has refused
+		wantErr    string   // the run's error
 		wantWarn   string
 		wantFailed int
 	}{
-		{"the only node refuses the command", []func(wire.Message, func(wire.Message)) bool{refuseCommand},
+		{"the only node refuses the command", []string{"refuse"},
 			"n1: the agent refused the command: workdir: mkdir /nope: permission denied", "", 0},
-		{"every node refuses the command", []func(wire.Message, func(wire.Message)) bool{refuseCommand, refuseCommand},
+		{"every node refuses the command", []string{"refuse", "refuse"},
 			"the agent refused the command", "the agent refused the command", 0},
-		{"one node of two refuses the command", []func(wire.Message, func(wire.Message)) bool{refuseCommand, echoAgent},
+		{"one node of two refuses the command", []string{"refuse", "echo"},
 			"", "n1: the agent refused the command", 0},
-		{"the agent refuses one job", []func(wire.Message, func(wire.Message)) bool{refuseJob2},
+		{"the agent refuses one job", []string{"refuse job 2"},
 			"", "n1: the agent refused job 2: job 2 is already running", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// The healthy node answers only once a node has refused, so
+			// that it does not finish every job first.
+			var refusedOnce sync.Once
+			refused := make(chan struct{})
+			agents := map[string]func(wire.Message, func(wire.Message)) bool{
+				"refuse": func(m wire.Message, reply func(wire.Message)) bool {
+					switch m := m.(type) {
+					case *wire.Command:
+						reply(&wire.Error{Command: m.ID, Message: "workdir: mkdir /nope: permission denied"})
+						refusedOnce.Do(func() { close(refused) })
+					case *wire.Input:
+						reply(&wire.Error{Command: m.Command, Seq: m.Seq, Message: "no command 1"})
+					}
+					return true
+				},
+				"refuse job 2": func(m wire.Message, reply func(wire.Message)) bool {
+					if in, ok := m.(*wire.Input); ok && in.Args[0] == "2" {
+						reply(&wire.Error{Command: in.Command, Seq: in.Seq, Message: "job 2 is already running"})
+						return true
+					}
+					return echoAgent(m, reply)
+				},
+				"echo": func(m wire.Message, reply func(wire.Message)) bool {
+					select {
+					case <-refused:
+					case <-time.After(10 * time.Second):
+					}
+					return echoAgent(m, reply)
+				},
+			}
 			var warned warnings
 			cfg := Config{Template: compile(t, "echo", "{}"), Warn: warned.add,
 				Output: output.New(io.Discard, io.Discard, output.Options{})}
 			var nodes []Node
 			for i, a := range tt.agents {
-				nodes = append(nodes, Node{Name: fmt.Sprint("n", i+1), Slots: fixedSlots(2), Prefetch: 2, Dial: scriptedDial(t, hello, a)})
+				nodes = append(nodes, Node{Name: fmt.Sprint("n", i+1), Slots: fixedSlots(2), Prefetch: 2, Dial: scriptedDial(t, hello, agents[a])})
 			}
 			sum, err := runBounded(t, 20*time.Second, cfg, nodes, &numbers{n: 10})
 			if tt.wantErr != "" {
