@@ -146,10 +146,20 @@ func TestAbsurdSlotCounts(t *testing.T) {
 			var stdout strings.Builder
 			cfg := Config{Template: compile(t, "echo", "{}"), Warn: warned.add,
 				Output: output.New(&stdout, io.Discard, output.Options{KeepOrder: true})}
+			// The good node joins once the odd one's handshake is over:
+			// alone, it would finish the jobs before the odd one is up.
+			oddDialled := make(chan struct{})
+			odd := scriptedDial(t, wire.Hello{Version: wire.Version, Slots: tt.announced}, echoAgent)
+			good := localDial(t, 2, 0)
 			nodes := []Node{
-				{Name: "odd", Slots: tt.slots, Prefetch: 2,
-					Dial: scriptedDial(t, wire.Hello{Version: wire.Version, Slots: tt.announced}, echoAgent)},
-				{Name: "good", Slots: fixedSlots(2), Dial: localDial(t, 2, 0)},
+				{Name: "odd", Slots: tt.slots, Prefetch: 2, Dial: func(ctx context.Context) (*Conn, error) {
+					defer close(oddDialled)
+					return odd(ctx)
+				}},
+				{Name: "good", Slots: fixedSlots(2), Dial: func(ctx context.Context) (*Conn, error) {
+					<-oddDialled
+					return good(ctx)
+				}},
 			}
 			sum, err := runBounded(t, 20*time.Second, cfg, nodes, &numbers{n: 20})
 			cfg.Output.Flush()
