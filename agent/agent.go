@@ -31,6 +31,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -226,7 +227,14 @@ func (s *session) addCommand(m *wire.Command) {
 	c.start()
 }
 
+// maxTimeoutMillis is the longest timeout an Input may ask for, beyond
+// which it would overflow a time.Duration: a longer one is none at all.
+const maxTimeoutMillis = uint64(math.MaxInt64 / int64(time.Millisecond))
+
 func (s *session) addInput(m *wire.Input) {
+	if m.Timeout > maxTimeoutMillis {
+		m.Timeout = 0
+	}
 	s.mu.Lock()
 	c := s.commands[m.Command]
 	if s.closing {

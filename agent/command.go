@@ -53,6 +53,11 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each slot is a goroutine with a shell of its own: a count from the
+	// client beyond reason is refused, not trusted.
+	if m.Slots > wire.MaxSlots {
+		return nil, fmt.Errorf("command %d asks for %d slots, more than the %d a node may have", m.ID, m.Slots, wire.MaxSlots)
+	}
 	c := &command{s: s, id: m.ID, program: program, host: m.Host, slots: int(m.Slots)}
 	c.more.L = &c.mu
 	if c.slots <= 0 {

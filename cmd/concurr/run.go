@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/peterbourgon/ff/v3"
 
@@ -38,6 +40,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stdout, "concurr %s\n", buildinfo.Version)
 		return nil
 	}
+	// With SIGPIPE handled, a write to a closed stdout fails with EPIPE
+	// instead of killing the client on the spot, which would leave the
+	// local jobs running: the run then cancels its jobs and exits as
+	// SIGPIPE would (see stdoutClosed). A handled signal, unlike an
+	// ignored one, is reset for the jobs' processes.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	say := newMessages(stderr)
 	p, err := plan(&o, fs.Args(), stdin, stdout, stderr, say)
 	if err != nil {
@@ -47,6 +55,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	sum, err := p.run(ctx, stdout, stderr)
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
+	}
+	if errors.Is(err, syscall.EPIPE) {
+		// The reader of the output has gone (`concurr ... | head -1`):
+		// nothing to say, as GNU Parallel, and no one to say it to.
+		return stdoutClosed
 	}
 	if err != nil {
 		if errors.Is(err, sched.ErrNoNodes) {
@@ -66,7 +79,7 @@ func (p *runPlan) run(ctx context.Context, stdout, stderr io.Writer) (sched.Summ
 	} else {
 		sum, err = sched.Run(ctx, p.cfg, p.nodes, p.source)
 	}
-	if ferr := p.cfg.Output.Flush(); ferr != nil && err == nil && !isBrokenPipe(ferr) {
+	if ferr := p.cfg.Output.Flush(); ferr != nil && err == nil {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
 	if p.progress != nil {
@@ -91,6 +104,7 @@ func summaryStatus(sum sched.Summary) error {
 	return nil
 }
 
-func isBrokenPipe(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "broken pipe")
-}
+// stdoutClosed is the exit status of a run whose output could not be
+// written because its reader had gone: a shell's for death by SIGPIPE, as
+// GNU Parallel exits then.
+const stdoutClosed = ExitStatus(128 + int(syscall.SIGPIPE))

@@ -73,17 +73,27 @@ func TestHandshake(t *testing.T) {
 }
 
 // FuzzClient feeds arbitrary agent streams to the client's side of the
-// protocol: the handshake and the frames after it must give errors, never
-// panic or hang.
+// protocol: the handshake, the node it sets up from the agent's hello, and
+// the frames after it must give errors, never panic or hang.
 func FuzzClient(f *testing.F) {
 	hello := &wire.Hello{Version: wire.Version, Slots: 2}
 	f.Add(agentStream("", hello, &wire.Output{Seq: 1, Stream: 1, Data: []byte("x\n")}, &wire.Result{Seq: 1}))
 	f.Add(agentStream("motd\n", hello, &wire.Error{Message: "bad"}))
 	f.Add([]byte(wire.Magic + "\x00\x00\x00\x01\x05"))
+	f.Add(agentStream("", &wire.Hello{Version: wire.Version, Slots: 1<<63 - 1}))
+	f.Add(agentStream("", &wire.Hello{Version: wire.Version, Slots: 1 << 40}))
+	f.Add(agentStream("", &wire.Hello{Version: wire.Version, Slots: wire.MaxSlots}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := handshake(data)
 		if err != nil {
 			return
+		}
+		// The node is sized by the hello as a run sizes it, with -j's
+		// default and as the sole node, which is given all its credit.
+		n := Node{Name: "fuzz", Slots: announcedSlots, Prefetch: 16}
+		nr := (&run{soleNode: true}).newNodeRun(n, c, nodeSlots(n, c.Hello))
+		if nr.slots < 1 || nr.slots > wire.MaxSlots || len(nr.credit) != nr.slots+n.Prefetch {
+			t.Fatalf("hello %+v gave %d slots and %d credit", c.Hello, nr.slots, len(nr.credit))
 		}
 		for range 1000 {
 			if _, err := c.Receive(); err != nil {

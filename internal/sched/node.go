@@ -30,6 +30,7 @@ type nodeRun struct {
 	dead     bool
 	closing  bool // the client ended the stream on purpose
 	lost     bool // the stream ended while jobs were in flight or to come
+	refused  bool // the agent refused the command: the node is out of the run
 
 	heard atomic.Int64 // when the agent last sent anything, Unix nanoseconds
 
@@ -114,8 +115,7 @@ func (r *run) sleepUnlessOver(ctx context.Context, d time.Duration) bool {
 // serveNode feeds one connected agent until the run is over for it. It
 // reports whether the node was lost with the run unfinished.
 func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
-	slots := max(n.Slots(conn.Hello), 1)
-	nr := r.newNodeRun(n, conn, slots)
+	nr := r.newNodeRun(n, conn, nodeSlots(n, conn.Hello))
 	r.nodesMu.Lock()
 	r.nodes = append(r.nodes, nr)
 	r.connected++
@@ -130,7 +130,14 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	}()
 
 	err := conn.Send(&wire.Command{ID: 1, Template: r.template, Env: r.cfg.Env,
-		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(slots)}, true)
+		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(nr.slots)}, true)
+	if errors.Is(err, wire.ErrFrameTooLarge) {
+		// Nothing was sent, and no node could take it: the run cannot go on.
+		r.fail(fmt.Errorf("the command with its environment is too large to send to any host: %w", err))
+		conn.Close()
+		r.nodeLost(nr)
+		return false
+	}
 	if err != nil {
 		if !r.q.over() {
 			r.warnNode(n.Name, err)
@@ -158,7 +165,15 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	nr.conn.Close()
 	nr.mu.Lock()
 	defer nr.mu.Unlock()
-	return nr.lost && !r.q.over()
+	return nr.lost && !nr.refused && !r.q.over()
+}
+
+// nodeSlots is how many jobs the node runs at once. The handshake bounds
+// what the agent announced; -j's count (say -j 1000000, or a percentage of
+// a large count) is bounded here, as the credit and the agent's slots are
+// sized by it.
+func nodeSlots(n Node, hello wire.Hello) int {
+	return min(max(n.Slots(hello), 1), wire.MaxSlots)
 }
 
 // warnNode reports a node's failure, named after the node, keeping the
@@ -186,6 +201,7 @@ func (r *run) nodeLost(nr *nodeRun) {
 	nr.dead = true
 	close(nr.gone)
 	nr.lost = !nr.closing || len(nr.inflight) > 0
+	refused := nr.refused
 	orphans := make([]*job, 0, len(nr.inflight))
 	for _, j := range nr.inflight {
 		orphans = append(orphans, j)
@@ -197,13 +213,32 @@ func (r *run) nodeLost(nr *nodeRun) {
 	r.connected--
 	r.nodesMu.Unlock()
 	sort.Slice(orphans, func(a, b int) bool { return orphans[a].seq < orphans[b].seq })
+	over := r.q.over()
 	for _, j := range orphans {
 		r.cfg.Output.Discard(j.out)
 		j.node = nil
+		j.avoid = nr.node.Name
+		if refused {
+			// It never ran: the node refused it with the command.
+			r.q.requeue(j)
+			continue
+		}
+		j.losses++
+		if most := r.maxLosses(); j.losses >= most && !over {
+			// A job that was running each time may be what kills the
+			// agent (the OOM killer, a kill of its parent): requeued, it
+			// would take down every host in turn, for ever.
+			r.giveUp(j, nr, fmt.Sprintf("job %d was running each time its host was lost (%d times, last on %s)", j.seq, j.losses, nr.node.Name))
+			continue
+		}
 		r.q.requeue(j)
 	}
 	r.q.wake()
 }
+
+// maxLosses is how many times a job may be running on a node that is lost
+// before it is failed: twice, or --retries times when that is more.
+func (r *run) maxLosses() int { return max(2, r.cfg.Retries) }
 
 // nodeGone records that a node is out of the run for good. When the last
 // one goes with jobs unfinished, the run cannot go on.
@@ -221,10 +256,19 @@ func (r *run) nodeGone() {
 	r.q.mu.Unlock()
 	if unfinished {
 		r.mu.Lock()
+		r.nodesMu.Lock()
+		refusal := r.refusal
+		r.nodesMu.Unlock()
 		if r.fatal == nil {
-			r.fatal = ErrNoNodes
-			if r.everUp {
+			switch {
+			case refusal != nil:
+				// The last node left refused the command; any before it
+				// were reported as they went.
+				r.fatal = refusal
+			case r.everUp:
 				r.fatal = errors.New("every host was lost before the jobs finished")
+			default:
+				r.fatal = ErrNoNodes
 			}
 		}
 		r.mu.Unlock()

@@ -98,8 +98,10 @@ func (q *queue) over() bool {
 // nil at once when none is ready. ok=false means the run is over for the
 // node's sender: stopping, everything finished, or the node is gone. A retried job avoids the node
 // it failed on while other nodes could take it (others reports how many
-// live nodes there are).
-func (q *queue) take(node string, others func() int, gone func() bool, wait bool) (j *job, ok bool) {
+// live nodes there are). A job that was running when a node was lost is
+// taken only by a node with nothing in flight (idle; nil is always idle),
+// so that a further loss while it runs is its own doing.
+func (q *queue) take(node string, others func() int, gone, idle func() bool, wait bool) (j *job, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
@@ -107,6 +109,9 @@ func (q *queue) take(node string, others func() int, gone func() bool, wait bool
 			return nil, false
 		}
 		for i, r := range q.retry {
+			if r.losses > 0 && idle != nil && !idle() {
+				continue
+			}
 			if r.avoid != node || others() <= 1 {
 				q.retry = append(q.retry[:i], q.retry[i+1:]...)
 				return r, true

@@ -44,7 +44,7 @@ func nodes(n int) func() int { return func() int { return n } }
 // takeSeq takes without waiting and returns the job's number, 0 for none,
 // and ok.
 func takeSeq(q *queue, node string, others int) (uint64, bool) {
-	j, ok := q.take(node, nodes(others), never, false)
+	j, ok := q.take(node, nodes(others), never, nil, false)
 	if j == nil {
 		return 0, ok
 	}
@@ -135,7 +135,7 @@ func TestQueue(t *testing.T) {
 		}, []took{{0, false}}},
 		{"a gone node takes nothing", func(t *testing.T, q *queue) []took {
 			pushSeqs(t, q, 1)
-			j, ok := q.take("a", nodes(1), func() bool { return true }, false)
+			j, ok := q.take("a", nodes(1), func() bool { return true }, nil, false)
 			if j != nil {
 				t.Fatalf("took job %d", j.seq)
 			}
@@ -192,28 +192,28 @@ func TestQueueWaits(t *testing.T) {
 		{
 			"take waits for a fresh job",
 			func(*queue) {},
-			func(q *queue, _ context.Context) any { j, _ := q.take("a", nodes(1), never, true); return j.seq },
+			func(q *queue, _ context.Context) any { j, _ := q.take("a", nodes(1), never, nil, true); return j.seq },
 			func(q *queue, _ context.CancelFunc) { q.push(context.Background(), &job{seq: 4}) },
 			uint64(4),
 		},
 		{
 			"take waits for a job put back",
 			func(q *queue) { q.push(context.Background(), &job{seq: 1}); takeSeq(q, "a", 1); q.sourceDone() },
-			func(q *queue, _ context.Context) any { j, _ := q.take("a", nodes(1), never, true); return j.seq },
+			func(q *queue, _ context.Context) any { j, _ := q.take("a", nodes(1), never, nil, true); return j.seq },
 			func(q *queue, _ context.CancelFunc) { q.requeue(&job{seq: 1}) },
 			uint64(1),
 		},
 		{
 			"take waits until the last job finishes",
 			func(q *queue) { q.push(context.Background(), &job{seq: 1}); takeSeq(q, "a", 1); q.sourceDone() },
-			func(q *queue, _ context.Context) any { _, ok := q.take("a", nodes(1), never, true); return ok },
+			func(q *queue, _ context.Context) any { _, ok := q.take("a", nodes(1), never, nil, true); return ok },
 			func(q *queue, _ context.CancelFunc) { q.finished() },
 			false,
 		},
 		{
 			"take waits until the run stops",
 			func(*queue) {},
-			func(q *queue, _ context.Context) any { _, ok := q.take("a", nodes(1), never, true); return ok },
+			func(q *queue, _ context.Context) any { _, ok := q.take("a", nodes(1), never, nil, true); return ok },
 			func(q *queue, _ context.CancelFunc) { q.stop() },
 			false,
 		},
@@ -221,7 +221,7 @@ func TestQueueWaits(t *testing.T) {
 			"a retry that avoids the node waits until the other node leaves",
 			func(q *queue) { q.requeue(&job{seq: 5, avoid: "a"}) },
 			func(q *queue, _ context.Context) any {
-				j, _ := q.take("a", func() int { return int(liveNodes.Load()) }, never, true)
+				j, _ := q.take("a", func() int { return int(liveNodes.Load()) }, never, nil, true)
 				return j.seq
 			},
 			func(q *queue, _ context.CancelFunc) { liveNodes.Store(1); q.wake() },

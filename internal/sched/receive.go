@@ -35,6 +35,7 @@ func (nr *nodeRun) receive() {
 				r.cfg.Output.Chunk(j.out, int(m.Stream), m.Data)
 			}
 		case *wire.Result:
+			boundResult(m)
 			nr.mu.Lock()
 			j := nr.inflight[m.Seq]
 			delete(nr.inflight, m.Seq)
@@ -48,7 +49,26 @@ func (nr *nodeRun) receive() {
 				nr.signal()
 			}
 		case *wire.Error:
-			r.fail(fmt.Errorf("%s: agent refused the command: %s", nr.node.Name, m.Message))
+			m.Message = clipMessage(m.Message)
+			if m.Seq == 0 {
+				// The node cannot run the command at all (a --workdir it
+				// cannot create, say): it answers every job with an error
+				// too. It is dropped, and its jobs go to the others.
+				r.refused(nr, m.Message)
+				return
+			}
+			// The agent refused this one job: it finishes, failed, rather
+			// than hold its slot's credit for ever.
+			nr.mu.Lock()
+			j := nr.inflight[m.Seq]
+			delete(nr.inflight, m.Seq)
+			nr.mu.Unlock()
+			if j != nil {
+				r.cfg.Output.Discard(j.out)
+				nr.credit <- struct{}{}
+				r.giveUp(j, nr, fmt.Sprintf("%s: the agent refused job %d: %s", hostLabel(nr.node.Name), j.seq, m.Message))
+				nr.signal()
+			}
 		}
 		if nr.conn.Idle() {
 			if err := r.cfg.Output.Flush(); err != nil {
@@ -56,6 +76,47 @@ func (nr *nodeRun) receive() {
 			}
 		}
 	}
+}
+
+// boundResult keeps what an agent reports within the protocol's ranges, so
+// that a broken one cannot give the run an exit status past 255 or a
+// negative runtime (which --timeout N% would take for the median).
+func boundResult(m *wire.Result) {
+	m.Exit = min(m.Exit, 255)
+	m.Signal = min(m.Signal, 255)
+	m.Runtime = max(m.Runtime, 0)
+}
+
+// clipMessage bounds an agent's error message for a line on stderr.
+func clipMessage(s string) string { return clip(s, 500) }
+
+// refused drops a node whose agent refused the command. That is reported
+// at once, unless the node is the last one left, whose refusal then ends
+// the run.
+func (r *run) refused(nr *nodeRun, message string) {
+	err := fmt.Errorf("%s: the agent refused the command: %s", hostLabel(nr.node.Name), message)
+	nr.mu.Lock()
+	nr.refused = true
+	nr.mu.Unlock()
+	r.nodesMu.Lock()
+	// Nodes that refused are still live until their runNode returns.
+	last := r.live-r.refusing <= 1
+	r.refusing++
+	r.refusal = err
+	r.nodesMu.Unlock()
+	if !last {
+		r.cfg.Warn(err)
+	}
+	nr.conn.Close()
+	r.nodeLost(nr)
+}
+
+// hostLabel names a node in a message.
+func hostLabel(name string) string {
+	if name == ":" {
+		return "local"
+	}
+	return name
 }
 
 func describeEOF(err error) error {

@@ -111,7 +111,8 @@ type job struct {
 	seq     uint64
 	args    []string
 	attempt int
-	avoid   string // the node it last failed on
+	losses  int    // how many times a node was lost while it ran there
+	avoid   string // the node it last failed on, or was lost on
 	out     *output.Job
 	stdout  int64
 	node    *nodeRun
@@ -141,6 +142,8 @@ type run struct {
 	connected int // nodes with a running agent
 	everUp    bool
 	nodes     []*nodeRun // the connected ones
+	refusal   error      // the last node's refusal of the command, if one refused
+	refusing  int        // nodes that refused the command
 	lastStart time.Time
 }
 

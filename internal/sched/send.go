@@ -3,7 +3,9 @@ package sched
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"concurr/internal/output"
 	"concurr/internal/template"
@@ -22,12 +24,19 @@ func (nr *nodeRun) send(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		j, ok := r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, true)
+		j, ok := r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, nr.isIdle, true)
 		if !ok {
 			return
 		}
 		if nr.start(j) != nil {
 			return
+		}
+		if j.losses > 0 {
+			// A suspect runs alone (see queue.take).
+			if nr.conn.Flush() != nil || !nr.waitIdle(ctx) {
+				return
+			}
+			continue
 		}
 	more:
 		for {
@@ -36,7 +45,7 @@ func (nr *nodeRun) send(ctx context.Context) {
 			default:
 				break more
 			}
-			j, ok = r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, false)
+			j, ok = r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, nr.isIdle, false)
 			if j == nil {
 				nr.credit <- struct{}{}
 				if !ok {
@@ -48,11 +57,39 @@ func (nr *nodeRun) send(ctx context.Context) {
 			if nr.start(j) != nil {
 				return
 			}
+			if j.losses > 0 {
+				if nr.conn.Flush() != nil || !nr.waitIdle(ctx) {
+					return
+				}
+				break
+			}
 		}
 		if nr.conn.Flush() != nil {
 			return
 		}
 	}
+}
+
+// isIdle reports whether the node has no job in flight.
+func (nr *nodeRun) isIdle() bool {
+	nr.mu.Lock()
+	defer nr.mu.Unlock()
+	return len(nr.inflight) == 0
+}
+
+// waitIdle waits until the node has no job in flight, and reports false
+// when the node or the run ended first.
+func (nr *nodeRun) waitIdle(ctx context.Context) bool {
+	for !nr.isIdle() {
+		select {
+		case <-nr.changed:
+		case <-nr.gone:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return !nr.isDead()
 }
 
 // start sends one job to the node.
@@ -101,6 +138,14 @@ func (nr *nodeRun) start(j *job) error {
 		r.finish(j, nr, &wire.Result{Seq: j.seq, Slot: slot, Start: time.Now().UnixNano()})
 		return nil
 	}
+	in := &wire.Input{Command: 1, Seq: j.seq, Args: j.args, Timeout: r.timeoutMillis()}
+	if size := in.FrameSize(); size > wire.MaxFrame {
+		// No node could take it: sent, it would fail the stream and be
+		// requeued for ever.
+		nr.credit <- struct{}{}
+		r.giveUp(j, nr, fmt.Sprintf("command line too long (%d >= %d) at job %d", size, wire.MaxFrame, j.seq))
+		return nil
+	}
 	nr.mu.Lock()
 	if nr.dead {
 		nr.mu.Unlock()
@@ -114,7 +159,6 @@ func (nr *nodeRun) start(j *job) error {
 	if r.cfg.Progress != nil {
 		r.cfg.Progress.Started(j.seq)
 	}
-	in := &wire.Input{Command: 1, Seq: j.seq, Args: j.args, Timeout: r.timeoutMillis()}
 	if err := nr.conn.Send(in, false); err != nil {
 		r.warnf("%s: %v", nr.node.Name, err)
 		nr.conn.Close()
@@ -122,6 +166,36 @@ func (nr *nodeRun) start(j *job) error {
 		return err
 	}
 	return nil
+}
+
+// giveUp fails a job that cannot run, for the reason given, without
+// retrying it: it counts as failed, and the job log gives it GNU Parallel's
+// Exitval -1.
+func (r *run) giveUp(j *job, nr *nodeRun, why string) {
+	command := r.cfg.Template.Display(template.Job{Seq: j.seq, Host: nr.node.Name, Args: j.args})
+	r.warnf("%s: %s", why, clipCommand(command))
+	if j.out == nil {
+		j.out = r.cfg.Output.Begin(j.seq, nil, "")
+	}
+	j.attempt = max(j.attempt, r.cfg.Retries)
+	r.finish(j, nr, &wire.Result{Seq: j.seq, Exit: 255, Start: time.Now().UnixNano(), Flags: wire.ResultNotRun})
+}
+
+// clipCommand shortens a command for a message, as GNU Parallel does for
+// one too long to run.
+func clipCommand(s string) string { return clip(s, 60) }
+
+// clip cuts s to at most most bytes, at a character boundary, marking the
+// cut.
+func clip(s string, most int) string {
+	if len(s) <= most {
+		return s
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // newNodeRun sets up a connected node with the credit it starts with: one

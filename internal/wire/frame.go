@@ -31,6 +31,11 @@ const Version = 1
 // MaxFrame is the largest frame either side accepts, type byte included.
 const MaxFrame = 64 << 20
 
+// MaxSlots is the most jobs one node may run at once, in Hello and in
+// Command. Each slot costs both sides memory and a goroutine, so a count
+// from the peer beyond it is refused rather than trusted.
+const MaxSlots = 1 << 16
+
 // MaxNoise is how much output a login shell may print before the agent's
 // magic bytes appear (MOTD, rc files) before the client gives up.
 const MaxNoise = 1 << 20

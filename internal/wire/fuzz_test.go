@@ -23,9 +23,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 1, 42})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
 	f.Add(agentStream("motd\n", &Hello{Version: Version, Slots: 2}, &Ping{Nonce: 1}))
+	f.Add(agentStream("", &Hello{Version: Version, Slots: 1<<63 - 1}))
+	f.Add(agentStream("", &Hello{Version: Version, Slots: 1 << 40}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		hello, _, answer, err := clientHandshake(data)
-		if err == nil && (hello.Version != Version || hello.Slots == 0 || answer != Magic) {
+		if err == nil && (hello.Version != Version || hello.Slots == 0 || hello.Slots > MaxSlots || answer != Magic) {
 			t.Fatalf("accepted hello %+v, answered %q", hello, answer)
 		}
 		r := NewReader(bufio.NewReader(bytes.NewReader(data)))

@@ -35,7 +35,7 @@ func (fr *Reader) ReadClientOpening() error {
 // freshly started agent. It reads the agent's opening, skipping up to
 // MaxNoise bytes of other output before it (returned as noise, so that the
 // caller can show what a login shell printed), and its Hello, which must
-// speak this Version and announce slots. Then it writes and flushes the
+// speak this Version and announce between 1 and MaxSlots slots. Then it writes and flushes the
 // client's opening.
 func ClientHandshake(r *Reader, w *Writer) (hello *Hello, noise []byte, err error) {
 	noise, err = ReadMagic(r.r, MaxNoise)
@@ -62,6 +62,11 @@ func ClientHandshake(r *Reader, w *Writer) (hello *Hello, noise []byte, err erro
 	}
 	if hello.Slots == 0 {
 		return nil, noise, errors.New("agent announced no slots")
+	}
+	if hello.Slots > MaxSlots {
+		// The count sizes the client's credit for the node: a broken or
+		// hostile agent must not make it allocate or loop without bound.
+		return nil, noise, fmt.Errorf("agent announced %d slots, more than the %d a node may have", hello.Slots, MaxSlots)
 	}
 	if err := WriteMagic(w.w); err != nil {
 		return nil, noise, fmt.Errorf("write opening: %w", err)

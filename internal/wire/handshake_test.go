@@ -169,3 +169,34 @@ func TestAppendFrame(t *testing.T) {
 		})
 	}
 }
+
+// A broken or hostile agent's slot count is refused past MaxSlots: the
+// client sizes its credit for the node by it.
+func TestClientHandshakeSlots(t *testing.T) {
+	tests := []struct {
+		name    string
+		slots   uint64
+		wantErr string
+	}{
+		{"one", 1, ""},
+		{"the most", MaxSlots, ""},
+		{"one past the most", MaxSlots + 1, "more than"},
+		{"2^40", 1 << 40, "more than"},
+		{"2^63-1", 1<<63 - 1, "more than"},
+		{"2^64-1", 1<<64 - 1, "more than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hello, _, answer, err := clientHandshake(agentStream("", &Hello{Version: Version, Slots: tt.slots}))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || answer != "" {
+					t.Fatalf("err = %v, answer %q; want one containing %q and no answer", err, answer, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || hello.Slots != tt.slots {
+				t.Fatalf("hello %+v, err %v; want %d slots", hello, err, tt.slots)
+			}
+		})
+	}
+}

@@ -139,6 +139,26 @@ func (m *Input) AppendTo(b []byte) []byte {
 	return varbin.AppendUvarint(b, m.Timeout)
 }
 
+// FrameSize is the size m's frame would have, type byte included, as
+// MaxFrame counts it, found without encoding it: a job whose arguments
+// cannot fit in a frame is failed before anything is sent or buffered.
+func (m *Input) FrameSize() int {
+	n := 1 + uvarintLen(m.Command) + uvarintLen(m.Seq) + uvarintLen(uint64(len(m.Args))) + uvarintLen(m.Timeout)
+	for _, a := range m.Args {
+		n += uvarintLen(uint64(len(a))) + len(a)
+	}
+	return n
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
 func (m *Output) AppendTo(b []byte) []byte {
 	b = varbin.AppendUvarint(b, m.Seq)
 	b = append(b, m.Stream)

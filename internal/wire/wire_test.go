@@ -173,3 +173,27 @@ func BenchmarkEncodeDecode(b *testing.B) {
 		}
 	}
 }
+
+// Input.FrameSize is the size AppendFrame gives the frame, header aside.
+func TestInputFrameSize(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Input
+	}{
+		{"empty", Input{}},
+		{"small", Input{Command: 1, Seq: 7, Args: []string{"a", ""}}},
+		{"large numbers", Input{Command: 1 << 40, Seq: 1<<64 - 1, Timeout: 1 << 63, Args: []string{"x"}}},
+		{"long argument", Input{Command: 1, Seq: 1, Args: []string{strings.Repeat("a", 1<<15), strings.Repeat("b", 200)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := AppendFrame(nil, &tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := tt.in.FrameSize(), len(b)-4; got != want {
+				t.Fatalf("FrameSize %d, frame %d", got, want)
+			}
+		})
+	}
+}
