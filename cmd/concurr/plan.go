@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -221,13 +222,11 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 	case o.lineBuffer:
 		mode = output.LineBuffer
 	}
-	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder,
-		TempDir: o.tmpdir, Results: o.results}
-	p.cfg.Output = output.New(stdout, stderr, p.outputOptions)
-	if o.results != "" {
-		names := tmpl.Options.Header
-		p.cfg.ResultsDir = func(args []string) string { return output.ResultsDir(o.results, names, args) }
+	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder, TempDir: o.tmpdir}
+	if err := p.planResults(o, stdout); err != nil {
+		return err
 	}
+	p.cfg.Output = output.New(stdout, stderr, p.outputOptions)
 	switch {
 	case o.tagString != "":
 		text, err := template.CompileText(parse.UnescapePrintf(o.tagString), tmpl.Options)
@@ -343,4 +342,46 @@ func (s *skippingSource) Next() ([]string, error) {
 	args, err := s.Source.Next()
 	s.skipLast = err == nil && s.skips(args)
 	return args, err
+}
+
+// planResults sets where --results puts each job's output, in GNU
+// Parallel's three forms: a table (x.csv, x.tsv, x.json; -.csv and the like
+// for stdout), a file per job when the name holds replacement strings
+// (out_{}.txt), or else a folder of folders named by the arguments.
+func (p *runPlan) planResults(o *options, stdout io.Writer) error {
+	if o.results == "" {
+		return nil
+	}
+	tmpl := p.cfg.Template
+	opts := &p.outputOptions
+	if table := output.TableOf(o.results); table != output.NoTable {
+		opts.Table, opts.TableNames = table, tmpl.Options.Header
+		if strings.TrimSuffix(strings.ToLower(o.results), output.TableSuffix(table)) == "-" {
+			// The table is the only output: the jobs' own goes nowhere else.
+			opts.TableOut = stdout
+			return nil
+		}
+		f, err := os.Create(o.results)
+		if err != nil {
+			return fmt.Errorf("--results: %w", err)
+		}
+		opts.TableOut = f
+		p.closers = append(p.closers, func() { f.Close() })
+		return nil
+	}
+	name, err := template.CompileText(o.results, tmpl.Options)
+	if err != nil {
+		return usagef(hint.Of(err), "bad --results: %v", err)
+	}
+	if name.HasReplacements() {
+		opts.Results, opts.ResultsFiles = o.results, true
+		p.cfg.ResultsDir = func(args []string, seq uint64) string {
+			return name.Expand(template.Job{Seq: seq, Args: args})
+		}
+		return nil
+	}
+	opts.Results = o.results
+	names := tmpl.Options.Header
+	p.cfg.ResultsDir = func(args []string, _ uint64) string { return output.ResultsDir(o.results, names, args) }
+	return nil
 }

@@ -1,5 +1,7 @@
 package difftest
 
+import "strings"
+
 // A counter file in the job's working directory makes a job fail on its first
 // attempt and succeed on its second.
 const failOnce = `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo attempt $n {}; [ $n -ge 2 ]`
@@ -138,6 +140,21 @@ func cases() []diffCase {
 		{name: "quote/non-utf8-template", args: []string{"echo", "a\xffb", "'\xfe'", "\"\xfd\"", "{}", ":::", "x"}},
 		{name: "quote/non-utf8-q-template", args: []string{"-q", "printf", "%s\xff\\n", ":::", "x"}},
 		// End of the --plus block.
+
+		// --results: its three forms, from GNU Parallel's man page.
+		{name: "results/name-with-replacement-strings", args: []string{"--results", "out_{}.txt", "echo {}; echo err {} >&2", ":::", "a", "b"}, results: "."},
+		{name: "results/name-with-seq-and-slash", args: []string{"--results", "r/{#}/{}", "echo", ":::", "a", "b/c"}, results: "r"},
+		{name: "results/name-ending-in-slash", args: []string{"--results", "d/{}/", "echo", ":::", "a", "b"}, results: "d"},
+		{name: "results/csv", args: []string{"--results", "x.csv", "echo {}; echo err >&2", ":::", "a", "b,c", `d"e`, "f g", "h\ti"}, table: "x.csv"},
+		{name: "results/tsv", args: []string{"--results", "x.tsv", "echo", ":::", "a", "b\tc", "d,e"}, table: "x.tsv"},
+		{name: "results/json", args: []string{"--results", "x.json", "echo {}; echo err {} >&2", ":::", "a", `b"c`, `d\e`, "f\x01"}, table: "x.json"},
+		{name: "results/csv-two-sources", args: []string{"--results", "x.csv", "echo", ":::", "a", "b", ":::", "1", "2"}, table: "x.csv"},
+		{name: "results/csv-header", args: []string{"--header", ":", "--results", "x.csv", "echo", "{x}", ":::", "x", "1", "2"}, table: "x.csv"},
+		{name: "results/csv-failure", args: []string{"--results", "x.csv", "echo {}; exit {}", ":::", "0", "3"}, table: "x.csv"},
+		{name: "results/csv-upper-case-suffix", args: []string{"--results", "x.CSV", "echo", ":::", "a"}, table: "x.CSV"},
+		{name: "results/escaped-values", args: []string{"--results", "out", "echo", ":::", "a/b", "c\td", `e\f`}, results: "out"},
+		{name: "results/long-value", args: []string{"--results", "out", "echo", ":::", strings.Repeat("x", 300), "y"}, results: "out"},
+		// End of the --results block.
 
 		// Output.
 		{name: "output/tag", args: []string{"--tag", "echo", ":::", "a", "b c"}},

@@ -79,7 +79,7 @@ func (nr *nodeRun) start(j *job) error {
 	if j.out == nil {
 		dir := ""
 		if r.cfg.ResultsDir != nil {
-			dir = r.cfg.ResultsDir(j.args)
+			dir = r.cfg.ResultsDir(j.args, j.seq)
 		}
 		j.out = r.cfg.Output.Begin(j.seq, tag, dir)
 	} else {

@@ -107,6 +107,16 @@ func CompileText(text string, opts Options) (*Text, error) {
 	return &Text{segs: segs}, nil
 }
 
+// HasReplacements reports whether the text holds any replacement string.
+func (x *Text) HasReplacements() bool {
+	for _, s := range x.segs {
+		if s.ref {
+			return true
+		}
+	}
+	return false
+}
+
 // UsesTotal reports whether the text needs the number of jobs, in Total.
 func (x *Text) UsesTotal() bool {
 	for _, s := range x.segs {
