@@ -390,7 +390,7 @@ func (sl *slot) interpret(ctx context.Context, j *job) int {
 	sl.env.reset(j.values[:0])
 	sl.env.setString("PARALLEL_SEQ", strconv.FormatUint(j.seq, 10), true)
 	sl.env.setString("PARALLEL_JOBSLOT", sl.name, true)
-	c.program.Bind(template.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args}, sl.bindVar)
+	c.program.Bind(template.Job{Seq: j.seq, Slot: sl.n, Slots: uint64(c.slots), Host: c.host, Args: j.args}, sl.bindVar)
 	r := sl.runner
 	r.Reset()
 	if err := interp.StdIO(sl.devnull, &j.stdout, &j.stderr)(r); err != nil {

@@ -30,6 +30,7 @@ type options struct {
 	contextReplace bool // -X
 	xargs          bool // -m
 	quote          bool
+	plus           bool // --plus
 	maxChars       int
 	argFiles       stringList
 	delimiter      string
@@ -120,6 +121,7 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"context-replace"}, short: "X", help: "like -m, repeating the word around {} for each argument", bind: boolean(&o.contextReplace)},
 		{long: []string{"max-chars"}, short: "s", arg: "N", help: "with -m and -X, limit a command to N characters", bind: integer(&o.maxChars, 0)},
 		{long: []string{"quote"}, short: "q", help: "quote the command so that it is not shell code", bind: boolean(&o.quote)},
+		{long: []string{"plus"}, help: "add GNU Parallel's --plus replacement strings: {..} {+.} {%.gz} {/a/b} {:1:2} ...", bind: boolean(&o.plus)},
 		{long: []string{"arg-file"}, short: "a", arg: "FILE", help: "read arguments from FILE (- is stdin); repeatable", bind: list(&o.argFiles)},
 		{long: []string{"delimiter"}, short: "d", arg: "DELIM", help: "input items end with DELIM (\\n, \\t, \\0 understood)", bind: str(&o.delimiter, "")},
 		{long: []string{"null"}, short: "0", help: "input items end with NUL", bind: boolean(&o.null)},

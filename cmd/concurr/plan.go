@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"golang.org/x/term"
 
+	"concurr/internal/hint"
 	"concurr/internal/joblog"
 	"concurr/internal/output"
 	"concurr/internal/sched"
@@ -25,6 +27,7 @@ type runPlan struct {
 	source        sched.Source
 	progress      *progressMeter
 	closers       []func()
+	tagText       *template.Text // --tagstring, which may need the number of jobs too
 }
 
 func (p *runPlan) close() {
@@ -53,6 +56,9 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer, 
 		return nil, err
 	}
 	if err := p.planJobControl(o, values, stdout, say); err != nil {
+		return nil, err
+	}
+	if err := p.planPlus(o); err != nil {
 		return nil, err
 	}
 	if err := p.planNodes(o, values, stderr, say); err != nil {
@@ -159,11 +165,11 @@ func (p *runPlan) planInputs(o *options, rest []string, stdin io.Reader, say *me
 		p.cfg.Template, err = compileTemplate(o, words, inputs.Header(), inputs.Positions())
 	}
 	if err != nil {
-		hint := ""
-		if strings.Contains(err.Error(), "quote") {
-			hint = "quote the template in single quotes so that your shell passes it whole"
+		advice := hint.Of(err)
+		if advice == "" && strings.Contains(err.Error(), "quote") {
+			advice = "quote the template in single quotes so that your shell passes it whole"
 		}
-		return usagef(hint, "%v", err)
+		return usagef(advice, "%v", err)
 	}
 	return nil
 }
@@ -175,6 +181,7 @@ func compileTemplate(o *options, words, header []string, positions int) (*templa
 		Header:    header,
 		Positions: positions,
 		Quote:     o.quote,
+		Plus:      o.plus,
 	}
 	switch {
 	case o.xargs:
@@ -215,19 +222,18 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 	case o.lineBuffer:
 		mode = output.LineBuffer
 	}
-	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder,
-		TempDir: o.tmpdir, Results: o.results}
-	p.cfg.Output = output.New(stdout, stderr, p.outputOptions)
-	if o.results != "" {
-		names := tmpl.Options.Header
-		p.cfg.ResultsDir = func(args []string) string { return output.ResultsDir(o.results, names, args) }
+	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder, TempDir: o.tmpdir}
+	if err := p.planResults(o, stdout); err != nil {
+		return err
 	}
+	p.cfg.Output = output.New(stdout, stderr, p.outputOptions)
 	switch {
 	case o.tagString != "":
 		text, err := template.CompileText(parse.UnescapePrintf(o.tagString), tmpl.Options)
 		if err != nil {
-			return usagef("", "bad --tagstring: %v", err)
+			return usagef(hint.Of(err), "bad --tagstring: %v", err)
 		}
+		p.tagText = text
 		p.cfg.Tag = func(args []string, seq uint64, host string) []byte {
 			return []byte(text.Expand(template.Job{Seq: seq, Host: host, Args: args}) + "\t")
 		}
@@ -283,5 +289,99 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 		}
 	}
 	p.cfg.Workdir = o.workdir
+	return nil
+}
+
+// planPlus prepares what --plus's replacement strings need before the run:
+// the number of jobs for {##} and {0#}, which means reading every input
+// first, as GNU Parallel does, and the jobs that {choose_k} and {uniq} skip.
+func (p *runPlan) planPlus(o *options) error {
+	tmpl := p.cfg.Template
+	if tmpl.UsesTotal() || p.tagText != nil && p.tagText.UsesTotal() {
+		var jobs [][]string
+		for {
+			args, err := p.source.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, args)
+		}
+		p.source = &sliceSource{jobs: jobs}
+		tmpl.Total = uint64(len(jobs))
+		if p.tagText != nil {
+			p.tagText.Total = tmpl.Total
+		}
+	}
+	if tmpl.SkipsJobs() {
+		if o.xargs || o.contextReplace {
+			return usagef("", "{choose_k} and {uniq} skip whole jobs, so they cannot be used with -X or -m")
+		}
+		src := &skippingSource{Source: p.source, skips: tmpl.Skips}
+		p.source = src
+		resumed := p.cfg.Skip
+		p.cfg.Skip = func(seq uint64) bool {
+			return src.skipLast || resumed != nil && resumed(seq)
+		}
+	}
+	return nil
+}
+
+// skippingSource marks the jobs that the template skips. The scheduler asks
+// Config.Skip about each job right after reading it, so a skipped job still
+// takes its sequence number, as in GNU Parallel.
+type skippingSource struct {
+	sched.Source
+	skips    func(args []string) bool
+	skipLast bool
+}
+
+func (s *skippingSource) Next() ([]string, error) {
+	args, err := s.Source.Next()
+	s.skipLast = err == nil && s.skips(args)
+	return args, err
+}
+
+// planResults sets where --results puts each job's output, in GNU
+// Parallel's three forms: a table (x.csv, x.tsv, x.json; -.csv and the like
+// for stdout), a file per job when the name holds replacement strings
+// (out_{}.txt), or else a folder of folders named by the arguments.
+func (p *runPlan) planResults(o *options, stdout io.Writer) error {
+	if o.results == "" {
+		return nil
+	}
+	tmpl := p.cfg.Template
+	opts := &p.outputOptions
+	if table := output.TableOf(o.results); table != output.NoTable {
+		opts.Table, opts.TableNames = table, tmpl.Options.Header
+		if strings.TrimSuffix(strings.ToLower(o.results), output.TableSuffix(table)) == "-" {
+			// The table is the only output: the jobs' own goes nowhere else.
+			opts.TableOut = stdout
+			return nil
+		}
+		f, err := os.Create(o.results)
+		if err != nil {
+			return fmt.Errorf("--results: %w", err)
+		}
+		opts.TableOut = f
+		p.closers = append(p.closers, func() { f.Close() })
+		return nil
+	}
+	name, err := template.CompileText(o.results, tmpl.Options)
+	if err != nil {
+		return usagef(hint.Of(err), "bad --results: %v", err)
+	}
+	if name.HasReplacements() {
+		opts.Results, opts.ResultsFiles = o.results, true
+		p.cfg.ResultsDir = func(args []string, seq uint64) string {
+			return name.Expand(template.Job{Seq: seq, Args: args})
+		}
+		return nil
+	}
+	opts.Results = o.results
+	names := tmpl.Options.Header
+	p.cfg.ResultsDir = func(args []string, _ uint64) string { return output.ResultsDir(o.results, names, args) }
 	return nil
 }

@@ -1,5 +1,7 @@
 package difftest
 
+import "strings"
+
 // A counter file in the job's working directory makes a job fail on its first
 // attempt and succeed on its second.
 const failOnce = `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo attempt $n {}; [ $n -ge 2 ]`
@@ -91,6 +93,68 @@ func cases() []diffCase {
 		// GNU Parallel shows the quotes it added: <'a b'>.
 		{name: "quote/inside-double-quotes-plain", args: []string{"echo", `"<{}>"`, ":::", "a b"},
 			want: &outcome{stdout: "<a b>\n"}},
+
+		// --plus replacement strings and quoting, from GNU Parallel's man
+		// page (--plus, --rpl) and its examples.
+		{name: "plus/path-forms", args: []string{"--plus", "echo", "{}", "{..}", "{...}", "{/..}", "{/...}", "{+/}", "{+.}", "{+..}", "{+...}",
+			":::", "dir/sub/file.tar.gz.bz2", "file", "a.b/c", "noext/", ".x.y"}},
+		{name: "plus/identities", args: []string{"--plus", "echo", "{+/}/{/}", "{.}.{+.}", "{+/}/{/.}.{+.}", "{..}.{+..}", "{+/}/{/..}.{+..}",
+			"{...}.{+...}", "{+/}/{/...}.{+...}", ":::", "a/b.c.d.e"}},
+		{name: "plus/positional", args: []string{"--plus", "echo", "{1..}", "{2+.}", "{-1/...}", "{2%.z}", "{1:1}", ":::", "a.b.c", ":::", "x/y.z"}},
+		{name: "plus/total-and-padded-seq", args: []string{"--plus", "echo", "{#}/{##}", "{0#}"}, stdin: lines(12)},
+		{name: "plus/padded-slot", args: []string{"--plus", "-j1", "echo", "{0%}", ":::", "a", "b"}},
+		{name: "plus/padded-slot-j12", args: []string{"--plus", "-j12", "--dry-run", "echo", "{0%}", ":::", "a"}},
+		{name: "plus/trim-prefix", args: []string{"--plus", "echo", "{#z.*z.}", "{##z.*z.}", "{#a+}", "{##a*}", ":::", "z.z.z.foo", "aab"}},
+		{name: "plus/trim-suffix", args: []string{"--plus", "echo", "{%.z.*z}", "{%%.z.*z}", "{%.gz}", "{%%.*}", ":::", "foo.z.z.z", "a.tar.gz"}},
+		{name: "plus/substitute", args: []string{"--plus", "echo", "{/a/X}", "{//a/X}", "{/#a/X}", "{/%b/X}", "{/.tar/}", ":::", "aabbaabb", "x.tar.gz"}},
+		{name: "plus/substitute-regexp", args: []string{"--plus", "echo", `{/\.(gz|bz2)$/.xz}`, "{//[0-9]/#}", ":::", "f.tar.gz", "a1b22"}},
+		{name: "plus/case", args: []string{"--plus", "echo", "{^a}", "{^^a}", "{,A}", "{,,A}", "{^^.}", ":::", "abcabc", "ABCABC"}},
+		{name: "plus/default", args: []string{"--plus", "echo", "{:-none}", "{2:-none}", ":::", "", "0", "x", ":::", ""}},
+		{name: "plus/substrings", args: []string{"--plus", "echo", "{:2}", "{:1:2}", "{:9}", "{:2:9}", ":::", "abcdef", ""}},
+		{name: "plus/quoted-values", args: []string{"--plus", "printf", "'[%s]\n'", "{/a/ }", "{..}", ":::", "xay.b.c", "it's $x.y.z"}},
+		{name: "plus/slot-shorthand", args: []string{"--plus", "-j1", "echo", "{slot}", "{#}", ":::", "a", "b"}},
+		{name: "plus/shorthands-dry-run", args: []string{"--plus", "--dry-run", "echo", "{slot}", "{sshlogin}", "{hgrp}", ":::", "a"}},
+		{name: "plus/not-without-plus", args: []string{"echo", "{..}", "{+.}", "{%x}", "{:2}", ":::", "a.b.c"}},
+		{name: "plus/X-context", args: []string{"--plus", "-j1", "-X", "echo", "x{..}y", ":::", "a.b.c", "d.e.f"}},
+		{name: "plus/tagstring", args: []string{"--plus", "--tagstring", "{+.}:", "echo", "{..}", ":::", "a.b.c"}},
+		// GNU Parallel's --dry-run prints the jobs that {choose_k} and {uniq}
+		// skip, and then exits with their number; concurr's prints the jobs
+		// that would run.
+		{name: "plus/choose-k-dry-run", args: []string{"--plus", "--dry-run", "echo", "{#}", "{choose_k}", ":::", "a", "b", "c", ":::", "a", "b", "c"},
+			want: &outcome{stdout: "echo 2 a b\necho 3 a c\necho 6 b c\n"}},
+		{name: "plus/uniq-dry-run", args: []string{"--plus", "--dry-run", "echo", "{uniq}", ":::", "a", "b", ":::", "a", "b"},
+			want: &outcome{stdout: "echo a b\necho b a\n"}},
+		// GNU Parallel exits with the number of jobs that {choose_k} and
+		// {uniq} skip, as if they had failed; concurr does not count a job
+		// that was never meant to run as a failure.
+		{name: "plus/choose-k-status", args: []string{"--plus", "echo", "{#}", "{choose_k}", ":::", "a", "b", "c", ":::", "a", "b", "c"},
+			want: &outcome{stdout: "2 a b\n3 a c\n6 b c\n", status: 0}},
+		{name: "plus/uniq-status", args: []string{"--plus", "echo", "{uniq}", ":::", "a", "b", ":::", "a", "b"},
+			want: &outcome{stdout: "a b\nb a\n", status: 0}},
+		// GNU Parallel runs {= perl =} in Perl. concurr has no Perl and
+		// refuses the template before any job runs; the hint names the
+		// --plus form.
+		{name: "plus/perl-refused", args: []string{"echo", "{= s/a/b/ =}", ":::", "a"}, want: &outcome{status: 255}},
+		{name: "plus/perl-refused-split-words", args: []string{"echo", "{=", "$_=uc($_)", "=}", ":::", "a"}, want: &outcome{status: 255}},
+		{name: "plus/unbalanced-perl-parens-literal", args: []string{"echo", "{=", ":::", "a"}},
+		{name: "quote/non-utf8-template", args: []string{"echo", "a\xffb", "'\xfe'", "\"\xfd\"", "{}", ":::", "x"}},
+		{name: "quote/non-utf8-q-template", args: []string{"-q", "printf", "%s\xff\\n", ":::", "x"}},
+		// End of the --plus block.
+
+		// --results: its three forms, from GNU Parallel's man page.
+		{name: "results/name-with-replacement-strings", args: []string{"--results", "out_{}.txt", "echo {}; echo err {} >&2", ":::", "a", "b"}, results: "."},
+		{name: "results/name-with-seq-and-slash", args: []string{"--results", "r/{#}/{}", "echo", ":::", "a", "b/c"}, results: "r"},
+		{name: "results/name-ending-in-slash", args: []string{"--results", "d/{}/", "echo", ":::", "a", "b"}, results: "d"},
+		{name: "results/csv", args: []string{"--results", "x.csv", "echo {}; echo err >&2", ":::", "a", "b,c", `d"e`, "f g", "h\ti"}, table: "x.csv"},
+		{name: "results/tsv", args: []string{"--results", "x.tsv", "echo", ":::", "a", "b\tc", "d,e"}, table: "x.tsv"},
+		{name: "results/json", args: []string{"--results", "x.json", "echo {}; echo err {} >&2", ":::", "a", `b"c`, `d\e`, "f\x01"}, table: "x.json"},
+		{name: "results/csv-two-sources", args: []string{"--results", "x.csv", "echo", ":::", "a", "b", ":::", "1", "2"}, table: "x.csv"},
+		{name: "results/csv-header", args: []string{"--header", ":", "--results", "x.csv", "echo", "{x}", ":::", "x", "1", "2"}, table: "x.csv"},
+		{name: "results/csv-failure", args: []string{"--results", "x.csv", "echo {}; exit {}", ":::", "0", "3"}, table: "x.csv"},
+		{name: "results/csv-upper-case-suffix", args: []string{"--results", "x.CSV", "echo", ":::", "a"}, table: "x.CSV"},
+		{name: "results/escaped-values", args: []string{"--results", "out", "echo", ":::", "a/b", "c\td", `e\f`}, results: "out"},
+		{name: "results/long-value", args: []string{"--results", "out", "echo", ":::", strings.Repeat("x", 300), "y"}, results: "out"},
+		// End of the --results block.
 
 		// Output.
 		{name: "output/tag", args: []string{"--tag", "echo", ":::", "a", "b c"}},

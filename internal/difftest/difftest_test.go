@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,7 +33,8 @@ type diffCase struct {
 	stdin string            // the tool's stdin; /dev/null when empty
 	files map[string]string // created in the working directory before the run
 
-	results string // a --results directory to compare file by file
+	results string // a --results directory to compare file by file ("." for the working directory)
+	table   string // a --results table (x.csv, x.tsv, x.json) to compare with its times masked
 	joblog  string // a --joblog file to compare on its deterministic columns
 
 	// anyFailure compares only that both tools fail: usage errors are 255 in
@@ -121,6 +123,9 @@ func TestGNUParallel(t *testing.T) {
 			}
 			if tc.results != "" {
 				compareTrees(t, command, filepath.Join(gnuDir, tc.results), filepath.Join(oursDir, tc.results))
+			}
+			if tc.table != "" {
+				compareTables(t, command, filepath.Join(gnuDir, tc.table), filepath.Join(oursDir, tc.table))
 			}
 			if tc.joblog != "" {
 				compareJoblogs(t, command, filepath.Join(gnuDir, tc.joblog), filepath.Join(oursDir, tc.joblog))
@@ -292,6 +297,27 @@ func readTree(t *testing.T, root string) map[string]string {
 		t.Errorf("read --results directory: %v", err)
 	}
 	return tree
+}
+
+// tableTimes matches a --results table's Starttime and JobRuntime, in a
+// CSV or TSV row (after Seq and Host) or a JSON object.
+var tableTimes = regexp.MustCompile(`(?m)^(\d+[,\t][^,\t\n]*[,\t])\d+\.\d{3}([,\t])\d+\.\d{3}([,\t])|("Starttime": )\d+\.\d{3}(, "JobRuntime": )\d+\.\d{3}`)
+
+// compareTables compares two --results tables byte for byte, but for the
+// times, which no two runs share.
+func compareTables(t *testing.T, command, gnuPath, oursPath string) {
+	t.Helper()
+	read := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%s\n--results table: %v", command, err)
+		}
+		return tableTimes.ReplaceAllString(string(b), "${1}${4}START${2}${5}RUNTIME${3}")
+	}
+	if gnu, ours := read(gnuPath), read(oursPath); gnu != ours {
+		t.Errorf("%s\n--results table differs from GNU Parallel's\n  want %s\n  got  %s\n%s",
+			command, clip(gnu), clip(ours), firstDifference(gnu, ours))
+	}
 }
 
 // joblogColumns are the job log columns that do not depend on timing.

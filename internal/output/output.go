@@ -42,6 +42,17 @@ type Options struct {
 	// to files in the folder given to Begin, which must lie under it,
 	// instead of stdout and stderr.
 	Results string
+	// ResultsFiles says that the names given to Begin are GNU Parallel's
+	// file form of --results, from a name with replacement strings: stdout
+	// in the name, stderr in name.err and the sequence number in name.seq,
+	// or seq, stdout and stderr in it when it ends in a slash.
+	ResultsFiles bool
+	// Table, when set, writes each job as a row of TableOut (--results
+	// x.csv, x.tsv, x.json) instead of printing its output; TableNames
+	// name the argument columns, V1, V2, ... where missing.
+	Table      Table
+	TableOut   io.Writer
+	TableNames []string
 }
 
 // Streams.
@@ -57,6 +68,8 @@ type Job struct {
 	// Tag prefixes every line when non-nil (--tag, --tagstring), tab
 	// included.
 	Tag []byte
+	// Record is the job's row with Options.Table, set before Finish.
+	Record *Record
 
 	held    [2]held
 	partial [2][]byte // line-buffer: the unfinished last line
@@ -88,6 +101,8 @@ type Writer struct {
 	memory  int       // bytes held in memory by all jobs
 	room    sync.Cond // signalled when next moves while WaitRoom waits
 	waiting int       // callers of WaitRoom waiting
+
+	tableHeader bool // the CSV or TSV header row is written
 }
 
 // New returns a Writer on stdout and stderr. Sequence numbers start at 1.
@@ -98,7 +113,7 @@ func New(stdout, stderr io.Writer, opts Options) *Writer {
 	if opts.Window == 0 {
 		opts.Window = DefaultWindow
 	}
-	if opts.KeepOrder && opts.Mode == Ungroup {
+	if opts.KeepOrder && opts.Mode == Ungroup || opts.Table != NoTable {
 		opts.Mode = Group
 	}
 	w := &Writer{
@@ -187,7 +202,7 @@ func (w *Writer) Chunk(j *Job, stream int, data []byte) {
 	switch {
 	case j.live:
 		w.emit(j, i, data)
-	case w.opts.KeepOrder || w.opts.Mode == Group:
+	case w.opts.KeepOrder || w.opts.Mode == Group || w.opts.Table != NoTable:
 		w.hold(j, i, data)
 	case w.opts.Mode == LineBuffer:
 		w.lines(j, i, data)
@@ -353,6 +368,10 @@ func (w *Writer) advance() {
 
 // print writes a finished job's held output.
 func (w *Writer) print(j *Job) {
+	if w.opts.Table != NoTable {
+		w.writeRow(j)
+		return
+	}
 	if !j.live {
 		w.flushHeld(j)
 	}
@@ -384,6 +403,9 @@ func (w *Writer) flushHeld(j *Job) {
 		}
 	}
 }
+
+// WantsRecords reports whether Finish needs the job's Record.
+func (w *Writer) WantsRecords() bool { return w.opts.Table != NoTable }
 
 // Flush writes buffered output. It returns the first write error, such as a
 // closed pipe.

@@ -57,15 +57,28 @@ type resultsRoot struct {
 // job's own (its value may make a name too long, a file may be in the way):
 // it is kept in the job, which then fails alone, and the run goes on.
 func (w *Writer) openResults(j *Job, dir string) {
-	dir, err := w.resultsFolder(dir)
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "seq"), fmt.Appendf(nil, "%d", j.Seq), 0o644)
+	var err error
+	seqName, names := filepath.Join(dir, "seq"), [2]string{filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr")}
+	switch {
+	case !w.opts.ResultsFiles:
+		if dir, err = w.resultsFolder(dir); err == nil {
+			seqName, names = filepath.Join(dir, "seq"), [2]string{filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr")}
+		}
+	case strings.HasSuffix(dir, "/"):
+		err = os.MkdirAll(dir, 0o755)
+	default:
+		// The name is the file of stdout, as the user wrote it.
+		seqName, names = dir+".seq", [2]string{dir, dir + ".err"}
+		err = os.MkdirAll(filepath.Dir(dir), 0o755)
 	}
-	for i, name := range []string{"stdout", "stderr"} {
+	if err == nil {
+		err = os.WriteFile(seqName, fmt.Appendf(nil, "%d", j.Seq), 0o644)
+	}
+	for i, name := range names {
 		if err != nil {
 			break
 		}
-		j.files[i], err = os.Create(filepath.Join(dir, name))
+		j.files[i], err = os.Create(name)
 	}
 	if err != nil {
 		w.closeResults(j)

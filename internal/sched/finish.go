@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"concurr/internal/joblog"
+	"concurr/internal/output"
 	"concurr/internal/template"
 	"concurr/internal/wire"
 )
@@ -36,24 +37,29 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 		return
 	}
 	display := ""
-	if r.cfg.Verbose || r.cfg.JobLog != nil {
+	records := r.cfg.Output.WantsRecords()
+	if r.cfg.Verbose || r.cfg.JobLog != nil || records {
 		display = r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args})
 	}
 	if r.cfg.Verbose && !r.cfg.DryRun {
 		r.cfg.Output.SetHeader(j.out, []byte(display+"\n"))
 	}
+	e := joblog.Entry{Seq: j.seq, Host: nr.node.Name, Start: time.Unix(0, res.Start),
+		Runtime: time.Duration(res.Runtime), Receive: j.stdout, Exit: int(res.Exit),
+		Signal: int(res.Signal), Command: display}
+	switch {
+	case res.Flags&(wire.ResultTimedOut|wire.ResultNotRun) != 0:
+		e.Exit = -1
+	case res.Signal != 0:
+		// GNU Parallel splits the wait status: a signal death exits 0.
+		e.Exit = 0
+	}
+	if records {
+		j.out.Record = &output.Record{Host: e.Host, Start: e.Start, Runtime: e.Runtime, Send: e.Send,
+			Receive: e.Receive, Exit: e.Exit, Signal: e.Signal, Command: e.Command, Args: j.args}
+	}
 	r.cfg.Output.Finish(j.out)
 	if r.cfg.JobLog != nil {
-		e := joblog.Entry{Seq: j.seq, Host: nr.node.Name, Start: time.Unix(0, res.Start),
-			Runtime: time.Duration(res.Runtime), Receive: j.stdout, Exit: int(res.Exit),
-			Signal: int(res.Signal), Command: display}
-		switch {
-		case res.Flags&(wire.ResultTimedOut|wire.ResultNotRun) != 0:
-			e.Exit = -1
-		case res.Signal != 0:
-			// GNU Parallel splits the wait status: a signal death exits 0.
-			e.Exit = 0
-		}
 		if err := r.cfg.JobLog.Write(e); err != nil {
 			r.fail(err)
 		}

@@ -77,8 +77,9 @@ type Config struct {
 	Tag     func(args []string, seq uint64, host string) []byte // nil: no tag
 	Verbose bool                                                // print each command before its output
 	Skip    func(seq uint64) bool                               // --resume: jobs not to run
-	// ResultsDir names the directory of a job's --results files.
-	ResultsDir func(args []string) string
+	// ResultsDir names where a job's --results files go (see
+	// output.Writer.Begin).
+	ResultsDir func(args []string, seq uint64) string
 
 	// Warn reports a problem the run survives, such as a lost node, for the
 	// client's stderr. The error may carry a hint (package hint) to print

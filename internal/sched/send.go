@@ -116,7 +116,7 @@ func (nr *nodeRun) start(j *job) error {
 	if j.out == nil {
 		dir := ""
 		if r.cfg.ResultsDir != nil {
-			dir = r.cfg.ResultsDir(j.args)
+			dir = r.cfg.ResultsDir(j.args, j.seq)
 		}
 		j.out = r.cfg.Output.Begin(j.seq, tag, dir)
 	} else {
@@ -132,7 +132,7 @@ func (nr *nodeRun) start(j *job) error {
 	j.stdout = 0
 	if r.cfg.DryRun {
 		slot := (j.seq-1)%uint64(nr.slots) + 1
-		text := r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: slot, Host: nr.node.Name, Args: j.args})
+		text := r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: slot, Slots: uint64(nr.slots), Host: nr.node.Name, Args: j.args})
 		r.cfg.Output.Chunk(j.out, output.Stdout, []byte(text+"\n"))
 		nr.credit <- struct{}{}
 		r.finish(j, nr, &wire.Result{Seq: j.seq, Slot: slot, Start: time.Now().UnixNano()})

@@ -29,7 +29,7 @@ func (p *Program) Bind(j Job, set func(v *Var, values []string)) {
 		if sc == nil {
 			sc = scratchPool.Get().(*scratch)
 		}
-		vals := appendValues(sc.vals[:0], v.Kind, v.Index, j)
+		vals := appendValues(sc.vals[:0], v.Kind, v.Index, &v.Params, p.Total, j)
 		if v.Prefix != "" || v.Suffix != "" {
 			for k, s := range vals {
 				vals[k] = v.Prefix + s + v.Suffix

@@ -24,6 +24,9 @@ import (
 func Compile(words []string, opts Options) (*Template, error) {
 	t := &Template{Words: words, Options: opts}
 	text := strings.Join(words, " ")
+	if err := findPerl(text); err != nil {
+		return nil, err
+	}
 	if len(words) == 0 {
 		t.FromInput = true
 		t.display = &displayForm{}
@@ -46,8 +49,46 @@ func Compile(words []string, opts Options) (*Template, error) {
 		return nil, err
 	}
 	t.Script, t.Vars, t.display = c.script, c.vars, c.display
+	t.chooseK, t.uniq = r.chooseK, r.uniq
 	return t, nil
 }
+
+// UsesTotal reports whether the template needs the number of jobs ({##},
+// {0#}), which the client must then count before the run and set in Total.
+func (t *Template) UsesTotal() bool {
+	for _, v := range t.Vars {
+		if v.Kind == KindTotal || v.Kind == KindSeqPadded {
+			return true
+		}
+	}
+	return false
+}
+
+// Skips reports whether a job with these arguments is not to run, as
+// GNU Parallel skips it for {choose_k} (arguments not in increasing order)
+// and {uniq} (two arguments the same). A skipped job keeps its number.
+func (t *Template) Skips(args []string) bool {
+	if t.chooseK {
+		for i := 1; i < len(args); i++ {
+			if args[i-1] >= args[i] {
+				return true
+			}
+		}
+	}
+	if t.uniq {
+		seen := make(map[string]bool, len(args))
+		for _, a := range args {
+			if seen[a] {
+				return true
+			}
+			seen[a] = true
+		}
+	}
+	return false
+}
+
+// SkipsJobs reports whether Skips can skip any job.
+func (t *Template) SkipsJobs() bool { return t.chooseK || t.uniq }
 
 // compiled is what a template compiles to.
 type compiled struct {
@@ -140,6 +181,7 @@ type valueKey struct {
 	kind           Kind
 	index          int
 	prefix, suffix string
+	params         Params
 }
 
 // quoting is the shell quoting in force where a replacement string stands.
@@ -176,7 +218,8 @@ func (c *compiler) render() (string, []Var) {
 		if !ok {
 			name = varPrefix + strconv.Itoa(len(vars)+1)
 			names[p.key] = name
-			vars = append(vars, Var{Name: name, Kind: p.key.kind, Index: p.key.index, Prefix: p.key.prefix, Suffix: p.key.suffix})
+			vars = append(vars, Var{Name: name, Kind: p.key.kind, Index: p.key.index,
+				Prefix: p.key.prefix, Suffix: p.key.suffix, Params: p.key.params})
 		}
 		switch p.q {
 		case quoteNone:

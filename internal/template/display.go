@@ -39,17 +39,18 @@ func (t *Template) Display(j Job) string {
 			if i > 0 {
 				b = append(b, ' ')
 			}
-			b = AppendShellQuote(b, expandSegs(w, j))
+			b = AppendShellQuote(b, expandSegs(w, t.Total, j))
 		}
 		return string(b)
 	}
 	var vals []string
+	total := t.Total
 	for _, s := range d.segs {
 		if !s.ref {
 			b = append(b, s.lit...)
 			continue
 		}
-		vals = appendValues(vals[:0], s.key.kind, s.key.index, j)
+		vals = appendValues(vals[:0], s.key.kind, s.key.index, &s.key.params, total, j)
 		for k, v := range vals {
 			if k > 0 {
 				b = append(b, ' ')
@@ -64,7 +65,7 @@ func (t *Template) Display(j Job) string {
 
 // expandSegs replaces references with their raw values, several joined by
 // spaces.
-func expandSegs(segs []seg, j Job) string {
+func expandSegs(segs []seg, total uint64, j Job) string {
 	var b strings.Builder
 	var vals []string
 	for _, s := range segs {
@@ -72,7 +73,7 @@ func expandSegs(segs []seg, j Job) string {
 			b.WriteString(s.lit)
 			continue
 		}
-		vals = appendValues(vals[:0], s.key.kind, s.key.index, j)
+		vals = appendValues(vals[:0], s.key.kind, s.key.index, &s.key.params, total, j)
 		for k, v := range vals {
 			if k > 0 {
 				b.WriteByte(' ')
@@ -85,10 +86,16 @@ func expandSegs(segs []seg, j Job) string {
 
 // Text is text with replacement strings but no shell syntax, such as
 // --tagstring, compiled once for many jobs.
-type Text struct{ segs []seg }
+type Text struct {
+	segs  []seg
+	Total uint64 // the number of jobs, for {##}
+}
 
 // CompileText finds the replacement strings in text.
 func CompileText(text string, opts Options) (*Text, error) {
+	if err := findPerl(text); err != nil {
+		return nil, err
+	}
 	r, err := newRecognizer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("%q: %w", text, err)
@@ -100,9 +107,29 @@ func CompileText(text string, opts Options) (*Text, error) {
 	return &Text{segs: segs}, nil
 }
 
+// HasReplacements reports whether the text holds any replacement string.
+func (x *Text) HasReplacements() bool {
+	for _, s := range x.segs {
+		if s.ref {
+			return true
+		}
+	}
+	return false
+}
+
+// UsesTotal reports whether the text needs the number of jobs, in Total.
+func (x *Text) UsesTotal() bool {
+	for _, s := range x.segs {
+		if s.ref && (s.key.kind == KindTotal || s.key.kind == KindSeqPadded) {
+			return true
+		}
+	}
+	return false
+}
+
 // Expand returns the text with job j's raw values in place; several values
 // are joined by spaces.
-func (x *Text) Expand(j Job) string { return expandSegs(x.segs, j) }
+func (x *Text) Expand(j Job) string { return expandSegs(x.segs, x.Total, j) }
 
 // ExpandText replaces the replacement strings in text with their unquoted
 // values, as --tagstring does.

@@ -2,6 +2,7 @@ package template
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,12 +21,24 @@ type recognizer struct {
 	header    []string
 	arg       string
 	positions int
+	plus      bool
+	chooseK   bool // {choose_k} was seen
+	uniq      bool // {uniq} was seen
+	regexps   map[regexpID]*regexp.Regexp
+}
+
+// regexpID names a compiled pattern: each kind wraps its pattern its way.
+type regexpID struct {
+	kind    Kind
+	pattern string
 }
 
 type tokenMatch struct {
-	kind  Kind
-	index int
-	n     int // length in the text
+	kind   Kind
+	index  int
+	n      int  // length in the text
+	posed  bool // written with a position, as in {2} or {-1.}
+	params Params
 }
 
 func newRecognizer(opts Options) (*recognizer, error) {
@@ -45,17 +58,24 @@ func newRecognizer(opts Options) (*recognizer, error) {
 		{or(rp.Seq, defaultSeq), KindSeq},
 		{or(rp.Slot, defaultSlot), KindSlot},
 	}
-	r := &recognizer{arg: all[0].text, header: opts.Header, positions: max(opts.Positions, 0)}
+	if opts.Plus {
+		all = append(all, plusTokens...)
+	}
+	r := &recognizer{arg: all[0].text, header: opts.Header, positions: max(opts.Positions, 0), plus: opts.Plus}
 	seen := make(map[string]Kind, len(all)+1)
 	for _, x := range all {
 		if k, dup := seen[x.text]; dup {
+			if x.kind > KindSlot {
+				// A --plus string that -I and the like have taken.
+				continue
+			}
 			return nil, fmt.Errorf("replacement string %q stands for both %s and %s", x.text, k, x.kind)
 		}
 		seen[x.text] = x.kind
 		r.fixed = append(r.fixed, x)
 		// GNU Parallel's positional forms exist for replacement strings
 		// that start with {: {} gives {3}, {.} gives {3.}, -I {x} gives {3x}.
-		if x.kind <= KindBaseNoExt && len(x.text) >= 2 && x.text[0] == '{' {
+		if x.kind.perArg() && len(x.text) >= 2 && x.text[0] == '{' && x.text != "{choose_k}" && x.text != "{uniq}" {
 			r.pos = append(r.pos, token{x.text[1:], x.kind})
 		}
 	}
@@ -88,6 +108,16 @@ func (k Kind) String() string {
 	case KindHost:
 		return hostToken
 	}
+	for _, t := range plusTokens {
+		if t.kind == k && k != KindShell && k != KindArg {
+			return t.text
+		}
+	}
+	for _, f := range dynamicForms {
+		if f.kind == k {
+			return "{" + f.open + "...}"
+		}
+	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
@@ -96,9 +126,18 @@ func (k Kind) String() string {
 func (r *recognizer) match(s string, i int) (tokenMatch, bool) {
 	var best tokenMatch
 	rest := s[i:]
+	if r.plus && len(rest) > 1 && rest[0] == '{' {
+		// GNU Parallel rewrites the dynamic forms before any other.
+		if kind, p, n, ok := matchDynamic(rest[1:]); ok {
+			return tokenMatch{kind: kind, n: 1 + n, params: p}, true
+		}
+	}
 	for _, f := range r.fixed {
 		if strings.HasPrefix(rest, f.text) {
 			best = tokenMatch{kind: f.kind, n: len(f.text)}
+			if f.kind == KindShell {
+				best.params.With = shellText[f.text]
+			}
 			break
 		}
 	}
@@ -118,17 +157,25 @@ func (r *recognizer) match(s string, i int) (tokenMatch, bool) {
 		for k < len(rest) && isSpace(rest[k]) {
 			k++
 		}
+		position := func() int {
+			index := maxIndex
+			if len(digits) <= 9 {
+				index, _ = strconv.Atoi(digits)
+			}
+			if rest[1] == '-' {
+				index = -index
+			}
+			return index
+		}
+		if r.plus {
+			if kind, p, n, ok := matchDynamic(rest[k:]); ok {
+				return tokenMatch{kind: kind, index: position(), n: k + n, posed: true, params: p}, true
+			}
+		}
 		for _, p := range r.pos {
 			if strings.HasPrefix(rest[k:], p.text) {
 				if n := k + len(p.text); n > best.n {
-					index := maxIndex
-					if len(digits) <= 9 {
-						index, _ = strconv.Atoi(digits)
-					}
-					if rest[1] == '-' {
-						index = -index
-					}
-					best = tokenMatch{kind: p.kind, index: index, n: n}
+					best = tokenMatch{kind: p.kind, index: position(), n: n, posed: true}
 				}
 				break
 			}
@@ -155,9 +202,9 @@ func (r *recognizer) match(s string, i int) (tokenMatch, bool) {
 func (r *recognizer) check(s string, m tokenMatch) error {
 	text := s[:m.n]
 	switch {
-	case m.kind > KindBaseNoExt:
+	case !m.kind.perArg():
 		return nil
-	case m.index == 0 && text != r.fixedText(m.kind):
+	case m.index == 0 && m.posed:
 		return fmt.Errorf("%s: positions count from 1 (or from -1 at the end)", text)
 	case r.positions > 0 && (m.index > r.positions || -m.index > r.positions):
 		if r.positions == 1 {
@@ -167,15 +214,6 @@ func (r *recognizer) check(s string, m tokenMatch) error {
 			text, r.positions, r.positions, r.positions)
 	}
 	return nil
-}
-
-func (r *recognizer) fixedText(k Kind) string {
-	for _, f := range r.fixed {
-		if f.kind == k {
-			return f.text
-		}
-	}
-	return ""
 }
 
 // unknownColumn reports a {name} that looks like a header column but is
@@ -222,7 +260,15 @@ func (r *recognizer) scanText(s string) ([]seg, error) {
 		if i > from {
 			segs = append(segs, seg{lit: s[from:i]})
 		}
-		segs = append(segs, seg{lit: s[i : i+m.n], ref: true, key: valueKey{kind: m.kind, index: m.index}})
+		key, err := r.key(s[i:i+m.n], m)
+		if err != nil {
+			return nil, err
+		}
+		if m.kind == KindShell {
+			segs = append(segs, seg{lit: m.params.With})
+		} else {
+			segs = append(segs, seg{lit: s[i : i+m.n], ref: true, key: key})
+		}
 		i += m.n
 		from = i
 	}
@@ -230,6 +276,34 @@ func (r *recognizer) scanText(s string) ([]seg, error) {
 		segs = append(segs, seg{lit: s[from:]})
 	}
 	return segs, nil
+}
+
+// key makes a match's value key, compiling its pattern once per
+// recognizer.
+func (r *recognizer) key(text string, m tokenMatch) (valueKey, error) {
+	switch {
+	case m.kind == KindArg && text == "{choose_k}":
+		r.chooseK = true
+	case m.kind == KindArg && text == "{uniq}":
+		r.uniq = true
+	}
+	key := valueKey{kind: m.kind, index: m.index, params: m.params}
+	if m.params.Pattern == "" {
+		return key, nil
+	}
+	id := regexpID{m.kind, m.params.Pattern}
+	if re, ok := r.regexps[id]; ok {
+		key.params.re = re
+		return key, nil
+	}
+	if err := compileParams(m.kind, &key.params, text); err != nil {
+		return key, err
+	}
+	if r.regexps == nil {
+		r.regexps = make(map[regexpID]*regexp.Regexp)
+	}
+	r.regexps[id] = key.params.re
+	return key, nil
 }
 
 func isSpace(c byte) bool {

@@ -3,6 +3,7 @@ package template
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // frameKind is a shell context the scanner can be in.
@@ -39,6 +40,8 @@ type compiler struct {
 	segsAt int // source offset of literal text not yet in segs
 	nRefs  int
 	pos    int
+
+	badBytes map[int]bool // offsets of bytes that are not UTF-8, once asked
 }
 
 func (c *compiler) top() *frame { return &c.frames[len(c.frames)-1] }
@@ -124,8 +127,22 @@ func (c *compiler) unquotedParam() bool {
 	return false
 }
 
-func (c *compiler) ref(f *frame, m tokenMatch, at int) {
-	key := valueKey{kind: m.kind, index: m.index}
+func (c *compiler) ref(f *frame, m tokenMatch, at int) error {
+	key, err := c.r.key(c.src[at:at+m.n], m)
+	if err != nil {
+		return err
+	}
+	if m.kind == KindShell {
+		// GNU Parallel's shorthand for a variable is shell text, unquoted.
+		c.taint(f)
+		c.emit(m.params.With)
+		c.addLit(f, m.params.With, false)
+		c.flushSeg(at)
+		c.segs = append(c.segs, seg{lit: m.params.With})
+		c.segsAt = at + m.n
+		c.nRefs++
+		return nil
+	}
 	q := quoteNone
 	switch f.kind {
 	case frameDQ:
@@ -150,13 +167,53 @@ func (c *compiler) ref(f *frame, m tokenMatch, at int) {
 	c.segs = append(c.segs, seg{lit: c.src[at : at+m.n], ref: true, key: key})
 	c.segsAt = at + m.n
 	c.nRefs++
+	return nil
 }
 
 func (c *compiler) lit1(f *frame, bare bool) {
 	ch := c.src[c.pos : c.pos+1]
-	c.emit(ch)
+	if c.notUTF8(c.pos) {
+		c.emitByte(f.kind, ch[0])
+	} else {
+		c.emit(ch)
+	}
 	c.addLit(f, ch, bare)
 	c.pos++
+}
+
+// notUTF8 reports whether the byte at i is not part of valid UTF-8. The
+// shell parser takes only UTF-8 source, so such bytes of a template reach
+// the script as $'\xHH' escapes, which the shell turns back into the byte.
+func (c *compiler) notUTF8(i int) bool {
+	if c.badBytes == nil {
+		c.badBytes = make(map[int]bool)
+		for k := 0; k < len(c.src); {
+			r, n := utf8.DecodeRuneInString(c.src[k:])
+			if r == utf8.RuneError && n == 1 {
+				c.badBytes[k] = true
+			}
+			k += n
+		}
+	}
+	return c.badBytes[i]
+}
+
+// emitByte writes a byte that is not UTF-8 as an escape that means the
+// byte itself where it stands.
+func (c *compiler) emitByte(k frameKind, b byte) {
+	esc := fmt.Sprintf(`\x%02x`, b)
+	switch k {
+	case frameANSIQ:
+		c.emit(esc)
+	case frameDQ:
+		c.emit(`"$'` + esc + `'"`)
+	case frameSQ:
+		c.emit(`'$'` + esc + `''`)
+	case frameComment:
+		// Nothing runs it.
+	default:
+		c.emit(`$'` + esc + `'`)
+	}
 }
 
 // tryRef turns a replacement string at the current position into a
@@ -172,7 +229,9 @@ func (c *compiler) tryRef(f *frame) (bool, error) {
 	if c.unquotedParam() {
 		return false, fmt.Errorf("%s inside ${...} needs double quotes around the ${...}", c.src[c.pos:c.pos+m.n])
 	}
-	c.ref(f, m, c.pos)
+	if err := c.ref(f, m, c.pos); err != nil {
+		return false, err
+	}
 	c.pos += m.n
 	return true, nil
 }
@@ -256,6 +315,9 @@ func (c *compiler) run() error {
 			err = c.refOrLit(f)
 		case frameANSIQ:
 			switch {
+			case ch == '\\' && c.pos+1 < len(s) && c.notUTF8(c.pos+1):
+				c.emit(`\\`)
+				c.pos++
 			case ch == '\\' && c.pos+1 < len(s):
 				c.emit(s[c.pos : c.pos+2])
 				c.pos += 2
@@ -277,7 +339,7 @@ func (c *compiler) run() error {
 				}
 				// A backslash that escapes nothing is literal; before a
 				// replacement it must not escape the reference's $.
-				if _, ok := c.r.match(s, c.pos+1); ok && c.pos+1 < len(s) {
+				if _, ok := c.r.match(s, c.pos+1); ok && c.pos+1 < len(s) || c.notUTF8(c.pos+1) {
 					c.emit(`\\`)
 				} else {
 					c.emit(`\`)
@@ -351,7 +413,11 @@ func (c *compiler) unquoted(f *frame, ch, next byte) error {
 			c.lit1(f, false)
 			return nil
 		}
-		c.emit(s[c.pos : c.pos+2])
+		if c.notUTF8(c.pos + 1) {
+			c.emitByte(frameTop, next)
+		} else {
+			c.emit(s[c.pos : c.pos+2])
+		}
 		if next == '\n' {
 			c.taint(f)
 		} else {

@@ -5,6 +5,8 @@
 // Parallel does, and the codec carries what the agent runs over the wire.
 package template
 
+import "regexp"
+
 // Kind says which replacement value a template variable holds.
 type Kind uint8
 
@@ -18,7 +20,57 @@ const (
 	KindSeq                       // {#}  the job's sequence number
 	KindSlot                      // {%}  the job slot on its node
 	KindHost                      // {host} the name of the host running it
+
+	// --plus: more of the argument's path.
+	KindNoExt2        // {..}    without its last two extensions
+	KindNoExt3        // {...}   without its last three extensions
+	KindBaseNoExt2    // {/..}   basename without two extensions
+	KindBaseNoExt3    // {/...}  basename without three extensions
+	KindDirPlus       // {+/}    the dirname, or "" when there is no slash
+	KindExt           // {+.}    the last extension
+	KindExt2          // {+..}   the last two extensions
+	KindExt3          // {+...}  the last three extensions
+	KindTotal         // {##}    the number of jobs
+	KindSeqPadded     // {0#}    {#} zero-padded to the width of {##}
+	KindSlotPadded    // {0%}    {%} zero-padded to the width of the slot count
+	KindShell         // {slot} {sshlogin} ...: shell text, Params.With
+	KindDefault       // {:-with}  with when the argument is "" or "0"
+	KindSubstr        // {:from} {:from:len}  a substring, in bytes
+	KindTrimPrefix    // {#re}   without the shortest prefix matching re
+	KindTrimPrefixAll // {##re}  without the longest prefix matching re
+	KindTrimSuffix    // {%re}   without the shortest suffix matching re
+	KindTrimSuffixAll // {%%re}  without the longest suffix matching re
+	KindSubstFirst    // {/re/with}   the first match of re replaced by with
+	KindSubstAll      // {//re/with}  every match replaced
+	KindSubstPrefix   // {/#re/with}  a match at the start replaced
+	KindSubstSuffix   // {/%re/with}  a match at the end replaced
+	KindUpperFirst    // {^re}   a match at the start in upper case
+	KindUpperAll      // {^^re}  every match in upper case
+	KindLowerFirst    // {,re}   a match at the start in lower case
+	KindLowerAll      // {,,re}  every match in lower case
+
+	kindLast = KindLowerAll
 )
+
+// perArg reports whether a kind is a value of each argument, with
+// positional forms ({2.}, {-1%.gz}), rather than of the job.
+func (k Kind) perArg() bool {
+	switch k {
+	case KindSeq, KindSlot, KindHost, KindTotal, KindSeqPadded, KindSlotPadded, KindShell:
+		return false
+	}
+	return true
+}
+
+// Params are the parameters of --plus's dynamic replacement strings, such as
+// {%.gz} or {:2:3}.
+type Params struct {
+	Pattern   string // the regexp, as written (a Perl regexp in GNU Parallel)
+	With      string // the replacement text, the default of {:-with}, or shell text
+	From, Len int    // {:from:len}; Len < 0 runs to the end
+
+	re *regexp.Regexp // Pattern compiled as each kind uses it
+}
 
 // Replacements are the strings that stand for replacement values. Empty
 // fields take GNU Parallel's defaults.
@@ -49,6 +101,7 @@ type Options struct {
 	Positions    int      // argument positions per job, to refuse {n} beyond them; 0 skips the check
 	Mode         Mode
 	Quote        bool // -q: each template word is one literal word
+	Plus         bool // --plus: GNU Parallel's additional replacement strings
 }
 
 // Var is one shell variable that a compiled script references.
@@ -57,6 +110,7 @@ type Var struct {
 	Kind           Kind
 	Index          int    // 0: all arguments; n > 0: the n-th; n < 0: n-th from the end
 	Prefix, Suffix string // ModeContext: text repeated around each argument
+	Params
 }
 
 // Template is a compiled command template. Replacement strings have become
@@ -71,6 +125,8 @@ type Template struct {
 	// display is how Display rebuilds the command line; nil only in a
 	// Template that Compile did not make.
 	display *displayForm
+
+	chooseK, uniq bool // {choose_k}, {uniq}: see Skips
 }
 
 // Program is what runs for every job of a template: shell source and the
@@ -80,14 +136,19 @@ type Program struct {
 	Script    string // shell source, parsed once per node
 	Vars      []Var
 	FromInput bool // no template: each job's arguments are its command
+
+	// Total is the number of jobs, for {##} and {0#}; the client counts
+	// them before the run when the template needs it (UsesTotal).
+	Total uint64
 }
 
 // Job is what a template is expanded with.
 type Job struct {
-	Seq  uint64
-	Slot uint64
-	Host string
-	Args []string
+	Seq   uint64
+	Slot  uint64
+	Slots uint64 // the slot count, for {0%}; 0 pads to the width of Slot
+	Host  string
+	Args  []string
 }
 
 // varPrefix starts the name of every generated variable. The names are

@@ -57,14 +57,15 @@ func (c *compiler) endWord() {
 	}
 	w.active = false
 	end := c.pos
-	if c.mode != ModeContext || !w.plain || w.refs != 1 || w.refKey.index != 0 || w.refKey.kind > KindBaseNoExt {
+	if c.mode != ModeContext || !w.plain || w.refs != 1 || w.refKey.index != 0 || !w.refKey.kind.perArg() {
 		return
 	}
 	prefix, suffix := string(w.lit[:w.refAt]), string(w.lit[w.refAt:])
 	if prefix == "" && suffix == "" {
 		return
 	}
-	key := valueKey{kind: w.refKey.kind, prefix: prefix, suffix: suffix}
+	key := w.refKey
+	key.prefix, key.suffix = prefix, suffix
 	c.pieces = append(c.pieces[:w.pieceStart], piece{ref: true, key: key, q: quoteNone})
 	c.plit = c.plit[:0]
 	c.segs = append(c.segs[:w.segStart], seg{ref: true, ctx: true, key: key,
