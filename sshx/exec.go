@@ -75,7 +75,14 @@ func execFailure(command string, err error) error {
 		return err
 	}
 	msg := strings.Replace(err.Error(), "the connection ended before the agent started", command+" ended before the agent started", 1)
-	msg = strings.Replace(msg, "; the node said: ", ": "+command+" said: ", 1)
+	if head, said, ok := strings.Cut(msg, "; the node said: "); ok {
+		// A command's last line is its verdict; the lines before it are
+		// usually the retries and warnings that led to it.
+		if i := strings.LastIndex(said, " / "); i >= 0 {
+			said = said[i+3:]
+		}
+		msg = head + ": " + command + " said: " + said
+	}
 	return rewordedError{msg: msg, err: err}
 }
 
