@@ -75,6 +75,7 @@ func execFailure(command string, err error) error {
 		return err
 	}
 	msg := strings.Replace(err.Error(), "the connection ended before the agent started", command+" ended before the agent started", 1)
+	msg = strings.Replace(msg, "; the node printed: ", ": "+command+" printed: ", 1)
 	if head, said, ok := strings.Cut(msg, "; the node said: "); ok {
 		// A command's last line is its verdict; the lines before it are
 		// usually the retries and warnings that led to it.
