@@ -40,28 +40,20 @@ if [ ! -f "$dir/munge/munge.key" ]; then
 	dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 2>/dev/null
 fi
 chmod 400 "$dir/munge/munge.key"
-if id munge >/dev/null 2>&1; then
-	chown -R munge:munge "$dir/munge"
+# munged runs as the user that owns its key. The munge user cannot reach
+# a folder under a private temp folder, so in one it runs as root.
+munge_user=root
+if id munge >/dev/null 2>&1 && runuser -u munge -- test -x "$dir/munge" 2>/dev/null; then
 	munge_user=munge
-else
-	munge_user=root
 fi
+chown -R "$munge_user" "$dir/munge"
 socket=$dir/munge/munge.socket
 if ! alive "$dir/munged.pid"; then
-	# munged refuses a key or a socket folder that others could reach,
-	# and runs as the user that owns the key.
-	if [ "$munge_user" = munge ]; then
-		chown munge:munge "$dir"
-		runuser -u munge -- munged --key-file="$dir/munge/munge.key" --socket="$socket" \
-			--pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" \
-			--seed-file="$dir/munge/munged.seed" --force
-		chown root:root "$dir"
-	else
-		munged --key-file="$dir/munge/munge.key" --socket="$socket" \
-			--pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" \
-			--seed-file="$dir/munge/munged.seed" --force
-	fi
-	for _ in $(seq 50); do [ -f "$dir/munge/munged.pid" ] && break; sleep 0.1; done
+	rm -f "$dir/munge/munged.pid"
+	runuser -u "$munge_user" -- munged --key-file="$dir/munge/munge.key" --socket="$socket" \
+		--pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" \
+		--seed-file="$dir/munge/munged.seed" --force
+	for _ in $(seq 50); do [ -s "$dir/munge/munged.pid" ] && break; sleep 0.1; done
 	cp "$dir/munge/munged.pid" "$dir/munged.pid"
 fi
 
