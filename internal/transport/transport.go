@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"mvdan.cc/sh/v3/shell"
 
@@ -29,15 +30,25 @@ func Command(h parse.Host, environ []string) (argv, env []string, err error) {
 		argv, err := container.Command(h.Transport, h.Namespace, h.Name, h.Container)
 		return argv, nil, err
 	case "exec":
-		// Split as the shell would, so that quoted arguments stay whole;
-		// nothing is expanded.
-		words, err := shell.Fields(h.Command, func(string) string { return "" })
+		// Split as the shell would, so that quoted arguments stay whole
+		// and $VARIABLES expand from the environment.
+		words, err := shell.Fields(h.Command, func(name string) string { return lookup(environ, name) })
 		if err != nil || len(words) == 0 {
 			return nil, nil, fmt.Errorf("bad exec:// command %q: write it as words for sh, such as exec://docker exec -i box sh", h.Command)
 		}
 		return words, nil, nil
 	}
 	return nil, nil, fmt.Errorf("no transport %q", h.Transport)
+}
+
+// lookup returns the value of name in environ, or "".
+func lookup(environ []string, name string) string {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(environ[i], name+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // Start starts the agent on h, whose Transport is set. Its errors are
