@@ -118,12 +118,15 @@ func namesConfigFile(args []string) bool {
 
 // runSSH starts ssh with args in a process group of its own.
 func runSSH(ctx context.Context, opts *Options, args []string) (*attempt, error) {
-	return runProcess(ctx, opts, append([]string{opts.SSHCommand[0]}, args...))
+	return runProcess(ctx, opts, append([]string{opts.SSHCommand[0]}, args...), false)
 }
 
 // runProcess starts argv in a process group of its own, with its stdin
-// and stdout for the bootstrap.
-func runProcess(ctx context.Context, opts *Options, argv []string) (*attempt, error) {
+// and stdout for the bootstrap. When ctx ends before the agent runs, the
+// group is killed; gently means SIGTERM first, and SIGKILL only after
+// killGrace, for a command such as srun that must tell others to clean up
+// (srun killed outright can leave a step it was creating behind).
+func runProcess(ctx context.Context, opts *Options, argv []string, gently bool) (*attempt, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = opts.Env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -149,7 +152,16 @@ func runProcess(ctx context.Context, opts *Options, argv []string) (*attempt, er
 	a.stdin = stdin
 	a.stdout = bufio.NewReaderSize(stdoutPipe, 64<<10)
 	kill := func(sig syscall.Signal) { syscall.Kill(-cmd.Process.Pid, sig) }
-	stop := context.AfterFunc(ctx, func() { kill(syscall.SIGKILL) })
+	stop := context.AfterFunc(ctx, func() {
+		if !gently {
+			kill(syscall.SIGKILL)
+			return
+		}
+		kill(syscall.SIGTERM)
+		if !waitFor(a.exited, killGrace) {
+			kill(syscall.SIGKILL)
+		}
+	})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -185,6 +197,11 @@ func runProcess(ctx context.Context, opts *Options, argv []string) (*attempt, er
 	a.started = stop
 	return a, nil
 }
+
+// killGrace is how long a gently ended command has between SIGTERM and
+// SIGKILL: srun waits up to KillWait (often 30 s, 2 s in the tests) for
+// the step's tasks, but a step that has no tasks yet ends at once.
+const killGrace = 5 * time.Second
 
 // node wraps an attempt of the ssh transport whose agent runs.
 func (a *attempt) node(name string, st *started) *Node {

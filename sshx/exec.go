@@ -41,7 +41,7 @@ func StartExec(ctx context.Context, name, transport string, argv []string, opts 
 			hint: "install " + argv[0] + " on this machine, or put it on PATH"}
 	}
 	launch := func(command string) (*attempt, error) {
-		a, err := runProcess(ctx, &opts, argv)
+		a, err := runProcess(ctx, &opts, argv, true)
 		if err != nil {
 			return nil, err
 		}

@@ -221,11 +221,13 @@ func TestSlurmE2E(t *testing.T) {
 	t.Run("interrupt leaves no step", func(t *testing.T) {
 		dir := t.TempDir()
 		mark := uniqueSleep(t)
-		// After concurr, the steps left are listed; the shell then waits a
-		// little so that a step that lingers shows.
+		// After concurr, the steps left are listed, once they have had up to
+		// ten seconds to end: srun has exited when concurr does, but
+		// slurmstepd and the controller take a moment to clean up after it.
 		r := c.salloc(t, dir, `echo $SLURM_JOB_ID > job; `+
 			`concurr -S srun://n[1-3] 'sleep `+mark+`' ::: 1 2 3 4 5 6 & echo $! > pid; wait; `+
-			`sleep 1; squeue --steps -h -j $SLURM_JOB_ID > left; echo done`)
+			`for i in $(seq 50); do [ -z "$(squeue --steps -h -j $SLURM_JOB_ID)" ] && break; sleep 0.2; done; `+
+			`squeue --steps -h -j $SLURM_JOB_ID > left; echo done`)
 		var pid int
 		if !waitFor(time.Minute, func() bool {
 			pid, _ = strconv.Atoi(readTrimmed(filepath.Join(dir, "pid")))
