@@ -19,6 +19,36 @@ type Host struct {
 	Name  string // host name or ssh_config alias; "" when Local
 	Port  int    // 0 means from ssh_config, else 22
 	Local bool   // ":": this machine, no SSH
+
+	// Transport is how the node is reached: "" for SSH, else a scheme of
+	// Transports. Name is then the Slurm node, the container or the pod,
+	// and User and Port are unset.
+	Transport string
+	// Namespace and Container are kubectl's, either may be "".
+	Namespace, Container string
+	// Command is the exec:// transport's local command, as written: its
+	// stdin and stdout must be a shell on the node.
+	Command string
+}
+
+// Transports are the schemes a host may be written with, as in
+// srun://node1 or docker://box, beside SSH's plain [user@]host[:port].
+var Transports = []string{"ssh", "srun", "docker", "podman", "kubectl", "exec"}
+
+// target is what follows "scheme://" in the host's spec.
+func (h Host) target() string {
+	switch h.Transport {
+	case "exec":
+		return h.Command
+	case "kubectl":
+		switch {
+		case h.Container != "":
+			return h.Namespace + "/" + h.Name + "/" + h.Container
+		case h.Namespace != "":
+			return h.Namespace + "/" + h.Name
+		}
+	}
+	return h.Name
 }
 
 // String returns the host as a login, without its slot count: ":" for this
@@ -26,6 +56,9 @@ type Host struct {
 func (h Host) String() string {
 	if h.Local {
 		return ":"
+	}
+	if h.Transport != "" {
+		return h.Transport + "://" + h.target()
 	}
 	var b strings.Builder
 	if h.User != "" {
@@ -52,9 +85,15 @@ const MaxHosts = 100000
 // list of [N/][user@]host[:port] logins, where ":" is this machine, an IPv6
 // address goes in brackets, and numeric ranges in a host name such as
 // node[01-16] or n[1-3,7] expand (several ranges expand to their product).
+// A login may instead name its transport: [N/]srun://NODE,
+// [N/]docker://CONTAINER, [N/]podman://CONTAINER,
+// [N/]kubectl://[NAMESPACE/]POD[/CONTAINER] (ranges expand in these too),
+// or [N/]exec://COMMAND, which runs to the end of the value, commas
+// included, since a command may hold them.
 func ParseSSHLogins(specs []string) ([]Host, error) {
 	var hosts []Host
 	for _, spec := range specs {
+		spec, command := cutExecLogin(spec)
 		items, err := splitTopLevel(spec)
 		if err != nil {
 			return nil, fmt.Errorf("host spec %q: %w", spec, err)
@@ -73,8 +112,115 @@ func ParseSSHLogins(specs []string) ([]Host, error) {
 			}
 			hosts = append(hosts, hs...)
 		}
+		if command != "" {
+			h, err := parseExecLogin(command)
+			if err != nil {
+				return nil, fmt.Errorf("host spec %q: %w", command, err)
+			}
+			if len(hosts) >= MaxHosts {
+				return nil, fmt.Errorf("host spec %q: expands to more than %d hosts", spec, MaxHosts)
+			}
+			hosts = append(hosts, h)
+		}
 	}
 	return hosts, nil
+}
+
+// cutExecLogin splits an exec:// login, and all that follows it, off a -S
+// value.
+func cutExecLogin(spec string) (rest, exec string) {
+	from := 0
+	for {
+		i := strings.Index(spec[from:], "exec://")
+		if i < 0 {
+			return spec, ""
+		}
+		i += from
+		start := strings.LastIndexByte(spec[:i], ',') + 1
+		head := strings.TrimSpace(spec[start:i])
+		if head == "" || strings.HasSuffix(head, "/") && isDigits(head[:len(head)-1]) {
+			return spec[:max(start-1, 0)], strings.TrimSpace(spec[start:])
+		}
+		from = i + len("exec://")
+	}
+}
+
+// parseExecLogin parses [N/]exec://COMMAND.
+func parseExecLogin(item string) (Host, error) {
+	h := Host{Transport: "exec"}
+	rest := item
+	if i := strings.IndexByte(rest, '/'); i > 0 && isDigits(rest[:i]) {
+		n, err := strconv.Atoi(rest[:i])
+		if err != nil || n < 1 {
+			return Host{}, fmt.Errorf("bad slot count %q", rest[:i])
+		}
+		h.Slots = n
+		rest = rest[i+1:]
+	}
+	h.Command = strings.TrimSpace(strings.TrimPrefix(rest, "exec://"))
+	if h.Command == "" {
+		return Host{}, errors.New("exec:// needs a command whose stdin and stdout are a shell on the node, as in exec://docker exec -i box sh")
+	}
+	if strings.ContainsAny(h.Command, "\n\r\x00") {
+		return Host{}, errors.New("exec:// command spans lines")
+	}
+	h.Spec = h.String()
+	if h.Slots != 0 {
+		h.Spec = strconv.Itoa(h.Slots) + "/" + h.Spec
+	}
+	return h, nil
+}
+
+// parseTransportLogin parses the part after "scheme://" of a login of a
+// transport other than SSH and expands its ranges.
+func parseTransportLogin(h Host, target string) ([]Host, error) {
+	if target == "" {
+		return nil, fmt.Errorf("%s:// needs a %s", h.Transport, transportTarget[h.Transport])
+	}
+	if strings.IndexFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '@' }) >= 0 {
+		return nil, fmt.Errorf("want %s://%s", h.Transport, transportTarget[h.Transport])
+	}
+	names, err := expandRanges(target, MaxHosts)
+	if err != nil {
+		return nil, err
+	}
+	hosts := make([]Host, 0, len(names))
+	for _, name := range names {
+		n := h
+		parts := strings.Split(name, "/")
+		switch {
+		case h.Transport == "kubectl" && len(parts) <= 3:
+			switch len(parts) {
+			case 1:
+				n.Name = parts[0]
+			case 2:
+				n.Namespace, n.Name = parts[0], parts[1]
+			case 3:
+				n.Namespace, n.Name, n.Container = parts[0], parts[1], parts[2]
+			}
+		case len(parts) == 1:
+			n.Name = name
+		default:
+			return nil, fmt.Errorf("want %s://%s", h.Transport, transportTarget[h.Transport])
+		}
+		if n.Name == "" || strings.HasPrefix(n.Name, "-") || strings.HasPrefix(n.Container, "-") || strings.HasPrefix(n.Namespace, "-") {
+			return nil, fmt.Errorf("want %s://%s", h.Transport, transportTarget[h.Transport])
+		}
+		n.Spec = n.String()
+		if n.Slots != 0 {
+			n.Spec = strconv.Itoa(n.Slots) + "/" + n.Spec
+		}
+		hosts = append(hosts, n)
+	}
+	return hosts, nil
+}
+
+// transportTarget says what each scheme names, for messages.
+var transportTarget = map[string]string{
+	"srun":    "NODE",
+	"docker":  "CONTAINER",
+	"podman":  "CONTAINER",
+	"kubectl": "[NAMESPACE/]POD[/CONTAINER] (kubectl:///POD/CONTAINER for the current namespace)",
 }
 
 // ReadSSHLoginFile reads a GNU Parallel --slf file: one login per line, in
@@ -272,6 +418,14 @@ func parseLogin(item string) ([]Host, error) {
 		h.Slots = n
 		rest = rest[i+1:]
 	}
+	if scheme, target, ok := strings.Cut(rest, "://"); ok && scheme != "ssh" {
+		if _, known := transportTarget[scheme]; !known {
+			return nil, fmt.Errorf("unknown transport %q: want one of %s", scheme+"://", strings.Join(Transports, ", "))
+		}
+		h.Transport = scheme
+		return parseTransportLogin(h, target)
+	}
+	rest = strings.TrimPrefix(rest, "ssh://")
 	if strings.IndexFunc(rest, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '/' }) >= 0 {
 		return nil, errors.New("want [N/][user@]host[:port]")
 	}

@@ -44,6 +44,34 @@ func TestParseSSHLogins(t *testing.T) {
 		{name: "letters in range", specs: []string{"n[a-c]"}, err: "bad range"},
 		{name: "huge range", specs: []string{"n[1-999999999]"}, err: "more than"},
 		{name: "spaces", specs: []string{"ssh -p 22 host"}, err: "want [N/]"},
+		{name: "ssh scheme", specs: []string{"2/ssh://u@h:22"}, want: []Host{{Spec: "2/u@h:22", Slots: 2, User: "u", Name: "h", Port: 22}}},
+		{name: "srun", specs: []string{"srun://n1"}, want: []Host{{Spec: "srun://n1", Name: "n1", Transport: "srun"}}},
+		{name: "srun range with slots", specs: []string{"4/srun://n[1-2],x"}, want: []Host{
+			{Spec: "4/srun://n1", Slots: 4, Name: "n1", Transport: "srun"},
+			{Spec: "4/srun://n2", Slots: 4, Name: "n2", Transport: "srun"},
+			{Spec: "x", Name: "x"}}},
+		{name: "docker", specs: []string{"docker://box"}, want: []Host{{Spec: "docker://box", Name: "box", Transport: "docker"}}},
+		{name: "podman", specs: []string{"podman://box"}, want: []Host{{Spec: "podman://box", Name: "box", Transport: "podman"}}},
+		{name: "kubectl pod", specs: []string{"kubectl://web-0"}, want: []Host{{Spec: "kubectl://web-0", Name: "web-0", Transport: "kubectl"}}},
+		{name: "kubectl namespace", specs: []string{"kubectl://ci/web-0"}, want: []Host{{Spec: "kubectl://ci/web-0", Name: "web-0", Namespace: "ci", Transport: "kubectl"}}},
+		{name: "kubectl container", specs: []string{"kubectl://ci/web-0/app"}, want: []Host{{Spec: "kubectl://ci/web-0/app", Name: "web-0", Namespace: "ci", Container: "app", Transport: "kubectl"}}},
+		{name: "kubectl container in current namespace", specs: []string{"kubectl:///web-0/app"}, want: []Host{{Spec: "kubectl:///web-0/app", Name: "web-0", Container: "app", Transport: "kubectl"}}},
+		{name: "kubectl pod range", specs: []string{"kubectl://ci/web-[0-1]"}, want: []Host{
+			{Spec: "kubectl://ci/web-0", Name: "web-0", Namespace: "ci", Transport: "kubectl"},
+			{Spec: "kubectl://ci/web-1", Name: "web-1", Namespace: "ci", Transport: "kubectl"}}},
+		{name: "exec runs to the end of the value", specs: []string{"a,2/exec://ssh -o Ciphers=x,y h sh"}, want: []Host{
+			{Spec: "a", Name: "a"},
+			{Spec: "2/exec://ssh -o Ciphers=x,y h sh", Slots: 2, Transport: "exec", Command: "ssh -o Ciphers=x,y h sh"}}},
+		{name: "exec alone", specs: []string{"exec://sh"}, want: []Host{{Spec: "exec://sh", Transport: "exec", Command: "sh"}}},
+		{name: "exec inside a word is no login", specs: []string{"a/exec://sh"}, err: "unknown transport"},
+		{name: "exec without a command", specs: []string{"exec:// "}, err: "exec:// needs a command"},
+		{name: "unknown scheme", specs: []string{"rsh://h"}, err: `unknown transport "rsh://"`},
+		{name: "srun without node", specs: []string{"srun://"}, err: "srun:// needs a NODE"},
+		{name: "srun with a slash", specs: []string{"srun://a/b"}, err: "want srun://NODE"},
+		{name: "docker with a user", specs: []string{"docker://u@box"}, err: "want docker://CONTAINER"},
+		{name: "docker option", specs: []string{"docker://-it"}, err: "want docker://CONTAINER"},
+		{name: "kubectl too deep", specs: []string{"kubectl://a/b/c/d"}, err: "want kubectl://"},
+		{name: "kubectl empty pod", specs: []string{"kubectl://ns/"}, err: "want kubectl://"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,6 +36,11 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 		timeout = opts.ConnectTimeout
 		args = append(args, "-o", "ConnectTimeout="+strconv.Itoa(int((opts.ConnectTimeout+time.Second-1)/time.Second)))
 	}
+	// The system ssh reads the same ssh_config file as the built-in
+	// client would, unless the user's own --ssh command names one.
+	if opts.ConfigFile != "" && !namesConfigFile(opts.SSHCommand[1:]) {
+		args = append(args, "-F", opts.ConfigFile)
+	}
 	args = append(args, "--", h.Name)
 
 	var last *attempt
@@ -98,9 +103,32 @@ func sshDropped(a *attempt) bool {
 		strings.Contains(msg, "Connection closed by") && !strings.Contains(msg, "Permission denied")
 }
 
+// namesConfigFile says whether ssh arguments already choose a config file.
+func namesConfigFile(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if strings.HasPrefix(a, "-F") {
+			return true
+		}
+	}
+	return false
+}
+
 // runSSH starts ssh with args in a process group of its own.
 func runSSH(ctx context.Context, opts *Options, args []string) (*attempt, error) {
-	cmd := exec.Command(opts.SSHCommand[0], args...)
+	return runProcess(ctx, opts, append([]string{opts.SSHCommand[0]}, args...), false)
+}
+
+// runProcess starts argv in a process group of its own, with its stdin
+// and stdout for the bootstrap. When ctx ends before the agent runs, the
+// group is killed; gently means SIGTERM first, and SIGKILL only after
+// killGrace, for a command such as srun that must tell others to clean up
+// (srun killed outright can leave a step it was creating behind).
+func runProcess(ctx context.Context, opts *Options, argv []string, gently bool) (*attempt, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = opts.Env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	a := &attempt{stderr: newTailBuffer(8<<10, opts.Stderr), exited: make(chan struct{})}
 	cmd.Stderr = a.stderr
@@ -119,12 +147,21 @@ func runSSH(ctx context.Context, opts *Options, args []string) (*attempt, error)
 	pw.Close()
 	if err != nil {
 		stdoutPipe.Close()
-		return nil, fmt.Errorf("run %s: %w", opts.SSHCommand[0], err)
+		return nil, fmt.Errorf("run %s: %w", argv[0], err)
 	}
 	a.stdin = stdin
 	a.stdout = bufio.NewReaderSize(stdoutPipe, 64<<10)
 	kill := func(sig syscall.Signal) { syscall.Kill(-cmd.Process.Pid, sig) }
-	stop := context.AfterFunc(ctx, func() { kill(syscall.SIGKILL) })
+	stop := context.AfterFunc(ctx, func() {
+		if !gently {
+			kill(syscall.SIGKILL)
+			return
+		}
+		kill(syscall.SIGTERM)
+		if !waitFor(a.exited, killGrace) {
+			kill(syscall.SIGKILL)
+		}
+	})
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -160,6 +197,11 @@ func runSSH(ctx context.Context, opts *Options, args []string) (*attempt, error)
 	a.started = stop
 	return a, nil
 }
+
+// killGrace is how long a gently ended command has between SIGTERM and
+// SIGKILL: srun waits up to KillWait (often 30 s, 2 s in the tests) for
+// the step's tasks, but a step that has no tasks yet ends at once.
+const killGrace = 5 * time.Second
 
 // node wraps an attempt of the ssh transport whose agent runs.
 func (a *attempt) node(name string, st *started) *Node {

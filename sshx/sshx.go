@@ -38,6 +38,10 @@ type Options struct {
 	// SSHCommand is --ssh, such as {"ssh", "-o", "..."}: run the system's
 	// ssh client instead of x/crypto/ssh, with these arguments kept intact.
 	SSHCommand []string
+	// Env, when set, is the environment of the local command that reaches
+	// the node (the system's ssh, or StartExec's command); nil means this
+	// process's own.
+	Env []string
 	// ConnectTimeout, when set, overrides ssh_config's ConnectTimeout
 	// (default 10s), which bounds the TCP connection and the SSH handshake
 	// together. A connection the server drops before authentication is

@@ -62,12 +62,38 @@ type options struct {
 	sshCommand     string
 	sshConfig      string
 	sshDelay       string
-	schedulerHosts bool
+	schedulerHosts schedulerTransport
 	onAll, nonAll  bool
 	workdir        string
 	tmpdir         string
 	config         string
 	version, help  bool
+}
+
+// schedulerTransport is --scheduler-hosts: a switch, which may name the
+// transport to reach the allocation's nodes with (--scheduler-hosts=ssh).
+type schedulerTransport string
+
+const (
+	schedulerOff  schedulerTransport = ""
+	schedulerAuto schedulerTransport = "auto" // srun under Slurm, pbs_tmrsh under PBS where installed, else SSH
+	schedulerSSH  schedulerTransport = "ssh"
+)
+
+func (s *schedulerTransport) String() string   { return string(*s) }
+func (s *schedulerTransport) IsBoolFlag() bool { return true }
+func (s *schedulerTransport) Set(v string) error {
+	switch strings.ToLower(v) {
+	case "", "true", "1", "yes", "auto":
+		*s = schedulerAuto
+	case "false", "0", "no":
+		*s = schedulerOff
+	case "ssh":
+		*s = schedulerSSH
+	default:
+		return fmt.Errorf("want auto or ssh")
+	}
+	return nil
 }
 
 // stringList is a repeatable option.
@@ -151,7 +177,8 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"progress"}, help: "show progress on stderr", bind: boolean(&o.progress)},
 		{long: []string{"sshlogin"}, short: "S", arg: "HOSTS", help: "run on [N/][user@]host[:port], comma-separated; : is this machine", bind: list(&o.sshLogins)},
 		{long: []string{"sshloginfile", "slf"}, arg: "FILE", help: "read hosts from FILE, one per line", bind: list(&o.sshLoginFiles)},
-		{long: []string{"scheduler-hosts"}, help: "run on the hosts of the Slurm or PBS job this runs in", bind: boolean(&o.schedulerHosts)},
+		{long: []string{"scheduler-hosts"}, help: "run on the hosts of the Slurm or PBS job this runs in, over srun or pbs_tmrsh where there is one (--scheduler-hosts=ssh for SSH)",
+			bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.schedulerHosts, name, "") }},
 		{long: []string{"ssh"}, arg: "CMD", help: "reach hosts with this OpenSSH command instead of the built-in client", bind: str(&o.sshCommand, "")},
 		{long: []string{"ssh-config"}, short: "F", arg: "FILE", help: "ssh_config file to resolve hosts with", bind: str(&o.sshConfig, "")},
 		{long: []string{"sshdelay"}, arg: "SECS", help: "wait SECS between starting SSH connections", bind: str(&o.sshDelay, "")},

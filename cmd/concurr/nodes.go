@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
+	"strconv"
 	"sync"
 	"time"
 
@@ -48,7 +50,7 @@ func collectHosts(o *options) ([]parse.Host, error) {
 	if len(o.sshLogins) > 0 {
 		h, err := parse.ParseSSHLogins(o.sshLogins)
 		if err != nil {
-			return nil, usagef("write hosts as [N/][user@]host[:port], comma-separated", "bad -S value: %v", err)
+			return nil, usagef("write hosts as [N/][user@]host[:port] or [N/]srun://NODE, docker://, podman://, kubectl://, exec://COMMAND, comma-separated", "bad -S value: %v", err)
 		}
 		hosts = append(hosts, h...)
 	}
@@ -59,14 +61,56 @@ func collectHosts(o *options) ([]parse.Host, error) {
 		}
 		hosts = append(hosts, h...)
 	}
-	if o.schedulerHosts {
+	if o.schedulerHosts != schedulerOff {
 		h, err := parse.HostsFromScheduler(os.Getenv)
 		if err != nil {
 			return nil, usagef("--scheduler-hosts works inside a Slurm or PBS job", "%v", err)
 		}
+		if o.schedulerHosts == schedulerAuto {
+			h = schedulerTransportFor(h, os.Getenv, exec.LookPath)
+		}
 		hosts = append(hosts, h...)
 	}
 	return hosts, nil
+}
+
+// schedulerTransportFor reaches the nodes of a batch job with the
+// scheduler's own launcher, which works where SSH to compute nodes is not
+// allowed and keeps the processes inside the job's limits: one srun step
+// per node under Slurm, and pbs_tmrsh under PBS where it is installed.
+// Otherwise the nodes stay SSH hosts.
+func schedulerTransportFor(hosts []parse.Host, getenv func(string) string, lookPath func(string) (string, error)) []parse.Host {
+	out := make([]parse.Host, len(hosts))
+	for i, h := range hosts {
+		switch {
+		case firstSet(getenv("SLURM_JOB_NODELIST"), getenv("SLURM_NODELIST")):
+			h.Transport = "srun"
+		case getenv("PBS_NODEFILE") != "" && lookPathOK(lookPath, "pbs_tmrsh"):
+			h.Transport, h.Command = "exec", "pbs_tmrsh "+h.Name+" /bin/sh"
+		}
+		if h.Transport != "" {
+			h.Spec = h.String()
+			if h.Slots != 0 {
+				h.Spec = strconv.Itoa(h.Slots) + "/" + h.Spec
+			}
+		}
+		out[i] = h
+	}
+	return out
+}
+
+func firstSet(s ...string) bool {
+	for _, v := range s {
+		if v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func lookPathOK(lookPath func(string) (string, error), name string) bool {
+	_, err := lookPath(name)
+	return err == nil
 }
 
 // slotsFunc gives a node its slot count once its agent has said how many

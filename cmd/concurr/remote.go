@@ -9,6 +9,7 @@ import (
 	"mvdan.cc/sh/v3/shell"
 
 	"concurr/internal/sched"
+	"concurr/internal/transport"
 	"concurr/parse"
 	"concurr/sshx"
 )
@@ -36,8 +37,8 @@ func sshOptions(o *options, stderr io.Writer, say *messages) (sshx.Options, erro
 	return opts, nil
 }
 
-// dialRemote starts the agent on a host over SSH, after waiting its turn
-// under --sshdelay.
+// dialRemote starts the agent on a host over SSH, or over the transport
+// its login names, after waiting its turn under --sshdelay.
 func dialRemote(opts sshx.Options, h parse.Host, after time.Duration) func(context.Context) (*sched.Conn, error) {
 	return func(ctx context.Context) (*sched.Conn, error) {
 		if after > 0 {
@@ -49,7 +50,13 @@ func dialRemote(opts sshx.Options, h parse.Host, after time.Duration) func(conte
 		}
 		// Messages name the host as the run does, without its slot count.
 		h.Spec = h.String()
-		node, err := sshx.Start(ctx, h, opts)
+		var node *sshx.Node
+		var err error
+		if h.Transport != "" {
+			node, err = transport.Start(ctx, h, opts)
+		} else {
+			node, err = sshx.Start(ctx, h, opts)
+		}
 		if err != nil {
 			return nil, err
 		}

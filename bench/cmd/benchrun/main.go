@@ -115,6 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tools := r.setUp(ctx)
 	r.runLocal(ctx)
 	r.runRemote(ctx)
+	r.runSlurm(ctx)
 	r.runMemory(ctx)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("interrupted, no table written: %w", err)
