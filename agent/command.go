@@ -32,6 +32,10 @@ type command struct {
 	host    string
 	slots   int
 
+	// mayMakeFIFOs says whether the command's jobs may leave process
+	// substitutions' FIFOs for the slot to release (see fifo.go).
+	mayMakeFIFOs bool
+
 	mu      sync.Mutex
 	more    sync.Cond
 	queue   []*job
@@ -68,6 +72,7 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 			return nil, fmt.Errorf("parse template script: %w", err)
 		}
 	}
+	c.mayMakeFIFOs = program.FromInput || mayMakeFIFOs(c.file)
 	for _, kv := range m.Env {
 		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
 			return nil, fmt.Errorf("environment entry %q is not NAME=value", kv)
@@ -213,6 +218,7 @@ type slot struct {
 	name    string // n in decimal, for PARALLEL_JOBSLOT
 	env     jobEnviron
 	devnull *os.File
+	fifoDir string                                 // the interpreter's directory for FIFOs, or "" for the default
 	bindVar func(v *template.Var, values []string) // made once, not per job
 
 	// outBufs are the stdout and stderr buffers that the slot lends each job:
@@ -254,6 +260,20 @@ func (c *command) runSlot() {
 			interp.OpenHandler(openRedirect),
 		)
 		sl.env.runner = sl.runner
+	}
+	if err == nil {
+		// Without a directory of its own the interpreter uses TMPDIR, and
+		// only FIFOs of jobs that may make them are released.
+		if dir, derr := newFIFODir(&sl.env); derr == nil {
+			sl.fifoDir = dir
+			pinTempDir(sl, dir)
+			defer func() {
+				releaseFIFOs(dir)
+				if err := os.RemoveAll(dir); err != nil {
+					c.s.logf("remove FIFO directory of command %d: %v", c.id, err)
+				}
+			}()
+		}
 	}
 	sl.bindVar = func(v *template.Var, values []string) { sl.env.setValues(v.Name, values) }
 	ended := make(chan struct{})
@@ -307,6 +327,7 @@ func (sl *slot) run(j *job) {
 		timer = time.AfterFunc(j.timeout, func() { j.kill(syscall.SIGTERM, wire.ResultTimedOut) })
 	}
 
+	j.fifoDir = sl.fifoDir
 	j.stdout.lend(sl.outBufs[0])
 	j.stderr.lend(sl.outBufs[1])
 	j.stop.Context = c.s.ctx
@@ -344,6 +365,9 @@ func (sl *slot) run(j *job) {
 	j.active.Wait()
 	j.settle()
 	j.escalation.Wait()
+	if sl.fifoDir != "" && (c.mayMakeFIFOs || j.mayMakeFIFOs) {
+		releaseFIFOs(sl.fifoDir)
+	}
 
 	j.mu.Lock()
 	j.state = jobDone

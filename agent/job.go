@@ -35,6 +35,13 @@ type job struct {
 	ctx  jobContext
 	stop cancelContext
 
+	// fifoDir is the slot's directory for FIFOs, for the interpreters of
+	// scripts the job runs; mayMakeFIFOs is set when one of them ran, as the
+	// command's template does not tell what they do. Both are the job
+	// goroutine's, and are written before active.Done.
+	fifoDir      string
+	mayMakeFIFOs bool
+
 	// active counts exec handler calls in flight, including those of the
 	// interpreter's background statements, so that the job's Result waits
 	// for their output.
