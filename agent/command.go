@@ -218,7 +218,8 @@ type slot struct {
 	name    string // n in decimal, for PARALLEL_JOBSLOT
 	env     jobEnviron
 	devnull *os.File
-	fifoDir string                                 // the interpreter's directory for FIFOs, or "" for the default
+	fifoDir string // the interpreter's directory for FIFOs, or "" for the default
+	cgroup  slotCgroup
 	bindVar func(v *template.Var, values []string) // made once, not per job
 
 	// outBufs are the stdout and stderr buffers that the slot lends each job:
@@ -275,6 +276,7 @@ func (c *command) runSlot() {
 			}()
 		}
 	}
+	defer sl.cgroup.remove()
 	sl.bindVar = func(v *template.Var, values []string) { sl.env.setValues(v.Name, values) }
 	ended := make(chan struct{})
 	stop := context.AfterFunc(c.s.ctx, func() {
@@ -328,6 +330,7 @@ func (sl *slot) run(j *job) {
 	}
 
 	j.fifoDir = sl.fifoDir
+	j.cgroup = &sl.cgroup
 	j.stdout.lend(sl.outBufs[0])
 	j.stderr.lend(sl.outBufs[1])
 	j.stop.Context = c.s.ctx
@@ -365,6 +368,13 @@ func (sl *slot) run(j *job) {
 	j.active.Wait()
 	j.settle()
 	j.escalation.Wait()
+	j.mu.Lock()
+	spawned := j.spawned
+	j.mu.Unlock()
+	if spawned {
+		// Processes that left the job's groups are still in its cgroup.
+		sl.cgroup.killLeft()
+	}
 	if sl.fifoDir != "" && (c.mayMakeFIFOs || j.mayMakeFIFOs) {
 		releaseFIFOs(sl.fifoDir)
 	}

@@ -111,7 +111,7 @@ func execExternal(ctx context.Context, args []string) error {
 		cmd.Stdin = hc.Stdin
 		cmd.Stdout = stdout
 		cmd.Stderr = stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.SysProcAttr = j.cgroup.sysProcAttr()
 		// The job kills its process groups itself; the context only bounds
 		// how long Wait reads pipes that escaped processes hold.
 		cmd.Cancel = func() error { return os.ErrProcessDone }
