@@ -98,9 +98,13 @@ var localAgents struct {
 // stdin then reaches EOF, and the agent kills every job it runs, as a
 // remote agent does when its SSH session ends.
 func dialLocal(ctx context.Context) (*sched.Conn, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("start the local agent: %w", err)
+	// Linux's /proc/self/exe is this very binary even when its file has
+	// been replaced or removed since the run began.
+	self := "/proc/self/exe"
+	if _, err := os.Stat(self); err != nil {
+		if self, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("start the local agent: %w", err)
+		}
 	}
 	// The agent outlives ctx on purpose: after an interrupt the client
 	// cancels jobs through the protocol and waits for their results.
