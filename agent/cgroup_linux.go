@@ -40,8 +40,33 @@ var cgroupBase = sync.OnceValue(func() string {
 	if unix.Access(dir, unix.W_OK) != nil || unix.Access(filepath.Join(dir, "cgroup.procs"), unix.W_OK) != nil {
 		return ""
 	}
+	removeStaleCgroups(dir)
 	return dir
 })
+
+// removeStaleCgroups removes the empty slot cgroups that agents which were
+// killed, and so could not remove them, left in dir. A cgroup that still
+// holds processes cannot be removed, and is left as it is.
+func removeStaleCgroups(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "concurr-")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
 
 // cgroupsUsable reports whether jobs run in cgroups: whether the agent has
 // a cgroup v2 subtree it may write, and the kernel starts processes in a
