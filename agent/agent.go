@@ -1,5 +1,5 @@
 // Package agent owns concurr's server side, the only code that runs jobs: it
-// speaks the wire protocol on a pair of streams (an in-process pipe locally,
+// speaks the wire protocol on a pair of streams (a child process's stdio locally,
 // an SSH session's stdio remotely), creates commands with their slots, runs
 // each job in the slot's embedded shell (mvdan.cc/sh/v3 interp) with every
 // external process in a process group of its own, streams the job's output
@@ -22,6 +22,11 @@
 //     background statements, processes remaining in its groups) is killed the
 //     same way; output that a process's leftover children keep writing is read
 //     for 2 s after the process exits.
+//   - On Linux, where the agent may write its own cgroup v2 subtree, a
+//     slot's processes are born in a cgroup of the slot's, and what a job
+//     leaves there, in its groups or out of them (setsid), is killed when
+//     the job ends. Process substitutions that nobody opened are released
+//     and their FIFOs removed when the job ends.
 //   - In the embedded shell $$ is the agent's PID: `kill $$` ends the job
 //     with that signal, as it would end the job's shell, and not the agent.
 package agent

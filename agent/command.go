@@ -32,6 +32,10 @@ type command struct {
 	host    string
 	slots   int
 
+	// mayMakeFIFOs says whether the command's jobs may leave process
+	// substitutions' FIFOs for the slot to release (see fifo.go).
+	mayMakeFIFOs bool
+
 	mu      sync.Mutex
 	more    sync.Cond
 	queue   []*job
@@ -73,6 +77,7 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 			return nil, fmt.Errorf("parse template script: %w", err)
 		}
 	}
+	c.mayMakeFIFOs = program.FromInput || mayMakeFIFOs(c.file)
 	for _, kv := range m.Env {
 		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
 			return nil, fmt.Errorf("environment entry %q is not NAME=value", kv)
@@ -218,6 +223,8 @@ type slot struct {
 	name    string // n in decimal, for PARALLEL_JOBSLOT
 	env     jobEnviron
 	devnull *os.File
+	fifoDir string // the interpreter's directory for FIFOs, or "" for the default
+	cgroup  slotCgroup
 	bindVar func(v *template.Var, values []string) // made once, not per job
 
 	// outBufs are the stdout and stderr buffers that the slot lends each job:
@@ -260,6 +267,21 @@ func (c *command) runSlot() {
 		)
 		sl.env.runner = sl.runner
 	}
+	if err == nil {
+		// Without a directory of its own the interpreter uses TMPDIR, and
+		// only FIFOs of jobs that may make them are released.
+		if dir, derr := newFIFODir(&sl.env); derr == nil {
+			sl.fifoDir = dir
+			pinTempDir(sl, dir)
+			defer func() {
+				releaseFIFOs(dir)
+				if err := os.RemoveAll(dir); err != nil {
+					c.s.logf("remove FIFO directory of command %d: %v", c.id, err)
+				}
+			}()
+		}
+	}
+	defer sl.cgroup.remove()
 	sl.bindVar = func(v *template.Var, values []string) { sl.env.setValues(v.Name, values) }
 	ended := make(chan struct{})
 	stop := context.AfterFunc(c.s.ctx, func() {
@@ -312,6 +334,8 @@ func (sl *slot) run(j *job) {
 		timer = time.AfterFunc(j.timeout, func() { j.kill(syscall.SIGTERM, wire.ResultTimedOut) })
 	}
 
+	j.fifoDir = sl.fifoDir
+	j.cgroup = &sl.cgroup
 	j.stdout.lend(sl.outBufs[0])
 	j.stderr.lend(sl.outBufs[1])
 	j.stop.Context = c.s.ctx
@@ -349,6 +373,16 @@ func (sl *slot) run(j *job) {
 	j.active.Wait()
 	j.settle()
 	j.escalation.Wait()
+	j.mu.Lock()
+	spawned := j.spawned
+	j.mu.Unlock()
+	if spawned {
+		// Processes that left the job's groups are still in its cgroup.
+		sl.cgroup.killLeft()
+	}
+	if sl.fifoDir != "" && (c.mayMakeFIFOs || j.mayMakeFIFOs) {
+		releaseFIFOs(sl.fifoDir)
+	}
 
 	j.mu.Lock()
 	j.state = jobDone

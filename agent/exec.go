@@ -91,7 +91,8 @@ func execExternal(ctx context.Context, args []string) error {
 		}
 	}
 	env := execEnv(hc.Env, j.cmd.env)
-	ws, err := spawnDirect(ctx, j, path, args, env, hc.Dir, hc.Stdin, hc.Stdout, hc.Stderr)
+	stdout, stderr := jobStreams(j, hc.Stdout, hc.Stderr)
+	ws, err := spawnDirect(ctx, j, path, args, env, hc.Dir, hc.Stdin, stdout, stderr)
 	switch {
 	case err == nil:
 		return exitOf(j, ws)
@@ -101,7 +102,7 @@ func execExternal(ctx context.Context, args []string) error {
 		fmt.Fprintln(hc.Stderr, err)
 		return startFailure(err)
 	}
-	stdout, stderr := processWriters(j, hc.Stdout, hc.Stderr)
+	stdout, stderr = processWriters(j, stdout, stderr)
 	newCmd := func() *exec.Cmd {
 		cmd := exec.CommandContext(ctx, path)
 		cmd.Args = args
@@ -110,7 +111,7 @@ func execExternal(ctx context.Context, args []string) error {
 		cmd.Stdin = hc.Stdin
 		cmd.Stdout = stdout
 		cmd.Stderr = stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.SysProcAttr = j.cgroup.sysProcAttr()
 		// The job kills its process groups itself; the context only bounds
 		// how long Wait reads pipes that escaped processes hold.
 		cmd.Cancel = func() error { return os.ErrProcessDone }
@@ -124,6 +125,11 @@ func execExternal(ctx context.Context, args []string) error {
 	})
 	if errors.Is(err, syscall.ENOEXEC) {
 		return runScript(ctx, hc, path, args)
+	}
+	if err != nil && ctx.Err() != nil {
+		// The job ended as the command was starting: as above, it starts
+		// nothing more, and has nothing to say about it.
+		return interp.ExitStatus(128 + int(syscall.SIGTERM))
 	}
 	if err != nil {
 		fmt.Fprintln(hc.Stderr, err)
@@ -253,9 +259,10 @@ func runScript(ctx context.Context, hc interp.HandlerContext, path string, args 
 	if hc.Stdin != nil {
 		stdin = hc.Stdin
 	}
+	env := &tempDirEnviron{Environ: expand.ListEnviron(execEnv(hc.Env, nil)...)}
 	r, err := interp.New(
 		interp.Dir(hc.Dir),
-		interp.Env(expand.ListEnviron(execEnv(hc.Env, nil)...)),
+		interp.Env(env),
 		interp.StdIO(stdin, hc.Stdout, hc.Stderr),
 		interp.ExecHandlers(execMiddleware),
 	)
@@ -264,6 +271,13 @@ func runScript(ctx context.Context, hc interp.HandlerContext, path string, args 
 		return interp.ExitStatus(126)
 	}
 	r.Params = args[1:]
+	if j := jobOf(ctx); j != nil && j.fifoDir != "" {
+		// Its FIFOs go where the slot releases them at the job's end.
+		env.dir, env.pinned = j.fifoDir, true
+		r.Reset()
+		env.pinned = false
+		j.mayMakeFIFOs = true
+	}
 	return r.Run(ctx, file)
 }
 

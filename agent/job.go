@@ -35,6 +35,16 @@ type job struct {
 	ctx  jobContext
 	stop cancelContext
 
+	// fifoDir is the slot's directory for FIFOs, for the interpreters of
+	// scripts the job runs; mayMakeFIFOs is set when one of them ran, as the
+	// command's template does not tell what they do. Both are the job
+	// goroutine's, and are written before active.Done.
+	fifoDir      string
+	mayMakeFIFOs bool
+
+	// cgroup is the slot's, which the job's processes are born in.
+	cgroup *slotCgroup
+
 	// active counts exec handler calls in flight, including those of the
 	// interpreter's background statements, so that the job's Result waits
 	// for their output.
@@ -46,6 +56,7 @@ type job struct {
 	killSig    syscall.Signal // the first signal sent, 0 until killed
 	stageSig   syscall.Signal // the signal of the current escalation stage
 	groups     []int          // process groups the job started
+	spawned    bool           // the job started a process
 	lastSignal int            // the signal that ended the last external command, or 0
 	shellSig   syscall.Signal // the job's script "killed its own shell" ($$) with it
 	settled    chan struct{}  // made by the first escalation; see settledLocked
@@ -368,6 +379,7 @@ func (j *job) startEscalation(sig syscall.Signal) {
 func (j *job) addGroup(pgid int) {
 	j.mu.Lock()
 	j.groups = append(j.groups, pgid)
+	j.spawned = true
 	sig := j.stageSig
 	j.mu.Unlock()
 	if sig != 0 {

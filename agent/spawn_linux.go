@@ -114,12 +114,14 @@ func spawnDirect(ctx context.Context, j *job, path string, args, env []string, d
 		writeEnds = append(writeEnds, p[1])
 		childFds[1+i] = uintptr(p[1])
 	}
+	var sys syscall.SysProcAttr
 	attr := &syscall.ProcAttr{
 		Dir:   dir,
 		Env:   env,
 		Files: childFds[:],
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
+		Sys:   &sys,
 	}
+	j.cgroup.setProcAttr(&sys)
 	var pid int
 	err := retryTextBusy(func() (err error) {
 		pid, err = syscall.ForkExec(path, args, attr)

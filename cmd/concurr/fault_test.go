@@ -803,8 +803,8 @@ func TestFaultClientKilledResume(t *testing.T) {
 	}
 	r1.cmd.Process.Kill()
 	r1.wait(5 * time.Second)
-	// Jobs run by a killed client's in-process agent are orphans now;
-	// let the ones running end before reading what ran.
+	// The local agent kills the jobs that were running when the client
+	// died; let it finish before reading what ran.
 	time.Sleep(300 * time.Millisecond)
 	log1 := readJobLog(t, jobLog)
 	ran1 := runsBy(t, runs, "1")

@@ -51,6 +51,11 @@ func start(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return err
 	}
 	if isAgent {
+		// A client that dies while the agent writes must not kill the agent
+		// by SIGPIPE before it has killed its jobs: with the signal caught,
+		// the write fails with EPIPE and the session ends as at EOF. Jobs
+		// start with the default disposition all the same.
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 		return agent.Serve(ctx, stdin, stdout, agent.Options{Stderr: stderr,
 			Debug: os.Getenv("CONCURR_DEBUG") == "protocol"})
 	}

@@ -2,17 +2,19 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
-	"concurr/agent"
 	"concurr/internal/sched"
 	"concurr/internal/wire"
 	"concurr/parse"
+	"concurr/sshx"
 )
 
 // planNodes makes a node of every host named, or of this machine when none
@@ -33,7 +35,9 @@ func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *m
 		n := sched.Node{Name: h.String(), Slots: slotsFunc(v.jobs, h.Slots)}
 		if h.Local {
 			n.Dial = dialLocal
-			n.Prefetch = 2
+			// As much as a remote node's: the agent is a process of its own,
+			// and jobs sent ahead save a round trip through its pipes.
+			n.Prefetch = 16
 		} else {
 			n.Dial = dialRemote(sshOpts, h, time.Duration(i)*v.sshDelay)
 			n.Prefetch = 16
@@ -124,38 +128,62 @@ func slotsFunc(j parse.Jobs, forced int) func(wire.Hello) int {
 	}
 }
 
-// localAgents are the in-process agents of this run, for killNow.
+// localAgents are the local agents of this run, for killNow.
 var localAgents struct {
 	sync.Mutex
 	closers []func()
 }
 
-// dialLocal starts an agent in this process, connected by pipes: local
-// jobs run through the same agent and protocol as remote ones.
+// dialLocal starts this machine's agent as a child process, this same
+// binary in agent mode on a pair of pipes: local jobs run through the same
+// agent and protocol as remote ones. Being a process of its own is what
+// makes the client's death, even by SIGKILL, end its jobs: the agent's
+// stdin then reaches EOF, and the agent kills every job it runs, as a
+// remote agent does when its SSH session ends.
 func dialLocal(ctx context.Context) (*sched.Conn, error) {
-	toAgent, fromClient := io.Pipe()
-	toClient, fromAgent := io.Pipe()
+	// Linux's /proc/self/exe is this very binary even when its file has
+	// been replaced or removed since the run began.
+	self := "/proc/self/exe"
+	if _, err := os.Stat(self); err != nil {
+		if self, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("start the local agent: %w", err)
+		}
+	}
 	// The agent outlives ctx on purpose: after an interrupt the client
 	// cancels jobs through the protocol and waits for their results.
-	agentCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		agent.Serve(agentCtx, toAgent, fromAgent, agent.Options{Stderr: os.Stderr,
-			Debug: os.Getenv("CONCURR_DEBUG") == "protocol"})
-		fromAgent.Close()
-	}()
-	closer := closerFunc(func() error {
-		stop()
-		fromClient.Close()
-		toClient.Close()
-		<-done
-		return nil
-	})
+	cmd := exec.Command(self, sshx.AgentArg)
+	// argv[0] stays concurr whatever the file is called, as the agent's
+	// name in ps and for test binaries that dispatch on it.
+	cmd.Args[0] = "concurr"
+	cmd.Stderr = os.Stderr
+	// A process group of its own, so that a Ctrl-C at the terminal
+	// reaches the client alone, which then cancels the jobs through the
+	// protocol and waits for their results.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	toAgent, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("start the local agent: %w", err)
+	}
+	fromAgent, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("start the local agent: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the local agent: %w", err)
+	}
+	var once sync.Once
+	finish := func() {
+		once.Do(func() {
+			// EOF on its stdin tells the agent to kill what still runs
+			// and exit.
+			toAgent.Close()
+			cmd.Wait()
+		})
+	}
 	localAgents.Lock()
-	localAgents.closers = append(localAgents.closers, func() { stop(); <-done })
+	localAgents.closers = append(localAgents.closers, finish)
 	localAgents.Unlock()
-	return sched.Handshake(ctx, toClient, fromClient, closer)
+	return sched.Handshake(ctx, fromAgent, toAgent, closerFunc(func() error { finish(); return nil }))
 }
 
 type closerFunc func() error
