@@ -108,8 +108,10 @@ func (q *queue) take(node string, others func() int, gone, idle func() bool, wai
 		if q.stopping || gone() {
 			return nil, false
 		}
+		suspectWaits := false
 		for i, r := range q.retry {
 			if r.losses > 0 && idle != nil && !idle() {
+				suspectWaits = true
 				continue
 			}
 			if r.avoid != node || others() <= 1 {
@@ -117,7 +119,12 @@ func (q *queue) take(node string, others func() int, gone, idle func() bool, wai
 				return r, true
 			}
 		}
-		if len(q.fresh) > 0 {
+		// While a suspect waits for an idle node, busy nodes take no fresh
+		// job, so that one of them drains soon: otherwise the suspect could
+		// wait for the end of the inputs, and under -k hold all output
+		// behind it. The first node to drain takes it (receive wakes the
+		// queue when a node goes idle).
+		if len(q.fresh) > 0 && !suspectWaits {
 			j := q.fresh[0]
 			q.fresh[0] = nil
 			q.fresh = q.fresh[1:]
@@ -135,6 +142,19 @@ func (q *queue) take(node string, others func() int, gone, idle func() bool, wai
 		}
 		q.cond.Wait()
 	}
+}
+
+// suspectWaiting reports whether a job that was running when a node was
+// lost waits for an idle node.
+func (q *queue) suspectWaiting() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, r := range q.retry {
+		if r.losses > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // wake unblocks waiters so they re-check conditions such as node counts.

@@ -47,6 +47,9 @@ func (nr *nodeRun) receive() {
 				nr.credit <- struct{}{}
 				nr.grantPrefetch(m)
 				nr.signal()
+				if nr.isIdle() && r.q.suspectWaiting() {
+					r.q.wake()
+				}
 			}
 		case *wire.Error:
 			m.Message = clipMessage(m.Message)
