@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,22 +81,43 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 
 // sshDropped says whether ssh ended because the server closed or reset the
 // connection before the login, as sshd does to connections past
-// MaxStartups. ssh says so only in words.
+// MaxStartups.
 func sshDropped(a *attempt) bool {
 	status, ok := a.status()
-	if !ok || status != 255 {
+	return ok && sshDroppedLogin(status, a.stderr.String())
+}
+
+// droppedByPeer matches ssh's last word on a connection that a server
+// closed or reset: "Connection closed by 10.0.0.7 port 22".
+var droppedByPeer = regexp.MustCompile(`Connection (?:closed|reset) by (\S+) port \d+`)
+
+// sshDroppedLogin says whether ssh, ending with status and stderr, was
+// dropped by a server before the login, which is worth another try. ssh
+// says so only in words. A server that drops the connection is named by
+// its address; a ProxyCommand that exits is "UNKNOWN port 65535", and is
+// as final as one that says why: its command failed, and will again.
+// (A bastion behind that proxy that drops the login is named by its
+// address, in the proxy's own words on the same stderr.)
+func sshDroppedLogin(status int, stderr string) bool {
+	if status != 255 {
 		return false
 	}
-	msg := a.stderr.String()
-	if strings.Contains(msg, "Connection refused") || strings.Contains(msg, "Could not resolve") ||
-		strings.Contains(msg, "No route to host") || strings.Contains(msg, "timed out") {
-		// A hop or the host itself is down: final, however the last
-		// connection in the chain ended.
-		return false
+	for _, final := range []string{
+		"Permission denied", "Host key verification failed", "Could not resolve",
+		"Connection refused", "No route to host", "timed out", "Connection timed out",
+	} {
+		// A hop or the host itself is down, or refuses us: final, however
+		// the last connection in the chain ended.
+		if strings.Contains(stderr, final) {
+			return false
+		}
 	}
-	return strings.Contains(msg, "kex_exchange_identification") ||
-		strings.Contains(msg, "Connection reset by peer") ||
-		strings.Contains(msg, "Connection closed by") && !strings.Contains(msg, "Permission denied")
+	for _, m := range droppedByPeer.FindAllStringSubmatch(stderr, -1) {
+		if m[1] != "UNKNOWN" {
+			return true
+		}
+	}
+	return false
 }
 
 // runSSH starts ssh with args in a process group of its own.

@@ -828,3 +828,67 @@ func TestScriptAsAnotherUser(t *testing.T) {
 		})
 	}
 }
+
+// TestSSHFailureRetried checks which ends of the system's ssh are taken for
+// a server that dropped the login (sshd past MaxStartups), to be tried
+// again, and which say the failure is permanent.
+func TestSSHFailureRetried(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		stderr string
+		retry  bool
+	}{
+		{name: "server closed before its banner", status: 255, retry: true,
+			stderr: "kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 127.0.0.1 port 2222\r\n"},
+		{name: "server reset before its banner", status: 255, retry: true,
+			stderr: "kex_exchange_identification: read: Connection reset by peer\r\nConnection reset by 10.0.0.7 port 22\r\n"},
+		{name: "the bastion dropped the login", status: 255, retry: true,
+			stderr: "kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 10.0.0.1 port 22\r\nkex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n"},
+		{name: "ProxyCommand failed", status: 255,
+			stderr: "kex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n"},
+		{name: "ProxyCommand printed why", status: 255,
+			stderr: "oops\r\nkex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n"},
+		{name: "ProxyCommand not found", status: 255,
+			stderr: "/bin/bash: line 1: exec: nc: not found\r\nbanner exchange: Connection to UNKNOWN port 65535: Broken pipe\r\n"},
+		{name: "bastion not resolved", status: 255,
+			stderr: "ssh: Could not resolve hostname bastion.invalid: Name or service not known\r\nkex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n"},
+		{name: "permission denied", status: 255, stderr: "root@127.0.0.1: Permission denied (publickey).\r\n"},
+		{name: "closed after permission denied", status: 255,
+			stderr: "Permission denied (publickey).\r\nConnection closed by 127.0.0.1 port 22\r\n"},
+		{name: "host key verification failed", status: 255,
+			stderr: "Host key verification failed.\r\nConnection closed by 127.0.0.1 port 22\r\n"},
+		{name: "connection refused", status: 255, stderr: "ssh: connect to host 127.0.0.1 port 1: Connection refused\r\n"},
+		{name: "exit 255 and nothing said", status: 255},
+		{name: "the remote command failed", status: 1, stderr: "Connection closed by 127.0.0.1 port 22\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sshDroppedLogin(tt.status, tt.stderr); got != tt.retry {
+				t.Errorf("retry = %v, want %v", got, tt.retry)
+			}
+		})
+	}
+}
+
+// TestFailingProxyCommandNotRetried runs the system's ssh with a
+// ProxyCommand that fails at once: the start must fail as fast, not be
+// tried again for three times the connect timeout.
+func TestFailingProxyCommandNotRetried(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("no ssh")
+	}
+	config := writeConfig(t, "Host node1\n  ProxyCommand false\n  BatchMode yes\n")
+	var log logLines
+	opts := options("", &log)
+	opts.SSHCommand = []string{"ssh", "-F", config}
+	opts.ConnectTimeout = 2 * time.Second
+	begin := time.Now()
+	_, err := Start(context.Background(), host(t, "node1"), opts)
+	if err == nil {
+		t.Fatal("started through a ProxyCommand that fails")
+	}
+	if took := time.Since(begin); took > time.Second {
+		t.Errorf("took %v: %v; log:\n%s", took, err, log.String())
+	}
+}
