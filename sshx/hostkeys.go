@@ -78,7 +78,7 @@ var probeKey = sync.OnceValue(func() ssh.PublicKey {
 // host, so that the server is asked for a key of a type that can verify,
 // as OpenSSH does.
 func (k *hostKeyChecker) knownAlgorithms() []string {
-	addr := k.e.addr()
+	addr := k.e.knownHostsAddr()
 	err := k.db(addr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22}, probeKey())
 	var ke *knownhosts.KeyError
 	if !errors.As(err, &ke) {
@@ -106,7 +106,7 @@ func (k *hostKeyChecker) knownAlgorithms() []string {
 }
 
 func (k *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicKey) error {
-	addr := k.e.addr()
+	addr := k.e.knownHostsAddr()
 	norm := knownhosts.Normalize(addr)
 	line := knownhosts.Line([]string{norm}, key)
 	var err error

@@ -230,6 +230,7 @@ func TestHostKeys(t *testing.T) {
 		err    string
 		warn   string
 		record bool
+		extra  string // more lines for the Host block
 	}{
 		{name: "known", strict: "yes", known: func(s *sshtest.Server) string { return s.KnownHostsLine() }},
 		{name: "changed key refused", strict: "accept-new", err: "REMOTE HOST IDENTIFICATION HAS CHANGED",
@@ -244,6 +245,14 @@ func TestHostKeys(t *testing.T) {
 		{name: "changed key refused with ask", strict: "ask", err: "REMOTE HOST IDENTIFICATION HAS CHANGED", known: changedKey},
 		// As OpenSSH does: the loud warning even when checking is off, and
 		// then the connection, with public key authentication only.
+		// As OpenSSH does: the key is looked up under HostKeyAlias, and
+		// the address's entry does not count.
+		{name: "HostKeyAlias known", strict: "yes", extra: "  HostKeyAlias nodekey\n",
+			known: func(s *sshtest.Server) string { return "nodekey " + string(ssh.MarshalAuthorizedKey(s.HostKey)) }},
+		{name: "HostKeyAlias changed", strict: "yes", extra: "  HostKeyAlias nodekey\n", err: "REMOTE HOST IDENTIFICATION HAS CHANGED for node1 (nodekey)",
+			known: func(s *sshtest.Server) string {
+				return s.KnownHostsLine() + "nodekey " + string(ssh.MarshalAuthorizedKey(otherSigner.PublicKey()))
+			}},
 		{name: "changed key with no warns loudly", strict: "no", warn: "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @", known: changedKey},
 	}
 	for _, tt := range tests {
@@ -260,7 +269,7 @@ func TestHostKeys(t *testing.T) {
   IdentityFile %s
   UserKnownHostsFile %s
   StrictHostKeyChecking %s
-`, s.Port, s.Keys.KeyFile, knownPath, tt.strict))
+%s`, s.Port, s.Keys.KeyFile, knownPath, tt.strict, tt.extra))
 			var log logLines
 			// Several at once, as a run with many hosts would.
 			const parallel = 4
