@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,20 +25,21 @@ import (
 // process group, which Close kills. A connection the server drops before
 // login, as sshd does past MaxStartups, is tried again as dialHop does.
 func startCommand(ctx context.Context, name string, h parse.Host, own *build, opts *Options) (*Node, error) {
-	args := append([]string(nil), opts.SSHCommand[1:]...)
-	args = append(args, "-T")
+	var login []string // -l, -p and the host, as ssh and ssh -G take them
 	if h.User != "" {
-		args = append(args, "-l", h.User)
+		login = append(login, "-l", h.User)
 	}
 	if h.Port != 0 {
-		args = append(args, "-p", strconv.Itoa(h.Port))
+		login = append(login, "-p", strconv.Itoa(h.Port))
 	}
+	login = append(login, "--", h.Name)
+	args := append(append([]string(nil), opts.SSHCommand[1:]...), "-T")
 	timeout := DefaultConnectTimeout
 	if opts.ConnectTimeout > 0 {
 		timeout = opts.ConnectTimeout
 		args = append(args, "-o", "ConnectTimeout="+strconv.Itoa(int((opts.ConnectTimeout+time.Second-1)/time.Second)))
 	}
-	args = append(args, "--", h.Name)
+	args = append(args, login...)
 
 	var last *attempt
 	launch := func(command string) (*attempt, error) {
@@ -45,6 +47,7 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 		last = a
 		return a, err
 	}
+	proxied := sync.OnceValue(func() bool { return sshProxied(ctx, opts, login) })
 	budget := time.Now().Add(retryBudget * timeout)
 	backoff := retryFirst
 	for {
@@ -59,7 +62,7 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 			}
 			return n, nil
 		}
-		if last == nil || !sshDropped(last) || ctx.Err() != nil {
+		if last == nil || !sshDropped(last, proxied) || ctx.Err() != nil {
 			return nil, err
 		}
 		sleep := backoff/2 + rand.N(backoff/2+1)
@@ -82,29 +85,32 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 // sshDropped says whether ssh ended because the server closed or reset the
 // connection before the login, as sshd does to connections past
 // MaxStartups.
-func sshDropped(a *attempt) bool {
+func sshDropped(a *attempt, proxied func() bool) bool {
 	status, ok := a.status()
-	return ok && sshDroppedLogin(status, a.stderr.String())
+	return ok && sshDroppedLogin(status, a.stderr.String(), proxied)
 }
 
 // droppedByPeer matches ssh's last word on a connection that a server
-// closed or reset: "Connection closed by 10.0.0.7 port 22".
+// closed or reset: "Connection closed by 10.0.0.7 port 22" (at LogLevel
+// INFO and above).
 var droppedByPeer = regexp.MustCompile(`Connection (?:closed|reset) by (\S+) port \d+`)
 
 // sshDroppedLogin says whether ssh, ending with status and stderr, was
 // dropped by a server before the login, which is worth another try. ssh
 // says so only in words. A server that drops the connection is named by
-// its address; a ProxyCommand that exits is "UNKNOWN port 65535", and is
-// as final as one that says why: its command failed, and will again.
-// (A bastion behind that proxy that drops the login is named by its
-// address, in the proxy's own words on the same stderr.)
-func sshDroppedLogin(status int, stderr string) bool {
+// its address, or resets it; a ProxyCommand that exits is "UNKNOWN port
+// 65535", and is as final as one that says why: its command failed, and
+// will again. When ssh says only "Connection closed by remote host" (its
+// LogLevel hides the rest), proxied says whether a proxy stands between,
+// and a proxied connection is not tried again. (A bastion that drops the
+// login speaks for itself on the same stderr, by address or by a reset.)
+func sshDroppedLogin(status int, stderr string, proxied func() bool) bool {
 	if status != 255 {
 		return false
 	}
 	for _, final := range []string{
 		"Permission denied", "Host key verification failed", "Could not resolve",
-		"Connection refused", "No route to host", "timed out", "Connection timed out",
+		"Connection refused", "No route to host", "timed out",
 	} {
 		// A hop or the host itself is down, or refuses us: final, however
 		// the last connection in the chain ended.
@@ -114,6 +120,32 @@ func sshDroppedLogin(status int, stderr string) bool {
 	}
 	for _, m := range droppedByPeer.FindAllStringSubmatch(stderr, -1) {
 		if m[1] != "UNKNOWN" {
+			return true
+		}
+	}
+	switch {
+	case strings.Contains(stderr, "UNKNOWN port"):
+		return false
+	case strings.Contains(stderr, "Connection reset by peer"):
+		return true // only a socket is reset, never a proxy's pipe
+	case strings.Contains(stderr, "Connection closed by remote host"):
+		return !proxied()
+	}
+	return false
+}
+
+// sshProxied asks ssh (ssh -G) whether it reaches h through a
+// ProxyCommand or ProxyJump. An ssh that cannot say is taken to connect
+// directly.
+func sshProxied(ctx context.Context, opts *Options, login []string) bool {
+	args := append(append(append([]string(nil), opts.SSHCommand[1:]...), "-G"), login...)
+	out, err := exec.CommandContext(ctx, opts.SSHCommand[0], args...).Output()
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		key, value, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if (key == "proxycommand" || key == "proxyjump") && value != "" && value != "none" {
 			return true
 		}
 	}

@@ -834,10 +834,11 @@ func TestScriptAsAnotherUser(t *testing.T) {
 // again, and which say the failure is permanent.
 func TestSSHFailureRetried(t *testing.T) {
 	tests := []struct {
-		name   string
-		status int
-		stderr string
-		retry  bool
+		name    string
+		status  int
+		stderr  string
+		proxied bool // ssh -G names a ProxyCommand or ProxyJump
+		retry   bool
 	}{
 		{name: "server closed before its banner", status: 255, retry: true,
 			stderr: "kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 127.0.0.1 port 2222\r\n"},
@@ -860,11 +861,20 @@ func TestSSHFailureRetried(t *testing.T) {
 			stderr: "Host key verification failed.\r\nConnection closed by 127.0.0.1 port 22\r\n"},
 		{name: "connection refused", status: 255, stderr: "ssh: connect to host 127.0.0.1 port 1: Connection refused\r\n"},
 		{name: "exit 255 and nothing said", status: 255},
+		// At LogLevel ERROR ssh does not name the peer.
+		{name: "quiet: server reset", status: 255, retry: true,
+			stderr: "kex_exchange_identification: read: Connection reset by peer\r\n"},
+		{name: "quiet: server closed", status: 255, retry: true,
+			stderr: "kex_exchange_identification: Connection closed by remote host\r\n"},
+		{name: "quiet: proxy closed", status: 255, proxied: true,
+			stderr: "kex_exchange_identification: Connection closed by remote host\r\n"},
+		{name: "quiet: the bastion reset the login", status: 255, proxied: true, retry: true,
+			stderr: "kex_exchange_identification: read: Connection reset by peer\r\nkex_exchange_identification: Connection closed by remote host\r\n"},
 		{name: "the remote command failed", status: 1, stderr: "Connection closed by 127.0.0.1 port 22\r\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := sshDroppedLogin(tt.status, tt.stderr); got != tt.retry {
+			if got := sshDroppedLogin(tt.status, tt.stderr, func() bool { return tt.proxied }); got != tt.retry {
 				t.Errorf("retry = %v, want %v", got, tt.retry)
 			}
 		})
@@ -878,17 +888,21 @@ func TestFailingProxyCommandNotRetried(t *testing.T) {
 	if _, err := exec.LookPath("ssh"); err != nil {
 		t.Skip("no ssh")
 	}
-	config := writeConfig(t, "Host node1\n  ProxyCommand false\n  BatchMode yes\n")
-	var log logLines
-	opts := options("", &log)
-	opts.SSHCommand = []string{"ssh", "-F", config}
-	opts.ConnectTimeout = 2 * time.Second
-	begin := time.Now()
-	_, err := Start(context.Background(), host(t, "node1"), opts)
-	if err == nil {
-		t.Fatal("started through a ProxyCommand that fails")
-	}
-	if took := time.Since(begin); took > time.Second {
-		t.Errorf("took %v: %v; log:\n%s", took, err, log.String())
+	for _, level := range []string{"INFO", "ERROR"} {
+		t.Run("LogLevel "+level, func(t *testing.T) {
+			config := writeConfig(t, "Host node1\n  ProxyCommand false\n  BatchMode yes\n  LogLevel "+level+"\n")
+			var log logLines
+			opts := options("", &log)
+			opts.SSHCommand = []string{"ssh", "-F", config}
+			opts.ConnectTimeout = 2 * time.Second
+			begin := time.Now()
+			_, err := Start(context.Background(), host(t, "node1"), opts)
+			if err == nil {
+				t.Fatal("started through a ProxyCommand that fails")
+			}
+			if took := time.Since(begin); took > time.Second {
+				t.Errorf("took %v: %v; log:\n%s", took, err, log.String())
+			}
+		})
 	}
 }
