@@ -205,15 +205,26 @@ func newNonce() string {
 // asks the client with a "platform" marker and reads "DIR SHA256 SIZE" (or
 // "none") from stdin. It then execs the cached agent if it verifies, or
 // prints "upload", reads exactly SIZE bytes into a temp file in the cache
-// folder, verifies, chmods and renames it into place, and execs it. "exec cached|uploaded PATH" is printed just before the agent
-// starts, "refuse writable|owner:UID PATH" for a cache folder that others
-// could change, and "fail MESSAGE" on other errors.
+// folder, verifies, chmods and renames it into place, and execs it. "exec
+// cached|uploaded PATH" is printed just before the agent starts, "refuse
+// writable|owner:UID PATH" for a cache folder that others could change,
+// "refuse parent-writable|parent-owner:UID PATH" for a folder above it that
+// others could change, and "fail MESSAGE" on other errors.
 //
-// The cache is a trust boundary: whoever can change the file can run code
-// as the user. So the folders must be the user's own and writable by no one
-// else (then only the user can swap the file between the check and the
-// exec), and the file must be a regular file of the user's, not a symlink,
-// whose SHA-256 matches: anything else is replaced, never run.
+// The cache is a trust boundary: whoever can change the file, or swap any
+// folder on its path, can run code as the user. So the checks follow
+// OpenSSH's StrictModes for authorized_keys, on the physical path (cd -P
+// resolves every symlink once, without a fork): the file and the two cache
+// folders must be the user's and writable by no one else, and every folder
+// above them up to / must be owned by root or the user and writable by no
+// one else, except a sticky folder such as /tmp: the folder below it is
+// root's or the user's, and no one else may rename that one. The file must be a regular
+// file, not a symlink, whose SHA-256 matches: anything else is replaced,
+// never run. The agent is then run by that physical path, which has no
+// symlink left to follow and no folder that anyone but root and the user
+// could change between the check and the exec. (Not from inside the
+// folder, as ./concurr: the agent's working folder is where its jobs run,
+// the login folder, and a shell cannot exec from a descriptor.)
 //
 // Hashing the ~10 MB agent costs a start 15-20 ms of CPU, which adds up
 // when dozens of hosts start at once on a few cores. So a copy that has
@@ -221,10 +232,11 @@ func newNonce() string {
 // beside it, and its own mtime is set to 2000-01-01: any later write to the
 // file makes it at least as new as the stamp, and then the next start
 // checks the hash again. While the stamp is newer, a start checks only
-// ownership and modes, with one find, and runs the agent. What the stamp
-// does not catch is a change that also sets the mtime back, which needs
-// the user's own rights (and then they could change anything of theirs),
-// or a disk that flips bits without a write.
+// ownership and modes, with one find over the whole path, and runs the
+// agent. What the
+// stamp does not catch is a change that also sets the mtime back, which
+// needs the user's own rights (and then they could change anything of
+// theirs), or a disk that flips bits without a write.
 //
 // The cache is ${XDG_CACHE_HOME:-$HOME/.cache}/concurr/DIR. When exec from
 // there fails (a file system mounted noexec), the client runs the script
@@ -238,8 +250,13 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 	parts := []string{
 		`umask 077`,
 		`set -f`,
+		// A relative cd through CDPATH would print the folder on stdout.
+		`unset CDPATH`,
 		`k=` + nonce,
 		`ag=` + AgentArg,
+		// wd is the login folder, where the agent must run, since its jobs
+		// run where it does; pp leaves it only to learn a physical path.
+		`wd=$PWD`,
 		`m() { echo; echo "` + markerPrefix + `$k:$*"; }`,
 		`command -v sha256sum >/dev/null 2>&1 || command -v shasum >/dev/null 2>&1 || { m fail neither sha256sum nor shasum is installed; exit 1; }`,
 		// openssl, where there is one, uses the CPU's SHA instructions:
@@ -254,47 +271,68 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		`case "$u" in ` + strings.Join(cases, "|") + `) d=` + own.dir() + `; s=` + own.sum + `; n=` + strconv.FormatInt(own.size, 10) +
 			`;; *) m platform "$u"; read -r d s n || exit 1;; esac`,
 		`[ "$d" = none ] && exit 3`,
-		// q is the fast check of the cached build $3 in folder $2 of cache
-		// $1: regular, executable, the user's, stamped as verified since
-		// its last write, and nothing of it writable by others. It costs
-		// one fork; when it fails, sd and ok say why or replace the build.
-		`q() { [ -f "$3" ] && [ ! -h "$3" ] && [ -x "$3" ] && [ -O "$1" ] && [ -O "$2" ] && [ -O "$3" ] && [ -f "$2/verified" ] && [ ! -h "$2/verified" ] && [ "$2/verified" -nt "$3" ] && w=$(find -H "$1" "$2" "$3" -prune \( -perm -020 -o -perm -002 \) -print 2>/dev/null) && [ -z "$w" ]; }`,
+		// pp sets r to the physical path of the folder $1, with every
+		// symlink resolved, and comes back to the login folder.
+		`pp() { cd -P "$1" 2>/dev/null || return 1; r=$PWD; cd "$wd" 2>/dev/null || { m fail cannot return to the login folder "$wd"; exit 1; }; }`,
+		// q is the fast check of the build in the cache folder $1, which
+		// sets r to its physical path: the build regular, executable, the
+		// user's, stamped as verified since its last write; it and the two
+		// cache folders the user's and not sticky; every folder above
+		// owned by root or the user and writable by no one else, unless
+		// sticky (as sa has it). It costs one fork, the
+		// find, and needs no uid: a folder that is not the user's ([ -O ])
+		// is passed as DIR/. and must then be root's, by name, which the
+		// user database answers from its first line rather than from a
+		// directory server. When q fails, sa, sd and ok say why or replace
+		// the build.
+		`q() { pp "$1" || return 1; f="$r/concurr"; x=${r%/*}; [ -f "$f" ] && [ ! -h "$f" ] && [ -x "$f" ] && [ -O "$f" ] && [ -O "$r" ] && [ -O "$x" ] && [ ! -k "$f" ] && [ ! -k "$r" ] && [ ! -k "$x" ] && [ -f "$r/verified" ] && [ ! -h "$r/verified" ] && [ "$r/verified" -nt "$f" ] || return 1; set -- "$f" "$r"; while [ -n "$x" ]; do if [ -O "$x" ]; then set -- "$@" "$x"; else set -- "$@" "$x/."; fi; x=${x%/*}; done; if [ -O / ]; then set -- "$@" /; else set -- "$@" /.; fi; w=$(find "$@" -prune \( \( -path "*/." ! -user root \) -o \( ! -perm -1000 \( -perm -020 -o -perm -002 \) \) \) -print 2>/dev/null) && [ -z "$w" ]; }`,
 		// st stamps the build $2 in folder $1 as verified.
 		`st() { touch -t 200001010000 "$2" 2>/dev/null; : > "$1/verified"; }`,
-		// sd refuses a folder that is another user's or that others can write.
+		// sd refuses a cache folder that is another user's or that others
+		// can write.
 		`sd() { [ -d "$1" ] || return 0; set -- "$1" $(ls -ldnL "$1"); case "$2" in ?????w*|????????w*) m refuse writable "$1"; exit 1;; esac; [ "$4" = "$me" ] || { m refuse "owner:$4" "$1"; exit 1; }; }`,
+		// sa refuses the path of the folder $1, or of the nearest folder
+		// above it that exists, when a folder on it is owned by someone
+		// other than root and the user, or writable by others and not
+		// sticky; it sets r to the physical path of the folder it checked.
+		// (The folder below a sticky one is checked in its turn: root's or
+		// the user's, which no one else may rename. sd refuses a writable
+		// cache folder, sticky or not.)
+		`sa() { x=$1; while [ ! -d "$x" ]; do case "$x" in */?*) x=${x%/*}; x=${x:-/};; *) x=.;; esac; done; pp "$x" || { m fail cannot enter "$x"; exit 1; }; x=$r; while :; do set -- $(ls -ldn "$x"); [ "$3" = 0 ] || [ "$3" = "$me" ] || { m refuse "parent-owner:$3" "$x"; exit 1; }; case "$1" in ?????????[tT]*) ;; ?????w*|????????w*) m refuse parent-writable "$x"; exit 1;; esac; [ "$x" = / ] && break; x=${x%/*}; x=${x:-/}; done; }`,
 		// ok says whether $1 is the build: the user's own regular file,
 		// executable and writable by no one else, with the right SHA-256.
 		`ok() { [ -f "$1" ] && [ ! -h "$1" ] && [ -x "$1" ] || return 1; set -- "$1" $(ls -ldn "$1"); case "$2" in ?????w*|????????w*) return 1;; esac; [ "$4" = "$me" ] && [ "$(h "$1")" = "$s" ]; }`,
+		// e checks the chain above the cache folder $1 and the build in
+		// it, and runs it if it verifies, by its physical path.
+		`e() { sd "$1"; sd "$2"; sa "$2"; [ -d "$2" ] || return 0; f="$r/concurr"; if ok "$f"; then st "$r" "$f"; m exec cached "$f"; exec "$f" "$ag"; fi; }`,
 		`c1="${XDG_CACHE_HOME:-$HOME/.cache}/concurr"`,
 		`c2="$HOME/.concurr"`,
 	}
 	if !fallback {
 		parts = append(parts,
-			`c="$c1"`, `p="$c/$d"`, `f="$p/concurr"`, `g="$c2/$d/concurr"`,
-			`if q "$c" "$p" "$f"; then m exec cached "$f"; exec "$f" "$ag"; fi`,
-			`if [ ! -f "$f" ] && q "$c2" "$c2/$d" "$g"; then m exec cached "$g"; exec "$g" "$ag"; fi`,
+			`c="$c1"`, `p="$c/$d"`,
+			`if q "$p"; then m exec cached "$f"; exec "$f" "$ag"; fi`,
+			`if [ ! -f "$p/concurr" ] && q "$c2/$d"; then m exec cached "$f"; exec "$f" "$ag"; fi`,
 			`me=$(id -u)`,
-			`sd "$c"`, `sd "$p"`,
-			`if ok "$f"; then st "$p" "$f"; m exec cached "$f"; exec "$f" "$ag"; fi`,
-			`if [ -d "$c2/$d" ]; then sd "$c2"; sd "$c2/$d"; if ok "$g"; then st "$c2/$d" "$g"; m exec cached "$g"; exec "$g" "$ag"; fi; fi`,
+			`e "$c" "$p"`,
+			`[ -d "$c2/$d" ] && e "$c2" "$c2/$d"`,
 		)
 	} else {
 		parts = append(parts,
-			`c="$c2"`, `p="$c/$d"`, `f="$p/concurr"`,
+			`c="$c2"`, `p="$c/$d"`,
 			`me=$(id -u)`,
-			`sd "$c"`, `sd "$p"`,
 			`rm -f "$c1/$d/concurr" "$c1/$d/verified"`,
-			`if ok "$f"; then st "$p" "$f"; m exec cached "$f"; exec "$f" "$ag"; fi`,
+			`e "$c" "$p"`,
 		)
 	}
 	parts = append(parts,
 		`mkdir -p "$p" || { m fail cannot create "$p"; exit 1; }`,
-		`sd "$c"`, `sd "$p"`,
-		`t="$p/.concurr.$k.tmp"`,
+		`sd "$c"`, `sd "$p"`, `sa "$p"`,
+		`f="$r/concurr"`,
+		`t="$r/.concurr.$k.tmp"`,
 		`m upload`,
 		`head -c "$n" > "$t"`,
-		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$p" "$f"; m exec uploaded "$f"; exec "$f" "$ag"; fi`,
+		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$r" "$f"; m exec uploaded "$f"; exec "$f" "$ag"; fi`,
 		`rm -f "$t"`,
 		`m fail the uploaded agent did not verify`,
 		`exit 1`,
@@ -377,10 +415,23 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 	}
 }
 
-// refusal explains a "refuse" marker: a cache folder that someone other
-// than the user could change.
+// refusal explains a "refuse" marker: a cache folder, or a folder above
+// it, that someone other than the user could change.
 func refusal(name, arg string) error {
 	why, path, _ := strings.Cut(arg, " ")
+	if parent, ok := strings.CutPrefix(why, "parent-"); ok {
+		// A folder above the cache is not concurr's to remove or chmod
+		// (it may be HOME or a shared project folder): point elsewhere.
+		elsewhere := "set XDG_CACHE_HOME on the node, in its shell's startup file, to a folder outside " + path + " that only you and root can change, down the whole path"
+		if uid, ok := strings.CutPrefix(parent, "owner:"); ok {
+			return &Error{Node: name,
+				Err:  fmt.Errorf("the folder %s, above the agent cache, is owned by another user (uid %s), who could swap the cache for a program of theirs: refusing to run from it", path, uid),
+				hint: elsewhere}
+		}
+		return &Error{Node: name,
+			Err:  fmt.Errorf("the folder %s, above the agent cache, is writable by others, who could swap the cache for a program of theirs: refusing to run from it", path),
+			hint: "make it writable by its owner only (chmod go-w " + path + "), or " + elsewhere}
+	}
 	fix := "make it private with chmod 700 " + path + ", or remove it (rm -rf " + path + ") and concurr will create it again"
 	if uid, ok := strings.CutPrefix(why, "owner:"); ok {
 		return &Error{Node: name,

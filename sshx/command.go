@@ -8,8 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,25 +25,26 @@ import (
 // process group, which Close kills. A connection the server drops before
 // login, as sshd does past MaxStartups, is tried again as dialHop does.
 func startCommand(ctx context.Context, name string, h parse.Host, own *build, opts *Options) (*Node, error) {
-	args := append([]string(nil), opts.SSHCommand[1:]...)
-	args = append(args, "-T")
+	var login []string // -F, -l, -p and the host, as ssh and ssh -G take them
+	// The system ssh reads the same ssh_config file as the built-in
+	// client would, unless the user's own --ssh command names one.
+	if opts.ConfigFile != "" && !namesConfigFile(opts.SSHCommand[1:]) {
+		login = append(login, "-F", opts.ConfigFile)
+	}
 	if h.User != "" {
-		args = append(args, "-l", h.User)
+		login = append(login, "-l", h.User)
 	}
 	if h.Port != 0 {
-		args = append(args, "-p", strconv.Itoa(h.Port))
+		login = append(login, "-p", strconv.Itoa(h.Port))
 	}
+	login = append(login, "--", h.Name)
+	args := append(append([]string(nil), opts.SSHCommand[1:]...), "-T")
 	timeout := DefaultConnectTimeout
 	if opts.ConnectTimeout > 0 {
 		timeout = opts.ConnectTimeout
 		args = append(args, "-o", "ConnectTimeout="+strconv.Itoa(int((opts.ConnectTimeout+time.Second-1)/time.Second)))
 	}
-	// The system ssh reads the same ssh_config file as the built-in
-	// client would, unless the user's own --ssh command names one.
-	if opts.ConfigFile != "" && !namesConfigFile(opts.SSHCommand[1:]) {
-		args = append(args, "-F", opts.ConfigFile)
-	}
-	args = append(args, "--", h.Name)
+	args = append(args, login...)
 
 	var last *attempt
 	launch := func(command string) (*attempt, error) {
@@ -49,6 +52,7 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 		last = a
 		return a, err
 	}
+	proxied := sync.OnceValue(func() bool { return sshProxied(ctx, opts, login) })
 	budget := time.Now().Add(retryBudget * timeout)
 	backoff := retryFirst
 	for {
@@ -63,7 +67,7 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 			}
 			return n, nil
 		}
-		if last == nil || !sshDropped(last) || ctx.Err() != nil {
+		if last == nil || !sshDropped(last, proxied) || ctx.Err() != nil {
 			return nil, err
 		}
 		sleep := backoff/2 + rand.N(backoff/2+1)
@@ -85,22 +89,72 @@ func startCommand(ctx context.Context, name string, h parse.Host, own *build, op
 
 // sshDropped says whether ssh ended because the server closed or reset the
 // connection before the login, as sshd does to connections past
-// MaxStartups. ssh says so only in words.
-func sshDropped(a *attempt) bool {
+// MaxStartups.
+func sshDropped(a *attempt, proxied func() bool) bool {
 	status, ok := a.status()
-	if !ok || status != 255 {
+	return ok && sshDroppedLogin(status, a.stderr.String(), proxied)
+}
+
+// droppedByPeer matches ssh's last word on a connection that a server
+// closed or reset: "Connection closed by 10.0.0.7 port 22" (at LogLevel
+// INFO and above).
+var droppedByPeer = regexp.MustCompile(`Connection (?:closed|reset) by (\S+) port \d+`)
+
+// sshDroppedLogin says whether ssh, ending with status and stderr, was
+// dropped by a server before the login, which is worth another try. ssh
+// says so only in words. A server that drops the connection is named by
+// its address, or resets it; a ProxyCommand that exits is "UNKNOWN port
+// 65535", and is as final as one that says why: its command failed, and
+// will again. When ssh says only "Connection closed by remote host" (its
+// LogLevel hides the rest), proxied says whether a proxy stands between,
+// and a proxied connection is not tried again. (A bastion that drops the
+// login speaks for itself on the same stderr, by address or by a reset.)
+func sshDroppedLogin(status int, stderr string, proxied func() bool) bool {
+	if status != 255 {
 		return false
 	}
-	msg := a.stderr.String()
-	if strings.Contains(msg, "Connection refused") || strings.Contains(msg, "Could not resolve") ||
-		strings.Contains(msg, "No route to host") || strings.Contains(msg, "timed out") {
-		// A hop or the host itself is down: final, however the last
-		// connection in the chain ended.
+	for _, final := range []string{
+		"Permission denied", "Host key verification failed", "Could not resolve",
+		"Connection refused", "No route to host", "timed out",
+	} {
+		// A hop or the host itself is down, or refuses us: final, however
+		// the last connection in the chain ended.
+		if strings.Contains(stderr, final) {
+			return false
+		}
+	}
+	for _, m := range droppedByPeer.FindAllStringSubmatch(stderr, -1) {
+		if m[1] != "UNKNOWN" {
+			return true
+		}
+	}
+	switch {
+	case strings.Contains(stderr, "UNKNOWN port"):
+		return false
+	case strings.Contains(stderr, "Connection reset by peer"):
+		return true // only a socket is reset, never a proxy's pipe
+	case strings.Contains(stderr, "Connection closed by remote host"):
+		return !proxied()
+	}
+	return false
+}
+
+// sshProxied asks ssh (ssh -G) whether it reaches h through a
+// ProxyCommand or ProxyJump. An ssh that cannot say is taken to connect
+// directly.
+func sshProxied(ctx context.Context, opts *Options, login []string) bool {
+	args := append(append(append([]string(nil), opts.SSHCommand[1:]...), "-G"), login...)
+	out, err := exec.CommandContext(ctx, opts.SSHCommand[0], args...).Output()
+	if err != nil {
 		return false
 	}
-	return strings.Contains(msg, "kex_exchange_identification") ||
-		strings.Contains(msg, "Connection reset by peer") ||
-		strings.Contains(msg, "Connection closed by") && !strings.Contains(msg, "Permission denied")
+	for _, line := range strings.Split(string(out), "\n") {
+		key, value, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if (key == "proxycommand" || key == "proxyjump") && value != "" && value != "none" {
+			return true
+		}
+	}
+	return false
 }
 
 // namesConfigFile says whether ssh arguments already choose a config file.

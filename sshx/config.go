@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/kevinburke/ssh_config"
 
+	"concurr/internal/hint"
 	"concurr/parse"
 )
 
@@ -26,9 +29,46 @@ const (
 
 // sshConfig is the ssh_config files in the order OpenSSH reads them: for
 // each keyword the first value found wins.
+//
+// ssh_config parses Host blocks, but of Match it knows only "all" and
+// "host" (and takes every word after "host" for a pattern), and it fails on
+// any other criterion, such as the "Match final all" that some systems ship
+// in /etc/ssh/ssh_config.d. So Include and Match are handled here, per
+// host: an Include in a block that applies to the host is read in its
+// place, and a Match block becomes a Host block that applies to nothing,
+// kept aside in matches. A host that a Match block may apply to, and whose
+// connection it could change, is refused (see refuseMatch), never reached
+// another way than OpenSSH would.
 type sshConfig struct {
 	home  string
-	files []*ssh_config.Config
+	files []configFile
+
+	mu      sync.Mutex
+	read    map[string][]byte       // included files, by path
+	aliases map[string]*aliasConfig // by alias
+}
+
+// configFile is one file of the config and where its relative Include
+// paths start (~/.ssh for the user's file, /etc/ssh for the system's).
+type configFile struct {
+	path, dir string
+	data      []byte
+}
+
+// aliasConfig is the config as it applies to one alias: its Include lines
+// expanded and its Match blocks kept aside.
+type aliasConfig struct {
+	parsed  *ssh_config.Config
+	matches []matchBlock
+	err     error
+}
+
+// matchBlock is a Match block: where it is, its criteria, and the keys it
+// sets, directly or through an Include.
+type matchBlock struct {
+	where    string // file:line
+	criteria []string
+	keys     []string
 }
 
 // configCache holds parsed config files by path, home and the files'
@@ -67,47 +107,327 @@ func cachedSSHConfig(path, home string) (*sshConfig, error) {
 // /etc/ssh/ssh_config, skipping those that do not exist. As with ssh -F, an
 // explicit file replaces both.
 func loadSSHConfig(path, home string) (*sshConfig, error) {
-	c := &sshConfig{home: home}
-	paths := []string{path}
+	c := &sshConfig{home: home, read: map[string][]byte{}, aliases: map[string]*aliasConfig{}}
+	files := []configFile{{path: path, dir: filepath.Join(home, ".ssh")}}
 	explicit := path != ""
 	if !explicit {
-		paths = []string{filepath.Join(home, ".ssh", "config"), "/etc/ssh/ssh_config"}
+		files = []configFile{{path: filepath.Join(home, ".ssh", "config"), dir: filepath.Join(home, ".ssh")}, {path: "/etc/ssh/ssh_config", dir: "/etc/ssh"}}
 	}
-	for _, p := range paths {
-		f, err := os.Open(p)
+	for _, f := range files {
+		data, err := os.ReadFile(f.path)
 		if err != nil {
 			if !explicit && errors.Is(err, os.ErrNotExist) {
 				continue
 			}
 			return nil, fmt.Errorf("read ssh config: %w", err)
 		}
-		cfg, err := ssh_config.Decode(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("ssh config %s: %w", p, err)
-		}
-		c.files = append(c.files, cfg)
+		f.data = data
+		c.files = append(c.files, f)
+	}
+	// Parse once for any host, so that a file ssh_config cannot read is
+	// reported before any host is dialled.
+	if a := c.forAlias(""); a.err != nil {
+		return nil, a.err
 	}
 	return c, nil
 }
 
-func (c *sshConfig) get(alias, key string) string {
+// maxIncludeDepth bounds nested Include, as OpenSSH does.
+const maxIncludeDepth = 16
+
+// forAlias returns the config as it applies to alias.
+func (c *sshConfig) forAlias(alias string) *aliasConfig {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a, ok := c.aliases[alias]; ok {
+		return a
+	}
+	a := &aliasConfig{parsed: &ssh_config.Config{}}
+	var text strings.Builder
 	for _, f := range c.files {
-		if v, err := f.Get(alias, key); err == nil && v != "" {
-			return v
+		// Each file starts as if with "Host *".
+		text.WriteString("Host *\n")
+		if err := c.expandFile(&text, a, alias, f.path, f.dir, f.data, 0); err != nil {
+			a.err = err
+			break
+		}
+	}
+	if a.err == nil {
+		parsed, err := ssh_config.DecodeBytes([]byte(text.String()))
+		if err != nil {
+			a.err = fmt.Errorf("ssh config: %w", err)
+		} else {
+			a.parsed = parsed
+		}
+	}
+	c.aliases[alias] = a
+	return a
+}
+
+// expandFile writes the lines of one config file to text for alias: Include
+// lines in blocks that apply to alias are replaced by the files they name,
+// and Match lines by a Host line that applies to nothing, the block being
+// recorded in a.matches.
+func (c *sshConfig) expandFile(text *strings.Builder, a *aliasConfig, alias, path, dir string, data []byte, depth int) error {
+	if depth > maxIncludeDepth {
+		return fmt.Errorf("ssh config %s: Include nested more than %d deep", path, maxIncludeDepth)
+	}
+	header := "Host *" // the block's header, to restore after an Include
+	active := true     // the block applies to alias
+	match := -1        // the Match block being read, in a.matches
+	for i, line := range strings.Split(string(data), "\n") {
+		key, value := configLine(line)
+		switch strings.ToLower(key) {
+		case "":
+			continue
+		case "host":
+			header, match = "Host "+value, -1
+			active = hostMatches(strings.Fields(value), alias)
+		case "match":
+			a.matches = append(a.matches, matchBlock{where: fmt.Sprintf("%s:%d", path, i+1), criteria: strings.Fields(value)})
+			match = len(a.matches) - 1
+			header, active = "Host !*", false
+			text.WriteString(header + "\n")
+			continue
+		case "include":
+			files, err := c.included(value, dir)
+			if err != nil {
+				return fmt.Errorf("ssh config %s:%d: %w", path, i+1, err)
+			}
+			for _, f := range files {
+				switch {
+				case match >= 0:
+					// The block is set aside: only its keys matter.
+					keys, err := c.keysOf(f, dir, depth+1)
+					if err != nil {
+						return err
+					}
+					a.matches[match].keys = append(a.matches[match].keys, keys...)
+				case active:
+					if err := c.expandFile(text, a, alias, f, dir, c.read[f], depth+1); err != nil {
+						return err
+					}
+					text.WriteString(header + "\n")
+				}
+			}
+			continue
+		default:
+			if match >= 0 {
+				a.matches[match].keys = append(a.matches[match].keys, key)
+			}
+		}
+		text.WriteString(line + "\n")
+	}
+	return nil
+}
+
+// keysOf lists the keys an included file sets, in whatever block, and
+// those of the files it includes.
+func (c *sshConfig) keysOf(path, dir string, depth int) ([]string, error) {
+	if depth > maxIncludeDepth {
+		return nil, fmt.Errorf("ssh config %s: Include nested more than %d deep", path, maxIncludeDepth)
+	}
+	var keys []string
+	for i, line := range strings.Split(string(c.read[path]), "\n") {
+		key, value := configLine(line)
+		switch strings.ToLower(key) {
+		case "", "host", "match":
+		case "include":
+			files, err := c.included(value, dir)
+			if err != nil {
+				return nil, fmt.Errorf("ssh config %s:%d: %w", path, i+1, err)
+			}
+			for _, f := range files {
+				more, err := c.keysOf(f, dir, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				keys = append(keys, more...)
+			}
+		default:
+			keys = append(keys, key)
+		}
+	}
+	return keys, nil
+}
+
+// included reads the files an Include value names, relative paths from
+// dir and ~ from home, globbed as OpenSSH does, and returns their paths.
+func (c *sshConfig) included(value, dir string) ([]string, error) {
+	var paths []string
+	for _, pattern := range strings.Fields(value) {
+		pattern = strings.Trim(pattern, `"`)
+		if pattern == "~" || strings.HasPrefix(pattern, "~/") {
+			pattern = filepath.Join(c.home, pattern[1:])
+		} else if !filepath.IsAbs(pattern) {
+			pattern = filepath.Join(dir, pattern)
+		}
+		matches, err := filepath.Glob(pattern)
+		if err != nil {
+			return nil, fmt.Errorf("bad Include %q: %w", pattern, err)
+		}
+		for _, m := range matches {
+			if _, ok := c.read[m]; !ok {
+				data, err := os.ReadFile(m)
+				if err != nil {
+					return nil, fmt.Errorf("read %s: %w", m, err)
+				}
+				c.read[m] = data
+			}
+			paths = append(paths, m)
+		}
+	}
+	return paths, nil
+}
+
+// configLine splits a config line into its keyword and value, as OpenSSH
+// does: "Key value", "Key=value" or "Key = value"; "" for a blank line or
+// a comment.
+func configLine(line string) (key, value string) {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' {
+		return "", ""
+	}
+	end := strings.IndexAny(line, " \t=")
+	if end < 0 {
+		return line, ""
+	}
+	key, rest := line[:end], strings.TrimLeft(line[end:], " \t")
+	rest = strings.TrimPrefix(rest, "=")
+	return key, strings.TrimSpace(rest)
+}
+
+// hostMatches says whether a Host line's patterns match name: some pattern
+// does and no negated one.
+func hostMatches(patterns []string, name string) bool {
+	h := &ssh_config.Host{}
+	for _, p := range patterns {
+		pat, err := ssh_config.NewPattern(p)
+		if err != nil {
+			return false
+		}
+		h.Patterns = append(h.Patterns, pat)
+	}
+	return h.Matches(name)
+}
+
+func (c *sshConfig) get(alias, key string) string {
+	v, _ := c.forAlias(alias).parsed.Get(alias, key)
+	return v
+}
+
+func (c *sshConfig) getAll(alias, key string) []string {
+	v, _ := c.forAlias(alias).parsed.GetAll(alias, key)
+	return v
+}
+
+// unsupportedKeys change where or how the client connects, or which host
+// key it trusts, and the built-in client does not implement them: a host
+// they apply to is refused, with a hint to use the system's ssh, rather
+// than reached in another way than the user configured. Each maps to the
+// values that change nothing.
+var unsupportedKeys = map[string][]string{
+	"ProxyCommand":         {"none"},
+	"KnownHostsCommand":    {"none"},
+	"CertificateFile":      {"none"},
+	"CanonicalizeHostname": {"no"},
+	"BindAddress":          nil,
+	"BindInterface":        nil,
+	"PKCS11Provider":       {"none"},
+	"SecurityKeyProvider":  {"internal"},
+	"IdentityAgent":        {"SSH_AUTH_SOCK", "$SSH_AUTH_SOCK"},
+	"AddressFamily":        {"any"},
+}
+
+// connectionKeys are the keys the built-in client reads, and the
+// unsupported ones: a Match block that may set one is refused.
+var connectionKeys = []string{
+	"HostName", "User", "Port", "IdentityFile", "IdentitiesOnly", "StrictHostKeyChecking",
+	"UserKnownHostsFile", "HostKeyAlias", "ConnectTimeout", "ServerAliveInterval",
+	"ServerAliveCountMax", "ProxyJump",
+}
+
+// unsupportedHint points to the client that implements all of ssh_config.
+const unsupportedHint = "use the system's ssh client, which reads all of ssh_config: --ssh ssh"
+
+// refuseUnsupported returns an error naming the first key of
+// unsupportedKeys that the config sets for alias to a value that matters.
+func (c *sshConfig) refuseUnsupported(alias string) error {
+	keys := make([]string, 0, len(unsupportedKeys))
+	for k := range unsupportedKeys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := c.get(alias, k)
+		if v == "" || slices.ContainsFunc(unsupportedKeys[k], func(ok string) bool { return strings.EqualFold(ok, v) }) {
+			continue
+		}
+		return hint.Errorf(unsupportedHint, "ssh config: %s sets %s %s, which the built-in SSH client does not implement: refusing to connect in another way", alias, k, v)
+	}
+	return nil
+}
+
+// refuseMatch returns an error for the first Match block that may apply to
+// the host and sets a key that changes the connection. A block cannot
+// apply when one of its host or originalhost criteria matches neither the
+// alias nor the host name (and, as ssh_config would read it, no word after
+// "host" does either); any other criterion is taken to match.
+func (c *sshConfig) refuseMatch(alias, hostName string) error {
+	for _, m := range c.forAlias(alias).matches {
+		if !matchMayApply(m.criteria, alias, hostName) {
+			continue
+		}
+		for _, k := range m.keys {
+			if slices.ContainsFunc(connectionKeys, func(ck string) bool { return strings.EqualFold(ck, k) }) || canonicalKey(k) != "" {
+				return hint.Errorf(unsupportedHint, "ssh config %s: a Match block (Match %s) may apply to %s and sets %s, and the built-in SSH client does not evaluate Match: refusing to connect in another way than ssh would",
+					m.where, strings.Join(m.criteria, " "), alias, k)
+			}
+		}
+	}
+	return nil
+}
+
+// canonicalKey returns the unsupportedKeys spelling of k, or "".
+func canonicalKey(k string) string {
+	for u := range unsupportedKeys {
+		if strings.EqualFold(u, k) {
+			return u
 		}
 	}
 	return ""
 }
 
-func (c *sshConfig) getAll(alias, key string) []string {
-	var all []string
-	for _, f := range c.files {
-		if v, err := f.GetAll(alias, key); err == nil {
-			all = append(all, v...)
+// matchMayApply evaluates a Match line's criteria for the host, erring
+// towards "it may".
+func matchMayApply(criteria []string, alias, hostName string) bool {
+	for i := 0; i < len(criteria); i++ {
+		crit := strings.ToLower(criteria[i])
+		switch crit {
+		case "all", "canonical", "final":
+			continue
+		case "host", "originalhost":
+			if i+1 == len(criteria) {
+				return true
+			}
+			names := []string{alias}
+			if crit == "host" {
+				names = append(names, hostName)
+			}
+			patterns := strings.Split(criteria[i+1], ",")
+			i++
+			if !slices.ContainsFunc(names, func(n string) bool { return hostMatches(patterns, n) }) &&
+				!(crit == "host" && slices.ContainsFunc(names, func(n string) bool { return hostMatches(criteria[i:], n) })) {
+				return false
+			}
+		default:
+			// user, localuser, exec, tagged, address and the rest, and
+			// negated criteria: taken to match. All but the single-word
+			// ones take an argument.
+			i++
 		}
 	}
-	return all
+	return true
 }
 
 // endpoint is one SSH server to authenticate to, with everything ssh_config
@@ -121,24 +441,46 @@ type endpoint struct {
 	identitiesOnly bool
 	strict         string // yes, accept-new, no or ask
 	knownHosts     []string
+	hostKeyAlias   string // the name to look the host key up under, if not the host's
 	connectTimeout time.Duration
 	aliveInterval  time.Duration
 	aliveCountMax  int
 	jumps          []*endpoint // ProxyJump hops, in the order they are crossed
 }
 
-// addr is host:port as known_hosts and net.Dial want it.
+// addr is host:port as net.Dial wants it.
 func (e *endpoint) addr() string {
 	return net.JoinHostPort(e.hostName, strconv.Itoa(e.port))
+}
+
+// knownHostsAddr is the host:port to look the host key up under: addr, or
+// HostKeyAlias alone, without the port, as OpenSSH does.
+func (e *endpoint) knownHostsAddr() string {
+	if e.hostKeyAlias != "" {
+		return net.JoinHostPort(e.hostKeyAlias, "22")
+	}
+	return e.addr()
 }
 
 // resolve applies ssh_config to a host. User and port from the spec win
 // over the config, as they do on ssh's command line.
 func (c *sshConfig) resolve(alias, specUser string, specPort int, withJumps bool) (*endpoint, error) {
+	if a := c.forAlias(alias); a.err != nil {
+		return nil, a.err
+	}
+	if err := c.refuseUnsupported(alias); err != nil {
+		return nil, err
+	}
 	e := &endpoint{alias: alias}
 	e.hostName = alias
 	if hn := c.get(alias, "HostName"); hn != "" {
 		e.hostName = strings.ReplaceAll(hn, "%h", alias)
+	}
+	if err := c.refuseMatch(alias, e.hostName); err != nil {
+		return nil, err
+	}
+	if v := c.get(alias, "HostKeyAlias"); v != "" && !strings.EqualFold(v, "none") {
+		e.hostKeyAlias = v
 	}
 	e.user = specUser
 	if e.user == "" {

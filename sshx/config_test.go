@@ -4,8 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"concurr/internal/hint"
 )
 
 func TestResolve(t *testing.T) {
@@ -121,6 +124,118 @@ func TestPlatformOf(t *testing.T) {
 			goos, goarch, ok := platformOf(tt.uname)
 			if goos != tt.goos || goarch != tt.goarch || ok != (tt.goos != "") {
 				t.Errorf("got %s/%s %v", goos, goarch, ok)
+			}
+		})
+	}
+}
+
+// TestResolveRefusesWhatItCannotFollow checks that a host whose config
+// says to connect, or to trust a key, in a way the built-in client does
+// not implement is refused, naming the key, rather than reached another
+// way; and that Match and Include are read as OpenSSH reads them, or the
+// host refused.
+func TestResolveRefusesWhatItCannotFollow(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string
+		files  map[string]string // more files beside the config
+		alias  string
+		err    string // "" when the host resolves
+		check  func(t *testing.T, e *endpoint)
+	}{
+		{name: "ProxyCommand", alias: "web", err: "web sets ProxyCommand nc bastion 22",
+			config: "Host web\n  ProxyCommand nc bastion 22\n"},
+		{name: "ProxyCommand of another host", alias: "db", config: "Host web\n  ProxyCommand nc bastion 22\n"},
+		{name: "ProxyCommand none", alias: "web", config: "Host web\n  ProxyCommand none\n"},
+		{name: "ProxyCommand of a hop", alias: "web", err: "hop sets ProxyCommand",
+			config: "Host web\n  ProxyJump hop\nHost hop\n  ProxyCommand nc gateway 22\n"},
+		{name: "KnownHostsCommand", alias: "web", err: "sets KnownHostsCommand", config: "Host *\n  KnownHostsCommand /bin/keys %H\n"},
+		{name: "CertificateFile", alias: "web", err: "sets CertificateFile", config: "Host *\n  CertificateFile ~/.ssh/id_ed25519-cert.pub\n"},
+		{name: "CanonicalizeHostname", alias: "web", err: "sets CanonicalizeHostname", config: "Host *\n  CanonicalizeHostname yes\n"},
+		{name: "BindAddress", alias: "web", err: "sets BindAddress", config: "Host *\n  BindAddress 10.0.0.2\n"},
+		{name: "IdentityAgent", alias: "web", err: "sets IdentityAgent", config: "Host *\n  IdentityAgent ~/agent.sock\n"},
+		{name: "AddressFamily", alias: "web", err: "sets AddressFamily", config: "Host *\n  AddressFamily inet6\n"},
+		{name: "HostKeyAlias", alias: "web", config: "Host web\n  HostKeyAlias webkey\n  Port 2200\n", check: func(t *testing.T, e *endpoint) {
+			if e.knownHostsAddr() != "webkey:22" {
+				t.Errorf("host key looked up under %s", e.knownHostsAddr())
+			}
+		}},
+		{name: "Match host", alias: "web", err: "(Match host web) may apply to web and sets User",
+			config: "Match host web\n  User root\n"},
+		{name: "Match host of another host", alias: "db", config: "Match host web\n  User root\n"},
+		{name: "Match host on the HostName", alias: "web", err: "may apply to web and sets Port",
+			config: "Host web\n  HostName web.example.test\nMatch host *.example.test\n  Port 2\n"},
+		{name: "Match originalhost", alias: "web", err: "may apply to web and sets IdentityFile",
+			config: "Match originalhost web,db\n  IdentityFile ~/.ssh/other\n"},
+		{name: "Match exec", alias: "web", err: "(Match exec \"test -f /x\") may apply to web and sets ProxyCommand",
+			config: "Match exec \"test -f /x\"\n  ProxyCommand nc gateway 22\n"},
+		{name: "Match user and host of another host", alias: "db", config: "Match user bob host web\n  Port 2\n"},
+		{name: "Match user and host", alias: "web", err: "may apply to web", config: "Match user bob host web\n  Port 2\n"},
+		{name: "Match that sets nothing that matters", alias: "web",
+			config: "Match final all\n  GSSAPIAuthentication yes\n  Include crypto.conf\nHost web\n  Port 2200\n",
+			files:  map[string]string{"crypto.conf": "Ciphers aes256-gcm@openssh.com\n"},
+			check: func(t *testing.T, e *endpoint) {
+				if e.port != 2200 {
+					t.Errorf("port %d", e.port)
+				}
+			}},
+		{name: "Match that includes a HostName", alias: "web", err: "may apply to web and sets HostName",
+			config: "Match all\n  Include more.conf\n", files: map[string]string{"more.conf": "HostName elsewhere\n"}},
+		{name: "an included file with Match final", alias: "web",
+			config: "Include conf.d/*.conf\nHost web\n  User deploy\n",
+			files:  map[string]string{"conf.d/50-system.conf": "Match final all\n  GSSAPIAuthentication yes\n"},
+			check: func(t *testing.T, e *endpoint) {
+				if e.user != "deploy" {
+					t.Errorf("user %q", e.user)
+				}
+			}},
+		{name: "Include in a Host block applies to it only", alias: "web",
+			config: "Host web\n  Include web.conf\n  User after\nHost *\n  User other\n",
+			files:  map[string]string{"web.conf": "Port 2200\nHost db\n  Port 9\n"},
+			check: func(t *testing.T, e *endpoint) {
+				if e.port != 2200 || e.user != "after" {
+					t.Errorf("port %d user %q", e.port, e.user)
+				}
+			}},
+		{name: "Include in another host's block", alias: "db",
+			config: "Host web\n  Include web.conf\n",
+			files:  map[string]string{"web.conf": "Port 2200\nHost db\n  Port 9\n"},
+			check: func(t *testing.T, e *endpoint) {
+				if e.port != 22 {
+					t.Errorf("port %d", e.port)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
+			path := filepath.Join(home, ".ssh", "config")
+			os.WriteFile(path, []byte(tt.config), 0o600)
+			for name, text := range tt.files {
+				f := filepath.Join(home, ".ssh", name)
+				os.MkdirAll(filepath.Dir(f), 0o700)
+				os.WriteFile(f, []byte(text), 0o600)
+			}
+			c, err := loadSSHConfig(path, home)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := c.resolve(tt.alias, "", 0, true)
+			if tt.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.check != nil {
+					tt.check(t, e)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("err = %v, want %q", err, tt.err)
+			}
+			if h := hint.Of(err); !strings.Contains(h, "--ssh ssh") {
+				t.Errorf("hint %q", h)
 			}
 		})
 	}

@@ -596,3 +596,313 @@ func hashFile(path string) (sum string, size int64, err error) {
 	af, err := identifyAgent(path)
 	return af.sum, af.size, err
 }
+
+// TestUnsafeCacheParentsRefused makes a folder above the cache changeable
+// by someone else, as a shared HOME or a group project folder used as
+// XDG_CACHE_HOME is: whoever can write there can swap the cache for their
+// own between the check and the exec. The start must be refused, naming
+// that folder, before anything in the cache runs, and a sticky folder such
+// as /tmp is fine when the next folder down is the user's.
+func TestUnsafeCacheParentsRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to give folders to another user")
+	}
+	const nobody = 65534
+	tests := []struct {
+		name string
+		// setup makes the node's layout unsafe (or safe) and returns the
+		// XDG_CACHE_HOME to use ("" for none) and the folder to be named.
+		setup func(t *testing.T, home string) (xdg, folder string)
+		err   string // "" when the start must succeed
+	}{
+		{name: "HOME group-writable", setup: func(t *testing.T, home string) (string, string) {
+			chmod(t, home, 0o775)
+			return "", home
+		}, err: "is writable by others"},
+		{name: "HOME world-writable", setup: func(t *testing.T, home string) (string, string) {
+			chmod(t, home, 0o777)
+			return "", home
+		}, err: "is writable by others"},
+		{name: "HOME another user's", setup: func(t *testing.T, home string) (string, string) {
+			chown(t, home, nobody)
+			return "", home
+		}, err: "is owned by another user (uid 65534)"},
+		{name: "~/.cache world-writable", setup: func(t *testing.T, home string) (string, string) {
+			chmod(t, filepath.Join(home, ".cache"), 0o777)
+			return "", filepath.Join(home, ".cache")
+		}, err: "is writable by others"},
+		{name: "group-writable project folder as XDG_CACHE_HOME", setup: func(t *testing.T, home string) (string, string) {
+			project := mkdir(t, filepath.Join(t.TempDir(), "project"), 0o2775)
+			return filepath.Join(project, "cache"), project
+		}, err: "is writable by others"},
+		{name: "XDG_CACHE_HOME below a folder of another user", setup: func(t *testing.T, home string) (string, string) {
+			theirs := mkdir(t, filepath.Join(t.TempDir(), "theirs"), 0o755)
+			chown(t, theirs, nobody)
+			mkdir(t, filepath.Join(theirs, "cache"), 0o700)
+			return filepath.Join(theirs, "cache"), theirs
+		}, err: "is owned by another user (uid 65534)"},
+		{name: "~/.cache a symlink into a world-writable folder", setup: func(t *testing.T, home string) (string, string) {
+			shared := mkdir(t, filepath.Join(t.TempDir(), "shared"), 0o777)
+			cache := filepath.Join(home, ".cache")
+			if err := os.Rename(cache, filepath.Join(shared, "cache")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(filepath.Join(shared, "cache"), cache); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Remove(cache); os.Rename(filepath.Join(shared, "cache"), cache) })
+			return "", shared
+		}, err: "is writable by others"},
+		{name: "sticky folder with the user's folder below", setup: func(t *testing.T, home string) (string, string) {
+			sticky := mkdir(t, filepath.Join(t.TempDir(), "sticky"), 0o1777)
+			return filepath.Join(mkdir(t, filepath.Join(sticky, "mine"), 0o700), "cache"), ""
+		}},
+		{name: "sticky folder with another user's folder below", setup: func(t *testing.T, home string) (string, string) {
+			sticky := mkdir(t, filepath.Join(t.TempDir(), "sticky"), 0o1777)
+			theirs := mkdir(t, filepath.Join(sticky, "theirs"), 0o777)
+			chown(t, theirs, nobody)
+			return filepath.Join(theirs, "cache"), theirs
+		}, err: "is owned by another user (uid 65534)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A node whose cache holds the agent, so that the fast path of
+			// a cached start is the one tested, not only the upload.
+			s, config, files := nodeWithCachedAgent(t)
+			xdg, folder := tt.setup(t, s.Home)
+			if xdg != "" {
+				s.SetEnv("XDG_CACHE_HOME=" + xdg)
+				if os.MkdirAll(xdg, 0o700) == nil {
+					cached := filepath.Join(xdg, "concurr", filepath.Base(filepath.Dir(files[0])))
+					os.MkdirAll(cached, 0o700)
+					copyFile(t, files[0], filepath.Join(cached, "concurr"))
+				}
+			}
+			var log logLines
+			n, err := Start(context.Background(), host(t, "node1"), options(config, &log))
+			if tt.err == "" {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				hello(t, n)
+				n.Close()
+				return
+			}
+			if err == nil {
+				n.Close()
+				t.Fatalf("started from a cache below %s; log:\n%s", folder, log.String())
+			}
+			want := "node1: the folder " + folder + ", above the agent cache, " + tt.err
+			if !strings.HasPrefix(err.Error(), want) {
+				t.Fatalf("err = %v\nwant %s...", err, want)
+			}
+			var e *Error
+			if !errors.As(err, &e) || !strings.Contains(e.Hint(), folder) || !strings.Contains(e.Hint(), "XDG_CACHE_HOME") {
+				t.Errorf("hint %q does not name %s and XDG_CACHE_HOME", e.Hint(), folder)
+			}
+			if c := len(proctest.InHome(s.Home).WaitNone(2 * time.Second)); c != 0 {
+				t.Errorf("%d processes left", c)
+			}
+		})
+	}
+}
+
+func chmod(t *testing.T, dir string, mode os.FileMode) {
+	t.Helper()
+	st, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, st.Mode().Perm()) })
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func chown(t *testing.T, dir string, uid int) {
+	t.Helper()
+	t.Cleanup(func() { os.Chown(dir, os.Getuid(), os.Getgid()) })
+	if err := os.Chown(dir, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mkdir makes dir with exactly mode (umask aside, sticky and setgid bits
+// included) and returns it.
+func mkdir(t *testing.T, dir string, mode os.FileMode) string {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	perm := mode.Perm()
+	if mode&0o1000 != 0 {
+		perm |= os.ModeSticky
+	}
+	if mode&0o2000 != 0 {
+		perm |= os.ModeSetgid
+	}
+	if err := os.Chmod(dir, perm); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestScriptAsAnotherUser runs the bootstrap script locally as nobody,
+// whose cache lies below folders of root's: a cached start must take the
+// fast path (one find: no id, ls or hash), and a writable folder above must
+// be refused.
+func TestScriptAsAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run as another user")
+	}
+	const nobody = 65534
+	base := t.TempDir()
+	chmod(t, filepath.Dir(base), 0o755) // the test's own folder is 0700
+	chmod(t, base, 0o755)
+	agent := filepath.Join(base, "agent")
+	if err := os.WriteFile(agent, []byte("#!/bin/sh\necho agent ran: \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	af, err := identifyAgent(agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := &build{goos: runtime.GOOS, goarch: runtime.GOARCH, path: agent, sum: af.sum, size: af.size}
+	home := mkdir(t, filepath.Join(base, "home"), 0o700)
+	chown(t, home, nobody)
+	// Stand-ins that log the tools only the slow path runs.
+	bin := mkdir(t, filepath.Join(base, "bin"), 0o755)
+	logFile := filepath.Join(bin, "log")
+	os.WriteFile(logFile, nil, 0o666)
+	os.Chmod(logFile, 0o666)
+	for _, tool := range []string{"id", "ls", "openssl", "sha256sum", "shasum"} {
+		real, err := exec.LookPath(tool)
+		if err != nil {
+			continue
+		}
+		wrapper := fmt.Sprintf("#!/bin/sh\necho %s >> '%s'\nexec '%s' \"$@\"\n", tool, logFile, real)
+		if err := os.WriteFile(filepath.Join(bin, tool), []byte(wrapper), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(t *testing.T, shell []string) (out, slowTools string) {
+		t.Helper()
+		os.Truncate(logFile, 0)
+		nonce := newNonce()
+		script := bootstrapScript(nonce, own, false)
+		cmd := exec.Command(shell[0], append(shell[1:len(shell):len(shell)], "-c", script)...)
+		cmd.Dir = home
+		cmd.Env = []string{"HOME=" + home, "PATH=" + bin + ":" + os.Getenv("PATH")}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		f, err := os.Open(agent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd.Stdin = f
+		b, err := cmd.CombinedOutput()
+		if err != nil && !strings.Contains(string(b), "refuse") {
+			t.Fatalf("%v: %s", err, b)
+		}
+		logged, _ := os.ReadFile(logFile)
+		return strings.ReplaceAll(string(b), markerPrefix+nonce+":", "@"), strings.Join(strings.Fields(string(logged)), " ")
+	}
+	for _, shell := range [][]string{{"dash"}, {"bash", "--posix"}} {
+		t.Run(strings.Join(shell, " "), func(t *testing.T) {
+			if _, err := exec.LookPath(shell[0]); err != nil {
+				t.Skipf("no %s", shell[0])
+			}
+			os.RemoveAll(filepath.Join(home, ".cache"))
+			if out, _ := run(t, shell); !strings.Contains(out, "@exec uploaded ") || !strings.Contains(out, "agent ran: --agent=v1") {
+				t.Fatalf("first start:\n%s", out)
+			}
+			out, slow := run(t, shell)
+			if !strings.Contains(out, "@exec cached ") || !strings.Contains(out, "agent ran: --agent=v1") || slow != "" {
+				t.Errorf("cached start ran %q:\n%s", slow, out)
+			}
+			chmod(t, base, 0o777)
+			defer os.Chmod(base, 0o755)
+			if out, _ := run(t, shell); !strings.Contains(out, "@refuse parent-writable "+base+"\n") {
+				t.Errorf("writable %s:\n%s", base, out)
+			}
+		})
+	}
+}
+
+// TestSSHFailureRetried checks which ends of the system's ssh are taken for
+// a server that dropped the login (sshd past MaxStartups), to be tried
+// again, and which say the failure is permanent.
+func TestSSHFailureRetried(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		stderr  string
+		proxied bool // ssh -G names a ProxyCommand or ProxyJump
+		retry   bool
+	}{
+		{name: "server closed before its banner", status: 255, retry: true,
+			stderr: "kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 127.0.0.1 port 2222\r\n"},
+		{name: "server reset before its banner", status: 255, retry: true,
+			stderr: "kex_exchange_identification: read: Connection reset by peer\r\nConnection reset by 10.0.0.7 port 22\r\n"},
+		{name: "the bastion dropped the login", status: 255, retry: true,
+			stderr: "kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 10.0.0.1 port 22\r\nkex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n"},
+		{name: "ProxyCommand failed", status: 255,
+			stderr: "kex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n"},
+		{name: "ProxyCommand printed why", status: 255,
+			stderr: "oops\r\nkex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n"},
+		{name: "ProxyCommand not found", status: 255,
+			stderr: "/bin/bash: line 1: exec: nc: not found\r\nbanner exchange: Connection to UNKNOWN port 65535: Broken pipe\r\n"},
+		{name: "bastion not resolved", status: 255,
+			stderr: "ssh: Could not resolve hostname bastion.invalid: Name or service not known\r\nkex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n"},
+		{name: "permission denied", status: 255, stderr: "root@127.0.0.1: Permission denied (publickey).\r\n"},
+		{name: "closed after permission denied", status: 255,
+			stderr: "Permission denied (publickey).\r\nConnection closed by 127.0.0.1 port 22\r\n"},
+		{name: "host key verification failed", status: 255,
+			stderr: "Host key verification failed.\r\nConnection closed by 127.0.0.1 port 22\r\n"},
+		{name: "connection refused", status: 255, stderr: "ssh: connect to host 127.0.0.1 port 1: Connection refused\r\n"},
+		{name: "exit 255 and nothing said", status: 255},
+		// At LogLevel ERROR ssh does not name the peer.
+		{name: "quiet: server reset", status: 255, retry: true,
+			stderr: "kex_exchange_identification: read: Connection reset by peer\r\n"},
+		{name: "quiet: server closed", status: 255, retry: true,
+			stderr: "kex_exchange_identification: Connection closed by remote host\r\n"},
+		{name: "quiet: proxy closed", status: 255, proxied: true,
+			stderr: "kex_exchange_identification: Connection closed by remote host\r\n"},
+		{name: "quiet: the bastion reset the login", status: 255, proxied: true, retry: true,
+			stderr: "kex_exchange_identification: read: Connection reset by peer\r\nkex_exchange_identification: Connection closed by remote host\r\n"},
+		{name: "the remote command failed", status: 1, stderr: "Connection closed by 127.0.0.1 port 22\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sshDroppedLogin(tt.status, tt.stderr, func() bool { return tt.proxied }); got != tt.retry {
+				t.Errorf("retry = %v, want %v", got, tt.retry)
+			}
+		})
+	}
+}
+
+// TestFailingProxyCommandNotRetried runs the system's ssh with a
+// ProxyCommand that fails at once: the start must fail as fast, not be
+// tried again for three times the connect timeout.
+func TestFailingProxyCommandNotRetried(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("no ssh")
+	}
+	for _, level := range []string{"INFO", "ERROR"} {
+		t.Run("LogLevel "+level, func(t *testing.T) {
+			config := writeConfig(t, "Host node1\n  ProxyCommand false\n  BatchMode yes\n  LogLevel "+level+"\n")
+			var log logLines
+			opts := options("", &log)
+			opts.SSHCommand = []string{"ssh", "-F", config}
+			opts.ConnectTimeout = 2 * time.Second
+			begin := time.Now()
+			_, err := Start(context.Background(), host(t, "node1"), opts)
+			if err == nil {
+				t.Fatal("started through a ProxyCommand that fails")
+			}
+			if took := time.Since(begin); took > time.Second {
+				t.Errorf("took %v: %v; log:\n%s", took, err, log.String())
+			}
+		})
+	}
+}

@@ -21,6 +21,9 @@ import (
 var (
 	knownHostsMu sync.Mutex
 	accepted     = map[string]bool{} // known_hosts line → recorded
+	// warnedChanged remembers the changed keys warned about, by host and
+	// key, so that a host that rejoins does not repeat the warning.
+	warnedChanged = map[string]bool{}
 )
 
 // HostKeyError is a host key that did not verify. Hint says how to fix it.
@@ -75,7 +78,7 @@ var probeKey = sync.OnceValue(func() ssh.PublicKey {
 // host, so that the server is asked for a key of a type that can verify,
 // as OpenSSH does.
 func (k *hostKeyChecker) knownAlgorithms() []string {
-	addr := k.e.addr()
+	addr := k.e.knownHostsAddr()
 	err := k.db(addr, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22}, probeKey())
 	var ke *knownhosts.KeyError
 	if !errors.As(err, &ke) {
@@ -103,7 +106,7 @@ func (k *hostKeyChecker) knownAlgorithms() []string {
 }
 
 func (k *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicKey) error {
-	addr := k.e.addr()
+	addr := k.e.knownHostsAddr()
 	norm := knownhosts.Normalize(addr)
 	line := knownhosts.Line([]string{norm}, key)
 	var err error
@@ -125,16 +128,24 @@ func (k *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicK
 		return fmt.Errorf("host key verification failed: %w", err)
 	}
 	fp := ssh.FingerprintSHA256(key)
-	if k.e.strict == "no" {
-		k.warn("%s: StrictHostKeyChecking is off: accepting the %s host key %s of %s without verifying it", k.e.alias, key.Type(), fp, norm)
-		return nil
-	}
 	if len(ke.Want) > 0 {
 		w := ke.Want[0]
+		remove := fmt.Sprintf("ssh-keygen -f %q -R %q", w.Filename, norm)
+		if k.e.strict == "no" {
+			// OpenSSH connects even then, but says so as loudly as when it
+			// refuses, and allows only authentication that an attacker in
+			// the middle cannot reuse: public keys, all concurr offers.
+			k.warnChanged(key, norm, w, remove)
+			return nil
+		}
 		return &HostKeyError{Addr: norm, Changed: true,
 			Msg: fmt.Sprintf("REMOTE HOST IDENTIFICATION HAS CHANGED for %s (%s): the server sent the %s key %s, but %s:%d holds a different key; someone could be eavesdropping (a man-in-the-middle attack), or the host key has just been changed",
 				k.e.alias, norm, key.Type(), fp, w.Filename, w.Line),
-			hint: fmt.Sprintf("if the change is expected, remove the old key with: ssh-keygen -f %q -R %q", w.Filename, norm)}
+			hint: "if the change is expected, remove the old key with: " + remove}
+	}
+	if k.e.strict == "no" {
+		k.warn("%s: StrictHostKeyChecking is off: accepting the %s host key %s of %s without verifying it", k.e.alias, key.Type(), fp, norm)
+		return nil
 	}
 	knownHostsMu.Lock()
 	defer knownHostsMu.Unlock()
@@ -159,6 +170,26 @@ func (k *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicK
 	accepted[line] = true
 	k.log("%s: permanently added %s (%s %s) to %s", k.e.alias, norm, key.Type(), fp, k.e.knownHosts[0])
 	return nil
+}
+
+// warnChanged prints OpenSSH's warning for a changed host key, once per
+// host and key in this process (a host that rejoins is dialled again).
+func (k *hostKeyChecker) warnChanged(key ssh.PublicKey, norm string, known knownhosts.KnownKey, remove string) {
+	knownHostsMu.Lock()
+	seen := warnedChanged[norm+" "+string(key.Marshal())]
+	warnedChanged[norm+" "+string(key.Marshal())] = true
+	knownHostsMu.Unlock()
+	if seen {
+		return
+	}
+	name := k.e.alias
+	k.warn("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@")
+	k.warn("@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @")
+	k.warn("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@")
+	k.warn("%s: IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY! Someone could be eavesdropping on you right now (man-in-the-middle attack), or the host key of %s has just been changed", name, norm)
+	k.warn("%s: the %s key sent by the remote host is %s; the offending %s key is in %s:%d (remove it with: %s)",
+		name, key.Type(), ssh.FingerprintSHA256(key), known.Key.Type(), known.Filename, known.Line, remove)
+	k.warn("%s: StrictHostKeyChecking is off: connecting anyway, with public key authentication only (concurr offers no password, keyboard-interactive or forwarding to the host)", name)
 }
 
 // appendKnownHost appends one line with a single O_APPEND write, so that

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,4 +77,34 @@ func TestRealSSHD(t *testing.T) {
 	if c := len(proctest.Cmdline(d.Home).WaitNone(3 * time.Second)); c != 0 {
 		t.Errorf("%d processes left after Close", c)
 	}
+}
+
+// TestBootstrapCostSSHD measures cached starts against OpenSSH's sshd,
+// beside `ssh host true`, for the cost of the bootstrap's checks: the
+// medians are logged (go test -v), not asserted, as the machine is shared.
+func TestBootstrapCostSSHD(t *testing.T) {
+	sshtest.RequireE2E(t)
+	d := sshtest.StartSSHD(t, 1)
+	var log logLines
+	opts := options(d.Config, &log)
+	start(t, "node1", opts).Close()
+	const runs = 30
+	var starts, logins []time.Duration
+	for range runs {
+		begin := time.Now()
+		n := start(t, "node1", opts)
+		hello(t, n)
+		starts = append(starts, time.Since(begin))
+		n.Close()
+		begin = time.Now()
+		if out, err := exec.Command("ssh", "-F", d.Config, "node1", "true").CombinedOutput(); err != nil {
+			t.Fatalf("ssh node1 true: %v: %s", err, out)
+		}
+		logins = append(logins, time.Since(begin))
+	}
+	median := func(ds []time.Duration) time.Duration {
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	t.Logf("cached start: median %v over %d; ssh node1 true: median %v", median(starts), runs, median(logins))
 }

@@ -11,8 +11,9 @@
 // the system's ssh client when Options.SSHCommand is set.
 //
 // Faults it survives: a cached agent that does not verify is replaced, never
-// run, and a cache folder that others could change is refused (see
-// bootstrapScript); a cache on a noexec file system falls back to
+// run, and a cache that others could change, or a folder above it, is
+// refused (see bootstrapScript); an ssh_config the built-in client cannot
+// follow is refused for the hosts it applies to (see sshConfig); a cache on a noexec file system falls back to
 // $HOME/.concurr; handshakes that sshd drops under MaxStartups are tried
 // again; an unreachable host costs ConnectTimeout; a host that stops
 // answering is found by keepalives and ends Node.Stdout with

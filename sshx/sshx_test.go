@@ -220,6 +220,9 @@ func TestNoiseBeforeTheAgent(t *testing.T) {
 func TestHostKeys(t *testing.T) {
 	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
 	otherSigner, _ := ssh.NewSignerFromKey(otherPriv)
+	changedKey := func(s *sshtest.Server) string {
+		return "[127.0.0.1]:" + fmt.Sprint(s.Port) + " " + string(ssh.MarshalAuthorizedKey(otherSigner.PublicKey()))
+	}
 	tests := []struct {
 		name   string
 		strict string
@@ -227,6 +230,7 @@ func TestHostKeys(t *testing.T) {
 		err    string
 		warn   string
 		record bool
+		extra  string // more lines for the Host block
 	}{
 		{name: "known", strict: "yes", known: func(s *sshtest.Server) string { return s.KnownHostsLine() }},
 		{name: "changed key refused", strict: "accept-new", err: "REMOTE HOST IDENTIFICATION HAS CHANGED",
@@ -237,6 +241,19 @@ func TestHostKeys(t *testing.T) {
 		{name: "unknown with ask refused", strict: "ask", err: "no host key is known", known: func(*sshtest.Server) string { return "" }},
 		{name: "accept-new records", strict: "accept-new", record: true, known: func(*sshtest.Server) string { return "" }},
 		{name: "no warns", strict: "no", warn: "StrictHostKeyChecking is off", known: func(*sshtest.Server) string { return "" }},
+		{name: "changed key refused with yes", strict: "yes", err: "REMOTE HOST IDENTIFICATION HAS CHANGED", known: changedKey},
+		{name: "changed key refused with ask", strict: "ask", err: "REMOTE HOST IDENTIFICATION HAS CHANGED", known: changedKey},
+		// As OpenSSH does: the loud warning even when checking is off, and
+		// then the connection, with public key authentication only.
+		// As OpenSSH does: the key is looked up under HostKeyAlias, and
+		// the address's entry does not count.
+		{name: "HostKeyAlias known", strict: "yes", extra: "  HostKeyAlias nodekey\n",
+			known: func(s *sshtest.Server) string { return "nodekey " + string(ssh.MarshalAuthorizedKey(s.HostKey)) }},
+		{name: "HostKeyAlias changed", strict: "yes", extra: "  HostKeyAlias nodekey\n", err: "REMOTE HOST IDENTIFICATION HAS CHANGED for node1 (nodekey)",
+			known: func(s *sshtest.Server) string {
+				return s.KnownHostsLine() + "nodekey " + string(ssh.MarshalAuthorizedKey(otherSigner.PublicKey()))
+			}},
+		{name: "changed key with no warns loudly", strict: "no", warn: "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @", known: changedKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,7 +269,7 @@ func TestHostKeys(t *testing.T) {
   IdentityFile %s
   UserKnownHostsFile %s
   StrictHostKeyChecking %s
-`, s.Port, s.Keys.KeyFile, knownPath, tt.strict))
+%s`, s.Port, s.Keys.KeyFile, knownPath, tt.strict, tt.extra))
 			var log logLines
 			// Several at once, as a run with many hosts would.
 			const parallel = 4
@@ -286,6 +303,16 @@ func TestHostKeys(t *testing.T) {
 			}
 			if tt.warn != "" && !log.has(tt.warn) {
 				t.Errorf("no warning %q in:\n%s", tt.warn, log.String())
+			}
+			if tt.known(s) == changedKey(s) && tt.err == "" {
+				for _, want := range []string{"IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY", knownPath + ":1", "ssh-keygen -f"} {
+					if !log.has(want) {
+						t.Errorf("no warning %q in:\n%s", want, log.String())
+					}
+				}
+				if log.has("accepting the") {
+					t.Errorf("the changed key got the mild warning of an unknown one:\n%s", log.String())
+				}
 			}
 			if tt.record {
 				b, _ := os.ReadFile(knownPath)
