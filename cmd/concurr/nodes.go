@@ -27,6 +27,15 @@ func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *m
 	if err != nil {
 		return err
 	}
+	remote := 0
+	for _, h := range hosts {
+		if !h.Local {
+			remote++
+		}
+	}
+	if err := checkDescriptors(remote, o.sshCommand != "", say, o.verbose); err != nil {
+		return err
+	}
 	for i, h := range hosts {
 		n := sched.Node{Name: h.String(), Slots: slotsFunc(v.jobs, h.Slots)}
 		if h.Local {
