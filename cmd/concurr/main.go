@@ -61,6 +61,7 @@ func start(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		// agent, where the jobs and other processes need the memory more.
 		debug.SetMemoryLimit(48 << 20)
 	}
+	defer startDebugStats(stderr)()
 	return run(ctx, args, stdin, stdout, stderr)
 }
 

@@ -95,6 +95,8 @@ type Server struct {
 	hung   bool
 	drop   int // connections still to drop before their handshake
 	execs  []string
+
+	execHandler ExecHandler // nil: exec requests run with /bin/sh
 }
 
 // StartServer starts a server with a fresh host key and a fresh client key in
@@ -351,6 +353,7 @@ func (s *Server) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	var env []string
 	var cmd *exec.Cmd
 	exited := make(chan struct{})
+	var cancelInProcess func() // set once an ExecHandler serves the session
 	for {
 		var req *ssh.Request
 		var ok bool
@@ -371,8 +374,16 @@ func (s *Server) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			req.Reply(true, nil)
 		case "exec":
 			var payload struct{ Command string }
-			if cmd != nil || ssh.Unmarshal(req.Payload, &payload) != nil {
+			if cmd != nil || cancelInProcess != nil || ssh.Unmarshal(req.Payload, &payload) != nil {
 				req.Reply(false, nil)
+				continue
+			}
+			s.mu.Lock()
+			h := s.execHandler
+			s.mu.Unlock()
+			if h != nil {
+				cancelInProcess, exited = s.startInProcess(h, payload.Command, ch)
+				req.Reply(true, nil)
 				continue
 			}
 			cmd = s.command(payload.Command, env, ch)
@@ -402,7 +413,9 @@ func (s *Server) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			}()
 		case "signal":
 			var sig struct{ Name string }
-			if cmd != nil && ssh.Unmarshal(req.Payload, &sig) == nil {
+			if cancelInProcess != nil {
+				cancelInProcess()
+			} else if cmd != nil && ssh.Unmarshal(req.Payload, &sig) == nil {
 				if n, ok := signals[sig.Name]; ok {
 					syscall.Kill(-cmd.Process.Pid, n)
 				}
@@ -417,6 +430,10 @@ func (s *Server) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		}
 	}
 	// The client closed the channel: end what it started.
+	if cancelInProcess != nil {
+		cancelInProcess()
+		<-exited
+	}
 	if cmd != nil {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
