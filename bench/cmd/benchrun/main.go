@@ -116,6 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	r.runLocal(ctx)
 	r.runRemote(ctx)
 	r.runMemory(ctx)
+	r.runScale(ctx)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("interrupted, no table written: %w", err)
 	}
@@ -132,6 +133,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var table strings.Builder
 	if err := bench.WriteMarkdown(&table, machine, preamble, r.rows); err != nil {
 		return err
+	}
+	for _, section := range r.sections {
+		table.WriteString("\n" + section)
 	}
 	fmt.Fprint(stdout, table.String())
 	if err := os.WriteFile(cfg.out, []byte(table.String()), 0o644); err != nil {

@@ -31,6 +31,9 @@ type runner struct {
 
 	inputs map[int]string // job count → file holding the lines 1…n
 	rows   []bench.Row
+	// sections are Markdown written after the table, such as the scale
+	// workload's own table.
+	sections []string
 }
 
 // role is what a tool is to a workload.
