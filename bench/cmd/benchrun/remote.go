@@ -235,7 +235,7 @@ func (r *runner) remoteFanWorkload(ctx context.Context, rm *remote) {
 			inProcess: func(ctx context.Context) (bench.Sample, error) {
 				return connectAndRunAll(ctx, rm.d.Keys.Signer, []string{rm.d.KnownHosts}, addrs, "true")
 			},
-			note:      fmt.Sprintf("floor: %d goroutines each dial, authenticate, exec `true` and wait, with golang.org/x/crypto/ssh.", remoteHosts)},
+			note: fmt.Sprintf("floor: %d goroutines each dial, authenticate, exec `true` and wait, with golang.org/x/crypto/ssh.", remoteHosts)},
 	}
 	ms := r.measure(ctx, workloadRemoteFan, cs, r.cfg.reps)
 	r.addRows(workloadRemoteFan, ms, func(m measured, row *bench.Row) {

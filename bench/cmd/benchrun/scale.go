@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,10 +33,9 @@ const (
 )
 
 var (
-	// scaleSizes are the host counts; up to scaleSSHDMax they are logins
-	// to a real sshd on loopback, past it in-process servers and agents.
-	scaleSizes = []int{16, 64, 256, 1000}
 	// scaleReachJudged are the sizes whose reach time has a target.
+	// Sizes (-scale-hosts) up to scaleSSHDMax are logins to a real sshd on
+	// loopback, past it in-process servers and agents.
 	scaleReachJudged = map[int]bool{64: true, 256: true}
 )
 
@@ -126,10 +126,10 @@ func (r *runner) runScale(ctx context.Context) {
 		notRun("the client's base: " + err.Error())
 		return
 	}
-	sizes := scaleSizes
+	sizes := r.cfg.scaleHosts
 	jobs := scaleJobs
 	if r.cfg.quick {
-		sizes, jobs = []int{16, 64}, 10_000
+		sizes, jobs = slices.DeleteFunc(slices.Clone(sizes), func(n int) bool { return n > 64 }), 10_000
 	}
 	reps := min(r.cfg.reps, scaleMaxReps)
 
@@ -387,14 +387,14 @@ func (r *runner) scaleRows(results []*scaleResult, base bench.Sample, jobs int) 
 		"past that, %d in-process SSH servers (internal/sshtest) whose sessions run the agent inside the benchmark's process, so that %d hosts fit on this machine (the client is its own process either way). "+
 		"Peaks come from wait4 (RSS) and from the client's CONCURR_DEBUG=stats line (descriptors and goroutines, sampled every 5 ms). "+
 		"The base is a run with no host (`concurr echo ::: 1`): %.1f MB, %d descriptors, %d goroutines. Medians of up to %d rounds.\n\n",
-		jobs, scaleSSHDMax, scalePorts, scaleServers, scaleSizes[len(scaleSizes)-1], float64(base.MaxRSS)/1e6, baseStats.fds, baseStats.goroutines, scaleMaxReps)
-	b.WriteString("| Hosts | Hosts are | Joined | Reach s | Last join s | Floor s | Reach vs floor | Peak RSS | RSS/host above base | fds | fds/host | goroutines/host | Jobs/s | Client CPU s |\n")
-	b.WriteString("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		jobs, scaleSSHDMax, scalePorts, scaleServers, slices.Max(r.cfg.scaleHosts), float64(base.MaxRSS)/1e6, baseStats.fds, baseStats.goroutines, scaleMaxReps)
+	b.WriteString("| Hosts | Hosts are | Joined | Reach s | Last join s | Floor s | Reach vs floor | Peak RSS | RSS/host above base | fds | fds/host | goroutines/host | Jobs/s | Hosts that ran jobs | Client CPU s |\n")
+	b.WriteString("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var prev *scaleResult
 	var growth []string
 	for _, res := range results {
 		if res.err != nil {
-			fmt.Fprintf(&b, "| %d | %s | not run: %s |||||||||||||\n", res.hosts, res.transport, strings.ReplaceAll(shorten(res.err.Error()), "|", `\|`))
+			fmt.Fprintf(&b, "| %d | %s | not run: %s ||||||||||||||\n", res.hosts, res.transport, strings.ReplaceAll(shorten(res.err.Error()), "|", `\|`))
 			r.rows = append(r.rows, bench.Row{Workload: fmt.Sprintf("scale, %d hosts", res.hosts), Tool: "concurr", Result: "not run: " + shorten(res.err.Error())})
 			continue
 		}
@@ -405,9 +405,9 @@ func (r *runner) scaleRows(results []*scaleResult, base bench.Sample, jobs int) 
 		fdsPerHost := float64(res.stats.fds-baseStats.fds) / n
 		gorPerHost := float64(res.stats.goroutines-baseStats.goroutines) / n
 		rate := float64(jobs) / jobsT.Seconds()
-		fmt.Fprintf(&b, "| %d | %s | %d/%d | %.3f | %.3f | %.3f | %.2f× | %.1f MB | %.3f MB | %d | %.2f | %.1f | %.0f | %.2f |\n",
+		fmt.Fprintf(&b, "| %d | %s | %d/%d | %.3f | %.3f | %.3f | %.2f× | %.1f MB | %.3f MB | %d | %.2f | %.1f | %.0f | %d | %.2f |\n",
 			res.hosts, res.transport, res.joinedMin, res.hosts, reach.Seconds(), bench.Median(res.lastJoin).Seconds(), floorT.Seconds(), vsFloor,
-			float64(res.peakRSS)/1e6, rssPerHost/1e6, res.stats.fds, fdsPerHost, gorPerHost, rate, bench.Median(res.jobsCPU).Seconds())
+			float64(res.peakRSS)/1e6, rssPerHost/1e6, res.stats.fds, fdsPerHost, gorPerHost, rate, medianInt(res.jobsJoined), bench.Median(res.jobsCPU).Seconds())
 		if prev != nil {
 			dn := n - float64(prev.hosts)
 			growth = append(growth, fmt.Sprintf("%d → %d hosts: reach +%.2f ms/host, floor +%.2f ms/host, RSS +%.3f MB/host, fds +%.2f/host, goroutines +%.1f/host",
@@ -453,4 +453,13 @@ func (r *runner) scaleRows(results []*scaleResult, base bench.Sample, jobs int) 
 		b.WriteString("\nThe client's soft memory limit (GOMEMLIMIT), the echo jobs with and without it:\n\n" + strings.Join(limit, "\n") + "\n")
 	}
 	r.sections = append(r.sections, b.String())
+}
+
+func medianInt(v []int) int {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
