@@ -25,9 +25,9 @@ type runner struct {
 	forkfloor string
 	// cforkfloor is the C fork/exec floor (bench/cforkfloor).
 	cforkfloor string
-	parallel  string
-	rush      string
-	xargs     string
+	parallel   string
+	rush       string
+	xargs      string
 	// missing says why a tool's path is "".
 	missing map[string]string
 
