@@ -36,6 +36,7 @@ func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *m
 	if err := checkDescriptors(remote, o.sshCommand != "", say, o.verbose); err != nil {
 		return err
 	}
+	setClientMemoryLimit(remote)
 	for i, h := range hosts {
 		n := sched.Node{Name: h.String(), Slots: slotsFunc(v.jobs, h.Slots)}
 		if h.Local {
