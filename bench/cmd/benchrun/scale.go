@@ -90,6 +90,7 @@ type scaleResult struct {
 	transport string
 	reach     []time.Duration // wall time of --nonall true
 	lastJoin  []time.Duration // the client's own time to its last join
+	reachCPU  []time.Duration // the client's CPU over --nonall true
 	floor     []time.Duration
 	jobs      []time.Duration // wall time of the echo jobs
 	jobsCPU   []time.Duration // the client's CPU over the echo jobs
@@ -342,6 +343,7 @@ func (r *runner) scaleSize(ctx context.Context, h *scaleHosts, jobs, reps int) *
 			return res
 		}
 		res.reach = append(res.reach, s.Elapsed)
+		res.reachCPU = append(res.reachCPU, s.CPU)
 		res.lastJoin = append(res.lastJoin, st.lastJoin)
 
 		fs, err := connectAndRunAll(ctx, h.signer, h.knownHosts, h.addrs, "true")
@@ -394,13 +396,13 @@ func (r *runner) scaleRows(results []*scaleResult, base bench.Sample, jobs int) 
 		"Peaks come from wait4 (RSS) and from the client's CONCURR_DEBUG=stats line (descriptors and goroutines, sampled every 5 ms). "+
 		"The base is a run with no host (`concurr echo ::: 1`): %.1f MB, %d descriptors, %d goroutines. Medians of up to %d rounds.\n\n",
 		jobs, scaleSSHDMax, scalePorts, scaleServers, slices.Max(r.cfg.scaleHosts), float64(base.MaxRSS)/1e6, baseStats.fds, baseStats.goroutines, scaleMaxReps)
-	b.WriteString("| Hosts | Hosts are | Joined | Reach s | Last join s | Floor s | Reach vs floor | Peak RSS | RSS/host above base | fds | fds/host | goroutines/host | Jobs/s | Hosts that ran jobs | Client CPU s |\n")
-	b.WriteString("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| Hosts | Hosts are | Joined | Reach s | Last join s | Floor s | Reach vs floor | Peak RSS | RSS/host above base | fds | fds/host | goroutines/host | Reach CPU ms/host | Jobs/s | Hosts that ran jobs | Jobs' client CPU s |\n")
+	b.WriteString("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var prev *scaleResult
 	var growth []string
 	for _, res := range results {
 		if res.err != nil {
-			fmt.Fprintf(&b, "| %d | %s | not run: %s ||||||||||||||\n", res.hosts, res.transport, strings.ReplaceAll(shorten(res.err.Error()), "|", `\|`))
+			fmt.Fprintf(&b, "| %d | %s | not run: %s |||||||||||||||\n", res.hosts, res.transport, strings.ReplaceAll(shorten(res.err.Error()), "|", `\|`))
 			r.rows = append(r.rows, bench.Row{Workload: fmt.Sprintf("scale, %d hosts", res.hosts), Tool: "concurr", Result: "not run: " + shorten(res.err.Error())})
 			continue
 		}
@@ -411,9 +413,9 @@ func (r *runner) scaleRows(results []*scaleResult, base bench.Sample, jobs int) 
 		fdsPerHost := float64(res.stats.fds-baseStats.fds) / n
 		gorPerHost := float64(res.stats.goroutines-baseStats.goroutines) / n
 		rate := float64(jobs) / jobsT.Seconds()
-		fmt.Fprintf(&b, "| %d | %s | %d/%d | %.3f | %.3f | %.3f | %.2f× | %.1f MB | %.3f MB | %d | %.2f | %.1f | %.0f | %d | %.2f |\n",
+		fmt.Fprintf(&b, "| %d | %s | %d/%d | %.3f | %.3f | %.3f | %.2f× | %.1f MB | %.3f MB | %d | %.2f | %.1f | %.2f | %.0f | %d | %.2f |\n",
 			res.hosts, res.transport, res.joinedMin, res.hosts, reach.Seconds(), bench.Median(res.lastJoin).Seconds(), floorT.Seconds(), vsFloor,
-			float64(res.peakRSS)/1e6, rssPerHost/1e6, res.stats.fds, fdsPerHost, gorPerHost, rate, medianInt(res.jobsJoined), bench.Median(res.jobsCPU).Seconds())
+			float64(res.peakRSS)/1e6, rssPerHost/1e6, res.stats.fds, fdsPerHost, gorPerHost, bench.Median(res.reachCPU).Seconds()*1e3/n, rate, medianInt(res.jobsJoined), bench.Median(res.jobsCPU).Seconds())
 		if prev != nil {
 			dn := n - float64(prev.hosts)
 			growth = append(growth, fmt.Sprintf("%d → %d hosts: reach +%.2f ms/host, floor +%.2f ms/host, RSS +%.3f MB/host, fds +%.2f/host, goroutines +%.1f/host",
