@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"time"
+
 	"concurr/internal/sshtest"
 )
 
@@ -14,6 +16,9 @@ func StartServers(n int, handler sshtest.ExecHandler) (servers []*sshtest.Server
 		for range n {
 			s := sshtest.StartServerWithKeys(tb, keys)
 			s.SetExecHandler(handler)
+			// The benchmark logs in to all of them at once, on a machine
+			// whose few cores they share with the client.
+			s.SetHandshakeTimeout(time.Minute)
 			servers = append(servers, s)
 		}
 	})

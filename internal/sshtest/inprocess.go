@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -20,6 +21,14 @@ type ExecHandler func(ctx context.Context, command string, stdin io.Reader, stdo
 func (s *Server) SetExecHandler(h ExecHandler) {
 	s.mu.Lock()
 	s.execHandler = h
+	s.mu.Unlock()
+}
+
+// SetHandshakeTimeout bounds each later connection's handshake and login
+// (10 s by default): a thousand logins at once on a few cores take longer.
+func (s *Server) SetHandshakeTimeout(d time.Duration) {
+	s.mu.Lock()
+	s.handshakeTimeout = d
 	s.mu.Unlock()
 }
 

@@ -6,6 +6,7 @@
 package sshtest
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
@@ -96,8 +97,13 @@ type Server struct {
 	drop   int // connections still to drop before their handshake
 	execs  []string
 
-	execHandler ExecHandler // nil: exec requests run with /bin/sh
+	execHandler      ExecHandler   // nil: exec requests run with /bin/sh
+	handshakeTimeout time.Duration // 0: defaultHandshakeTimeout
 }
+
+// defaultHandshakeTimeout bounds a connection's handshake and login, so
+// that a test's client that stalls does not hold the server.
+const defaultHandshakeTimeout = 10 * time.Second
 
 // StartServer starts a server with a fresh host key and a fresh client key in
 // a new temporary HOME, and stops it at the test's cleanup.
@@ -246,7 +252,10 @@ func (s *Server) serveConn(c net.Conn) {
 
 func (s *Server) handleConn(c net.Conn) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	s.mu.Lock()
+	timeout := cmp.Or(s.handshakeTimeout, defaultHandshakeTimeout)
+	s.mu.Unlock()
+	c.SetDeadline(time.Now().Add(timeout))
 	conn, chans, reqs, err := ssh.NewServerConn(c, s.config)
 	if err != nil {
 		return

@@ -105,6 +105,8 @@ type scaleResult struct {
 	noLimit, noLimitCPU []time.Duration
 	noLimitRSS          int64
 	err                 error
+	// partial is why the size has fewer rounds than asked.
+	partial error
 }
 
 func (r *runner) runScale(ctx context.Context) {
@@ -336,11 +338,20 @@ func (r *runner) scaleSize(ctx context.Context, h *scaleHosts, jobs, reps int) *
 		res.err = fmt.Errorf("warm-up: %w", err)
 		return res
 	}
+	// A round that fails after others completed ends the size with what
+	// they measured, and says why in the table's notes.
+	fail := func(err error) *scaleResult {
+		if len(res.jobs) > 0 {
+			res.partial = fmt.Errorf("round %d of %d: %w", len(res.jobs)+1, reps, err)
+			return res
+		}
+		res.err = err
+		return res
+	}
 	for rep := 1; rep <= reps && ctx.Err() == nil; rep++ {
 		s, st, err := run(reach, 0, true)
 		if err != nil {
-			res.err = fmt.Errorf("--nonall true: %w", err)
-			return res
+			return fail(fmt.Errorf("--nonall true: %w", err))
 		}
 		res.reach = append(res.reach, s.Elapsed)
 		res.reachCPU = append(res.reachCPU, s.CPU)
@@ -348,15 +359,13 @@ func (r *runner) scaleSize(ctx context.Context, h *scaleHosts, jobs, reps int) *
 
 		fs, err := connectAndRunAll(ctx, h.signer, h.knownHosts, h.addrs, "true")
 		if err != nil {
-			res.err = fmt.Errorf("floor: %w", err)
-			return res
+			return fail(fmt.Errorf("floor: %w", err))
 		}
 		res.floor = append(res.floor, fs.Elapsed)
 
 		s, _, err = run(echo, jobs, false)
 		if err != nil {
-			res.err = fmt.Errorf("echo jobs: %w", err)
-			return res
+			return fail(fmt.Errorf("echo jobs: %w", err))
 		}
 		res.jobs = append(res.jobs, s.Elapsed)
 		res.jobsCPU = append(res.jobsCPU, s.CPU)
@@ -369,8 +378,7 @@ func (r *runner) scaleSize(ctx context.Context, h *scaleHosts, jobs, reps int) *
 			// question whether it makes the collector thrash here.
 			s, err := bench.Measure(ctx, echoNoLimit)
 			if err != nil {
-				res.err = fmt.Errorf("echo jobs, GOMEMLIMIT=off: %w", err)
-				return res
+				return fail(fmt.Errorf("echo jobs, GOMEMLIMIT=off: %w", err))
 			}
 			res.noLimit = append(res.noLimit, s.Elapsed)
 			res.noLimitCPU = append(res.noLimitCPU, s.CPU)
@@ -440,6 +448,11 @@ func (r *runner) scaleRows(results []*scaleResult, base bench.Sample, jobs int) 
 		if res.hosts == 64 {
 			r.rows = append(r.rows, bench.Row{Workload: name, Tool: "concurr: echo {} jobs", Jobs: jobs, Median: jobsT, Reps: len(res.jobs),
 				Target: fmt.Sprintf("≥ %.0f jobs/s", scaleJobsPerSec64), Result: verdict(rate >= scaleJobsPerSec64)})
+		}
+	}
+	for _, res := range results {
+		if res.err == nil && res.partial != nil {
+			fmt.Fprintf(&b, "\n%d hosts: %d rounds only: %s\n", res.hosts, len(res.jobs), shorten(res.partial.Error()))
 		}
 	}
 	if len(growth) > 0 {

@@ -178,7 +178,7 @@ func (r *runner) buildC(ctx context.Context, name, src string) string {
 		return ""
 	}
 	out := filepath.Join(r.work, filepath.Base(strings.TrimSuffix(src, ".c"))+"-c")
-	cmd := exec.CommandContext(ctx, cc, "-O2", "-o", out, src)
+	cmd := exec.CommandContext(ctx, cc, "-O2", "-pthread", "-o", out, src)
 	cmd.Dir = r.cfg.moduleDir
 	cmd.WaitDelay = time.Second
 	if b, err := cmd.CombinedOutput(); err != nil {
