@@ -128,7 +128,7 @@ func (r *runner) trueWorkload(ctx context.Context) {
 			command: func(n int) (bench.Command, error) {
 				return bench.Command{Argv: []string{r.cforkfloor, "-n", strconv.Itoa(n), "-p", procs}, Timeout: localTimeout}, nil
 			},
-			note: fmt.Sprintf("floor: C forkfloor -p %s (bench/cforkfloor): posix_spawn and waitpid of /bin/true N with the caller's environment, %s at once, in one thread, nothing else.", procs, procs)}),
+			note: fmt.Sprintf("floor: C forkfloor -p %s (bench/cforkfloor): posix_spawn and waitpid of /bin/true N with the caller's environment, from %s threads, nothing else.", procs, procs)}),
 		r.toolContender("forkfloor", r.forkfloor, contender{role: peer, jobs: jobs, check: noOutput,
 			command: func(n int) (bench.Command, error) {
 				return bench.Command{Argv: []string{r.forkfloor, "-n", strconv.Itoa(n), "-p", procs}, Timeout: localTimeout}, nil
@@ -164,7 +164,7 @@ func (r *runner) sleepWorkload(ctx context.Context) {
 			target:  fmt.Sprintf("time ≤ %.2f× floor", sleepVsFloor),
 			note:    "each job forks and execs the system's sleep."}),
 		r.toolContender("C forkfloor", r.cforkfloor, contender{role: floor, jobs: jobs, check: noOutput, command: floorArgv,
-			note: "floor: C forkfloor -p 8 -path /bin/sleep -arg 0.05 (bench/cforkfloor): posix_spawn and waitpid of the system's sleep, 8 at once, nothing else."}),
+			note: "floor: C forkfloor -p 8 -path /bin/sleep -arg 0.05 (bench/cforkfloor): posix_spawn and waitpid of the system's sleep, from 8 threads, nothing else."}),
 		{tool: "ideal", role: peer, jobs: jobs, computed: ideal,
 			note: fmt.Sprintf("ideal: %d jobs / 8 slots × 0.05 s, computed, not measured; for scale, no target.", jobs)},
 		r.toolContender("parallel", r.parallel, contender{role: peerParallel, jobs: jobs, check: noOutput,

@@ -137,6 +137,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Sprintf("This machine is shared with other work, so it is noisy: load average %s at the start, %s at the end, and absolute times vary from run to run by a third or more. Every ratio compares tools measured in the same run, interleaved (A B C A B C …), each number the median of %d runs (runs of one workload take turns, so load hits all tools alike).", r.loadStart, loadAverage(), cfg.reps),
 		fmt.Sprintf("A peer that would take much longer than %v per run ran fewer jobs, as many as a probe run showed fit in that time: compare jobs/s, not seconds. \"vs GNU Parallel\" and \"vs floor\" divide this row's jobs/s by theirs on the same workload. Peak RSS is the tool's own (wait4's ru_maxrss, which also covers the largest child it waited for), in MB of 10⁶ bytes. The floors: fork/exec of /bin/true and of the system's sleep by a minimal C program (bench/cforkfloor, posix_spawn and waitpid; bench/cmd/forkfloor does the same from Go, for scale), the scale workload's bare x/crypto/ssh logins, `xargs` over one shared SSH ControlMaster connection, a bare `ssh host true`, and 64 parallel golang.org/x/crypto/ssh connect-and-exec-true. Total time of this run: %s.", cfg.budget, time.Since(started).Round(time.Second)),
 	}
+	if cfg.only.String() != "" {
+		preamble = append(preamble, fmt.Sprintf("**This run measured only the workloads matching `-only %s`**; the last figures of the others are in this file's history.", cfg.only))
+	}
 	if cfg.quick {
 		preamble = append(preamble, "**-quick run: small job counts, one repetition; these numbers only check the harness.**")
 	}

@@ -466,7 +466,7 @@ func (r *runner) scaleRows(results []*scaleResult, base bench.Sample, jobs int) 
 		if res.err != nil || len(res.noLimit) == 0 {
 			continue
 		}
-		limit = append(limit, fmt.Sprintf("- %d hosts: %.3f s and %.2f s of client CPU with the 48 MiB soft limit (peak RSS %.1f MB), %.3f s and %.2f s with GOMEMLIMIT=off (peak RSS %.1f MB)",
+		limit = append(limit, fmt.Sprintf("- %d hosts: %.3f s and %.2f s of client CPU with the client's own soft limit, 48 MiB and 1 MiB a host (peak RSS %.1f MB); %.3f s and %.2f s with GOMEMLIMIT=off (peak RSS %.1f MB)",
 			res.hosts, bench.Median(res.jobs).Seconds(), bench.Median(res.jobsCPU).Seconds(), float64(res.peakRSS)/1e6,
 			bench.Median(res.noLimit).Seconds(), bench.Median(res.noLimitCPU).Seconds(), float64(res.noLimitRSS)/1e6))
 	}
