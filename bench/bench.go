@@ -53,7 +53,12 @@ type Sample struct {
 	// MaxRSS is the peak resident set of the process, or of the largest of
 	// the children it waited for, in bytes.
 	MaxRSS int64
+	// CPU is the user and system time of the process and of the children
+	// it waited for.
+	CPU    time.Duration
 	Output Output
+	// Stderr is the end of what the tool printed on stderr.
+	Stderr string
 }
 
 // maxStderr is how much of a failing tool's stderr an error quotes.
@@ -130,10 +135,11 @@ func Measure(ctx context.Context, c Command) (Sample, error) {
 	if err != nil {
 		return Sample{}, fmt.Errorf("%s: %w%s", c.Argv[0], err, stderr.quote())
 	}
-	s := Sample{Elapsed: elapsed, Output: out.Output}
+	s := Sample{Elapsed: elapsed, Output: out.Output, Stderr: string(stderr.buf)}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.MaxRSS = ru.Maxrss << 10 // Linux reports kilobytes
 	}
+	s.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return s, nil
 }
 

@@ -106,6 +106,20 @@ func (d *droppedError) Error() string { return d.err.Error() }
 // dialOnce makes one connection to e and runs the SSH handshake on it, all
 // within e's connect timeout.
 func dialOnce(ctx context.Context, name string, e *endpoint, via *ssh.Client, viaName string, opts *Options) (*ssh.Client, error) {
+	// Waiting for a place among the logins in flight to this server is
+	// not part of the connect timeout.
+	release, err := startupGates.gate(e.addr()).acquire(ctx)
+	if err != nil {
+		return nil, &Error{Node: name, Err: err}
+	}
+	c, err := dialAndHandshake(ctx, name, e, via, viaName, opts)
+	var dropped *droppedError
+	release(errors.As(err, &dropped) && dropped.connected)
+	return c, err
+}
+
+// dialAndHandshake is dialOnce's connection and handshake.
+func dialAndHandshake(ctx context.Context, name string, e *endpoint, via *ssh.Client, viaName string, opts *Options) (*ssh.Client, error) {
 	dctx, cancel := context.WithTimeout(ctx, e.connectTimeout)
 	defer cancel()
 	var conn net.Conn
@@ -160,9 +174,9 @@ func handshake(ctx context.Context, conn net.Conn, e *endpoint, deadline time.Ti
 		HostKeyAlgorithms: checker.known,
 		Timeout:           e.connectTimeout,
 	}
-	conn.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	c, chans, reqs, err := ssh.NewClientConn(conn, e.addr(), config)
+	bc := newBannerDeadline(conn, deadline)
+	stop := context.AfterFunc(ctx, bc.cancel)
+	c, chans, reqs, err := ssh.NewClientConn(bc, e.addr(), config)
 	stop()
 	if err != nil {
 		var hk *HostKeyError
@@ -174,6 +188,9 @@ func handshake(ctx context.Context, conn net.Conn, e *endpoint, deadline time.Ti
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
+			if bc.hasAnswered() {
+				return nil, &Error{Node: e.alias, Err: fmt.Errorf("ssh handshake with %s: no login within %v of its answer", e.addr(), loginGrace)}
+			}
 			return nil, &Error{Node: e.alias, Err: fmt.Errorf("ssh handshake with %s timed out after %v", e.addr(), e.connectTimeout)}
 		}
 		if strings.Contains(err.Error(), "unable to authenticate") {

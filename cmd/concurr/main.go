@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -59,13 +58,9 @@ func start(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return agent.Serve(ctx, stdin, stdout, agent.Options{Stderr: stderr,
 			Debug: os.Getenv("CONCURR_DEBUG") == "protocol"})
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// The client holds little: output beyond a few MiB spills to files.
-		// A soft limit keeps the garbage collector from letting the heap
-		// double past that while a job prints gigabytes. Never on a node's
-		// agent, where the jobs and other processes need the memory more.
-		debug.SetMemoryLimit(48 << 20)
-	}
+	// Raised with the number of hosts once they are known (memlimit.go).
+	setClientMemoryLimit(0)
+	defer startDebugStats(stderr)()
 	return run(ctx, args, stdin, stdout, stderr)
 }
 

@@ -31,6 +31,16 @@ func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *m
 	if err != nil {
 		return err
 	}
+	remote := 0
+	for _, h := range hosts {
+		if !h.Local {
+			remote++
+		}
+	}
+	if err := checkDescriptors(remote, o.sshCommand != "", say, o.verbose); err != nil {
+		return err
+	}
+	setClientMemoryLimit(remote)
 	for i, h := range hosts {
 		n := sched.Node{Name: h.String(), Slots: slotsFunc(v.jobs, h.Slots)}
 		if h.Local {

@@ -32,17 +32,15 @@ func runOnAll(ctx context.Context, p *runPlan, stdout, stderr io.Writer) (sched.
 		stdout, stderr *output.Spool
 	}
 	results := make([]nodeResult, len(p.nodes))
+	if err := checkSpoolFolder(p.outputOptions.TempDir); err != nil {
+		return sched.Summary{}, err
+	}
 	var wg sync.WaitGroup
 	for i, n := range p.nodes {
 		res := &results[i]
-		var err error
-		if res.stdout, err = spoolFile(p.outputOptions.TempDir); err != nil {
-			return sched.Summary{}, err
-		}
+		res.stdout = output.NewSpool(p.outputOptions.TempDir, onAllSpoolMemory)
 		defer res.stdout.Close()
-		if res.stderr, err = spoolFile(p.outputOptions.TempDir); err != nil {
-			return sched.Summary{}, err
-		}
+		res.stderr = output.NewSpool(p.outputOptions.TempDir, onAllSpoolMemory)
 		defer res.stderr.Close()
 		cfg := p.cfg
 		cfg.Output = output.New(res.stdout, res.stderr, p.outputOptions)
@@ -85,13 +83,20 @@ func runOnAll(ctx context.Context, p *runPlan, stdout, stderr io.Writer) (sched.
 	return total, errors.Join(errs...)
 }
 
-// spoolFile returns a spool for one stream of one node's output, in a file
-// from the start: a node's output may be large, and a folder that cannot
-// take the file shows before any job runs.
-func spoolFile(dir string) (*output.Spool, error) {
+// onAllSpoolMemory is how much of one stream of one node's output is held
+// in memory before it spills to a file. Spilling from the first byte would
+// cost two descriptors a node, as many as its connection and more, and run
+// a thousand-host --nonall out of them; held in memory, the usual few lines
+// a node prints cost nothing, and a node that prints much costs its files.
+const onAllSpoolMemory = 32 << 10
+
+// checkSpoolFolder makes sure the folder for spilled output can take a
+// file before any job runs, rather than when a node first prints much.
+func checkSpoolFolder(dir string) error {
 	s := output.NewSpool(dir, 0)
+	defer s.Close()
 	if err := s.Spill(); err != nil {
-		return nil, fmt.Errorf("temporary file: %w", err)
+		return fmt.Errorf("temporary file: %w", err)
 	}
-	return s, nil
+	return nil
 }

@@ -68,6 +68,7 @@ func dialRemote(opts sshx.Options, h parse.Host, after time.Duration) func(conte
 			}
 			return nil, fmt.Errorf("start agent: %w", err)
 		}
+		stats.hostJoined()
 		return conn, nil
 	}
 }

@@ -6,6 +6,7 @@
 package sshtest
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
@@ -95,7 +96,14 @@ type Server struct {
 	hung   bool
 	drop   int // connections still to drop before their handshake
 	execs  []string
+
+	execHandler      ExecHandler   // nil: exec requests run with /bin/sh
+	handshakeTimeout time.Duration // 0: defaultHandshakeTimeout
 }
+
+// defaultHandshakeTimeout bounds a connection's handshake and login, so
+// that a test's client that stalls does not hold the server.
+const defaultHandshakeTimeout = 10 * time.Second
 
 // StartServer starts a server with a fresh host key and a fresh client key in
 // a new temporary HOME, and stops it at the test's cleanup.
@@ -244,7 +252,10 @@ func (s *Server) serveConn(c net.Conn) {
 
 func (s *Server) handleConn(c net.Conn) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	s.mu.Lock()
+	timeout := cmp.Or(s.handshakeTimeout, defaultHandshakeTimeout)
+	s.mu.Unlock()
+	c.SetDeadline(time.Now().Add(timeout))
 	conn, chans, reqs, err := ssh.NewServerConn(c, s.config)
 	if err != nil {
 		return
@@ -351,6 +362,7 @@ func (s *Server) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	var env []string
 	var cmd *exec.Cmd
 	exited := make(chan struct{})
+	var cancelInProcess func() // set once an ExecHandler serves the session
 	for {
 		var req *ssh.Request
 		var ok bool
@@ -371,8 +383,16 @@ func (s *Server) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			req.Reply(true, nil)
 		case "exec":
 			var payload struct{ Command string }
-			if cmd != nil || ssh.Unmarshal(req.Payload, &payload) != nil {
+			if cmd != nil || cancelInProcess != nil || ssh.Unmarshal(req.Payload, &payload) != nil {
 				req.Reply(false, nil)
+				continue
+			}
+			s.mu.Lock()
+			h := s.execHandler
+			s.mu.Unlock()
+			if h != nil {
+				cancelInProcess, exited = s.startInProcess(h, payload.Command, ch)
+				req.Reply(true, nil)
 				continue
 			}
 			cmd = s.command(payload.Command, env, ch)
@@ -402,7 +422,9 @@ func (s *Server) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			}()
 		case "signal":
 			var sig struct{ Name string }
-			if cmd != nil && ssh.Unmarshal(req.Payload, &sig) == nil {
+			if cancelInProcess != nil {
+				cancelInProcess()
+			} else if cmd != nil && ssh.Unmarshal(req.Payload, &sig) == nil {
 				if n, ok := signals[sig.Name]; ok {
 					syscall.Kill(-cmd.Process.Pid, n)
 				}
@@ -417,6 +439,10 @@ func (s *Server) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		}
 	}
 	// The client closed the channel: end what it started.
+	if cancelInProcess != nil {
+		cancelInProcess()
+		<-exited
+	}
 	if cmd != nil {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited

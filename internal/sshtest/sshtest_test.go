@@ -1,9 +1,13 @@
 package sshtest
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -52,6 +56,74 @@ func TestServerRunsCommands(t *testing.T) {
 	}
 	if ok, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err != nil || !ok {
 		t.Errorf("keepalive: %v %v", ok, err)
+	}
+}
+
+func TestExecHandlerServesInProcess(t *testing.T) {
+	s := StartServer(t)
+	s.SetExecHandler(func(ctx context.Context, command string, stdin io.Reader, stdout, stderr io.Writer) int {
+		switch command {
+		case "echo":
+			in, _ := io.ReadAll(stdin)
+			fmt.Fprintf(stdout, "got %s", in)
+			fmt.Fprint(stderr, "to stderr")
+			return 4
+		case "wait":
+			<-ctx.Done() // until the client signals or closes the session
+			return 143
+		}
+		return 127
+	})
+	hostKeys, err := knownhosts.New(s.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ssh.Dial("tcp", s.Addr, &ssh.ClientConfig{
+		User:            currentUser(),
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(s.Keys.Signer)},
+		HostKeyCallback: hostKeys,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	t.Run("stdio and status", func(t *testing.T) {
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr strings.Builder
+		sess.Stdin, sess.Stdout, sess.Stderr = strings.NewReader("input"), &stdout, &stderr
+		err = sess.Run("echo")
+		if e, ok := err.(*ssh.ExitError); !ok || e.ExitStatus() != 4 {
+			t.Errorf("exit: %v, want status 4", err)
+		}
+		if stdout.String() != "got input" || stderr.String() != "to stderr" {
+			t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
+		}
+	})
+	t.Run("signal ends it", func(t *testing.T) {
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Start("wait"); err != nil {
+			t.Fatal(err)
+		}
+		sess.Signal(ssh.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- sess.Wait() }()
+		select {
+		case err := <-done:
+			if e, ok := err.(*ssh.ExitError); !ok || e.ExitStatus() != 143 {
+				t.Errorf("exit: %v, want status 143", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the handler did not end at the signal")
+		}
+	})
+	if got := s.Execs(); len(got) != 2 || got[0] != "echo" || got[1] != "wait" {
+		t.Errorf("Execs() = %q", got)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,6 +54,7 @@ type config struct {
 	quick      bool
 	only       *regexp.Regexp
 	streamJobs int
+	scaleHosts []int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -69,6 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.remote, "remote", true, "run the SSH workloads on a loopback sshd")
 	fs.BoolVar(&c.quick, "quick", false, "small job counts and one repetition, to check the harness; numbers are not comparable")
 	fs.IntVar(&c.streamJobs, "stream-jobs", 10_000_000, "jobs of the streaming memory workload, lowered to fit the time budget")
+	scaleHosts := fs.String("scale-hosts", "16,64,256,1000", "host counts of the scale workload; up to 256 are real sshd logins")
 	only := fs.String("only", "", "run only the workloads whose name matches this regular expression")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -78,6 +81,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.reps < 1 {
 		return c, errors.New("-reps must be at least 1")
+	}
+	for _, f := range strings.Split(*scaleHosts, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("-scale-hosts: bad host count %q", f)
+		}
+		c.scaleHosts = append(c.scaleHosts, n)
 	}
 	re, err := regexp.Compile(*only)
 	if err != nil {
@@ -117,6 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	r.runRemote(ctx)
 	r.runSlurm(ctx)
 	r.runMemory(ctx)
+	r.runScale(ctx)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("interrupted, no table written: %w", err)
 	}
@@ -125,7 +136,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	machine.Tools = tools
 	preamble := []string{
 		fmt.Sprintf("This machine is shared with other work, so it is noisy: load average %s at the start, %s at the end, and absolute times vary from run to run by a third or more. Every ratio compares tools measured in the same run, interleaved (A B C A B C …), each number the median of %d runs (runs of one workload take turns, so load hits all tools alike).", r.loadStart, loadAverage(), cfg.reps),
-		fmt.Sprintf("A peer that would take much longer than %v per run ran fewer jobs, as many as a probe run showed fit in that time: compare jobs/s, not seconds. \"vs GNU Parallel\" and \"vs floor\" divide this row's jobs/s by theirs on the same workload. Peak RSS is the tool's own (wait4's ru_maxrss, which also covers the largest child it waited for), in MB of 10⁶ bytes. The floors: fork/exec of /bin/true by a minimal Go program (bench/cmd/forkfloor), the ideal schedule for sleep jobs, `xargs` over one shared SSH ControlMaster connection, a bare `ssh host true`, and 64 parallel golang.org/x/crypto/ssh connect-and-exec-true. Total time of this run: %s.", cfg.budget, time.Since(started).Round(time.Second)),
+		fmt.Sprintf("A peer that would take much longer than %v per run ran fewer jobs, as many as a probe run showed fit in that time: compare jobs/s, not seconds. \"vs GNU Parallel\" and \"vs floor\" divide this row's jobs/s by theirs on the same workload. Peak RSS is the tool's own (wait4's ru_maxrss, which also covers the largest child it waited for), in MB of 10⁶ bytes. The floors: fork/exec of /bin/true and of the system's sleep by a minimal C program (bench/cforkfloor, posix_spawn and waitpid; bench/cmd/forkfloor does the same from Go, for scale), the scale workload's bare x/crypto/ssh logins, `xargs` over one shared SSH ControlMaster connection, a bare `ssh host true`, and 64 parallel golang.org/x/crypto/ssh connect-and-exec-true. Total time of this run: %s.", cfg.budget, time.Since(started).Round(time.Second)),
+	}
+	if cfg.only.String() != "" {
+		preamble = append(preamble, fmt.Sprintf("**This run measured only the workloads matching `-only %s`**; the last figures of the others are in this file's history.", cfg.only))
 	}
 	if cfg.quick {
 		preamble = append(preamble, "**-quick run: small job counts, one repetition; these numbers only check the harness.**")
@@ -133,6 +147,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var table strings.Builder
 	if err := bench.WriteMarkdown(&table, machine, preamble, r.rows); err != nil {
 		return err
+	}
+	for _, section := range r.sections {
+		table.WriteString("\n" + section)
 	}
 	fmt.Fprint(stdout, table.String())
 	if err := os.WriteFile(cfg.out, []byte(table.String()), 0o644); err != nil {

@@ -232,8 +232,10 @@ func (r *runner) remoteFanWorkload(ctx context.Context, rm *remote) {
 			note: fmt.Sprintf("`concurr -S %s,…,%s --nonall true`: %d host aliases of one sshd (%d ports), agent cached (one untimed warm-up run).",
 				rm.fanAliases[0], rm.fanAliases[remoteHosts-1], remoteHosts, len(rm.d.Ports))}),
 		{tool: fmt.Sprintf("x/crypto/ssh × %d in parallel", remoteHosts), role: floor, jobs: remoteHosts,
-			inProcess: func(ctx context.Context) (bench.Sample, error) { return connectAndRunAll(ctx, rm.d, addrs, "true") },
-			note:      fmt.Sprintf("floor: %d goroutines each dial, authenticate, exec `true` and wait, with golang.org/x/crypto/ssh.", remoteHosts)},
+			inProcess: func(ctx context.Context) (bench.Sample, error) {
+				return connectAndRunAll(ctx, rm.d.Keys.Signer, []string{rm.d.KnownHosts}, addrs, "true")
+			},
+			note: fmt.Sprintf("floor: %d goroutines each dial, authenticate, exec `true` and wait, with golang.org/x/crypto/ssh.", remoteHosts)},
 	}
 	ms := r.measure(ctx, workloadRemoteFan, cs, r.cfg.reps)
 	r.addRows(workloadRemoteFan, ms, func(m measured, row *bench.Row) {
@@ -279,10 +281,11 @@ func hostBlock(config, alias string) (string, error) {
 	return rest, nil
 }
 
-// connectAndRunAll connects to every address at once, with d's client key,
-// and runs command on each, as the floor for starting on many hosts.
-func connectAndRunAll(ctx context.Context, d *sshtest.SSHD, addrs []string, command string) (bench.Sample, error) {
-	hostKeys, err := knownhosts.New(d.KnownHosts)
+// connectAndRunAll connects to every address at once, with the client key
+// signer and the host keys in knownHosts, and runs command on each, as the
+// floor for starting on many hosts.
+func connectAndRunAll(ctx context.Context, signer ssh.Signer, knownHosts []string, addrs []string, command string) (bench.Sample, error) {
+	hostKeys, err := knownhosts.New(knownHosts...)
 	if err != nil {
 		return bench.Sample{}, fmt.Errorf("known hosts: %w", err)
 	}
@@ -292,7 +295,7 @@ func connectAndRunAll(ctx context.Context, d *sshtest.SSHD, addrs []string, comm
 	}
 	config := &ssh.ClientConfig{
 		User:            u.Username,
-		Auth:            []ssh.AuthMethod{ssh.PublicKeys(d.Keys.Signer)},
+		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: hostKeys,
 		Timeout:         30 * time.Second,
 	}

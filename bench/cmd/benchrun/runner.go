@@ -23,14 +23,19 @@ type runner struct {
 
 	concurr   string // path, or "" when concurr could not be built or does not work
 	forkfloor string
-	parallel  string
-	rush      string
-	xargs     string
+	// cforkfloor is the C fork/exec floor (bench/cforkfloor).
+	cforkfloor string
+	parallel   string
+	rush       string
+	xargs      string
 	// missing says why a tool's path is "".
 	missing map[string]string
 
 	inputs map[int]string // job count → file holding the lines 1…n
 	rows   []bench.Row
+	// sections are Markdown written after the table, such as the scale
+	// workload's own table.
+	sections []string
 }
 
 // role is what a tool is to a workload.
@@ -77,6 +82,7 @@ type measured struct {
 	c       contender
 	jobs    int
 	samples []time.Duration
+	cpu     []time.Duration // user and system time of each sample's run
 	peakRSS int64
 	err     error
 }
@@ -148,6 +154,7 @@ func (r *runner) measure(ctx context.Context, workload string, cs []contender, r
 				continue
 			}
 			m.samples = append(m.samples, s.Elapsed)
+			m.cpu = append(m.cpu, s.CPU)
 			m.peakRSS = max(m.peakRSS, s.MaxRSS)
 			r.logf("%s: %s: run %d/%d: %d jobs in %.3fs (peak RSS %.1f MB)", workload, m.c.tool, rep, reps, m.jobs, s.Elapsed.Seconds(), float64(s.MaxRSS)/(1<<20))
 		}

@@ -26,6 +26,7 @@ func (r *runner) setUp(ctx context.Context) [][2]string {
 	r.xargs = r.findOrApt(ctx, "xargs", "findutils")
 	r.rush = r.findOrGoInstall(ctx)
 	r.forkfloor = r.build(ctx, "forkfloor", "./bench/cmd/forkfloor")
+	r.cforkfloor = r.buildC(ctx, "C forkfloor", "bench/cforkfloor/forkfloor.c")
 	if r.cfg.concurr != "" {
 		abs, err := filepath.Abs(r.cfg.concurr)
 		if err != nil {
@@ -161,6 +162,27 @@ func (r *runner) build(ctx context.Context, name, pkg string) string {
 	cmd.WaitDelay = time.Second
 	if b, err := cmd.CombinedOutput(); err != nil {
 		r.missing[name] = "go build " + pkg + " failed: " + firstLines(b, err)
+		return ""
+	}
+	return out
+}
+
+// buildC compiles a C program of the module with the system's compiler.
+func (r *runner) buildC(ctx context.Context, name, src string) string {
+	cc := os.Getenv("CC")
+	if cc == "" {
+		cc = "cc"
+	}
+	if _, err := exec.LookPath(cc); err != nil {
+		r.missing[name] = "no C compiler (" + cc + ")"
+		return ""
+	}
+	out := filepath.Join(r.work, filepath.Base(strings.TrimSuffix(src, ".c"))+"-c")
+	cmd := exec.CommandContext(ctx, cc, "-O2", "-pthread", "-o", out, src)
+	cmd.Dir = r.cfg.moduleDir
+	cmd.WaitDelay = time.Second
+	if b, err := cmd.CombinedOutput(); err != nil {
+		r.missing[name] = cc + " " + src + " failed: " + firstLines(b, err)
 		return ""
 	}
 	return out

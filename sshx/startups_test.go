@@ -1,0 +1,81 @@
+package sshx
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestStartupGate(t *testing.T) {
+	tests := []struct {
+		name string
+		// logins runs against a gate of window 2: each is acquire, then
+		// release with dropped, in order, all first acquired then released.
+		dropped    []bool
+		wantWindow int
+	}{
+		{name: "logins that fill the window widen it", dropped: []bool{false, false}, wantWindow: 3},
+		{name: "a drop halves it", dropped: []bool{true}, wantWindow: 1},
+		{name: "never below one", dropped: []bool{true, true}, wantWindow: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newStartupGate(2)
+			var releases []func(bool)
+			for range tt.dropped {
+				rel, err := g.acquire(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				releases = append(releases, rel)
+			}
+			for i, rel := range releases {
+				rel(tt.dropped[i])
+				rel(tt.dropped[i]) // a second release is a no-op
+			}
+			if g.window != tt.wantWindow || g.inFlight != 0 {
+				t.Errorf("window %d, in flight %d; want window %d, none in flight", g.window, g.inFlight, tt.wantWindow)
+			}
+		})
+	}
+}
+
+func TestStartupGateWaits(t *testing.T) {
+	g := newStartupGate(1)
+	rel, err := g.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a login past the window waits for a place", func(t *testing.T) {
+		got := make(chan func(bool))
+		go func() {
+			r, _ := g.acquire(context.Background())
+			got <- r
+		}()
+		select {
+		case <-got:
+			t.Fatal("acquired past the window")
+		case <-time.After(50 * time.Millisecond):
+		}
+		rel(false)
+		select {
+		case r := <-got:
+			r(false)
+		case <-time.After(5 * time.Second):
+			t.Fatal("no place after a release")
+		}
+	})
+	t.Run("the wait ends with ctx", func(t *testing.T) {
+		hold, _ := g.acquire(context.Background())
+		for g.inFlight < g.window {
+			h, _ := g.acquire(context.Background())
+			defer h(false)
+		}
+		defer hold(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if _, err := g.acquire(ctx); err == nil {
+			t.Fatal("acquired past a full window")
+		}
+	})
+}
