@@ -23,6 +23,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs, specs := o.newFlagSet()
 	norm, err := normalizeArgs(args, specs)
 	if err != nil {
+		if hint.Of(err) != "" {
+			return err
+		}
 		return usagef(helpHint, "%v", err)
 	}
 	err = ff.Parse(fs, norm, ff.WithEnvVarPrefix("CONCURR"),
