@@ -275,9 +275,10 @@ func (o *options) newFlagSet() (*flag.FlagSet, []optionSpec) {
 // "--jobs=4", "-kv" becomes "--keep-order --v", and an option whose value
 // is optional (-i, -e) takes the next argument only when that does not look
 // like an option, as GNU Parallel's Getopt::Long does. It stops at the first
-// argument that is not an option, which starts the command. A GNU Parallel
-// option that concurr lacks is refused here as not supported.
-func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
+// argument that is not an option, which starts the command, and returns the
+// options and the rest apart (a "--" that ends the options is dropped). A
+// GNU Parallel option that concurr lacks is refused here as not supported.
+func normalizeArgs(args []string, specs []optionSpec) (options, rest []string, err error) {
 	byShort := map[byte]optionSpec{}
 	byLong := map[string]optionSpec{}
 	for _, s := range specs {
@@ -311,7 +312,7 @@ func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
 		a := args[i]
 		switch {
 		case a == "--":
-			return append(out, args[i:]...), nil
+			return out, args[i+1:], nil
 		case strings.HasPrefix(a, "--") || len(a) > 2 && a[0] == '-' && byShort[a[1]].bind == nil && byLong[strings.SplitN(a[1:], "=", 2)[0]].bind != nil:
 			// A long option; with one dash only when its first letter is
 			// no short option, as Go's flag package accepts.
@@ -319,7 +320,7 @@ func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
 			s, ok := byLong[name]
 			if !ok {
 				if _, gnu := gnuOptionHint(name); gnu {
-					return nil, notSupported(name)
+					return nil, nil, notSupported(name)
 				}
 				out = append(out, a) // the flag package names it unknown
 				continue
@@ -330,7 +331,7 @@ func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
 			}
 			v, err := value(&i, name, s, v, hasValue)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, "--"+name+"="+v)
 		case len(a) > 1 && a[0] == '-':
@@ -339,18 +340,18 @@ func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
 				s, ok := byShort[a[k]]
 				if !ok {
 					if _, gnu := gnuOptionHint(a[k : k+1]); gnu {
-						return nil, notSupported(a[k : k+1])
+						return nil, nil, notSupported(a[k : k+1])
 					}
 					if k == 1 {
 						if name := strings.SplitN(a[1:], "=", 2)[0]; len(name) > 1 {
 							if _, gnu := gnuOptionHint(name); gnu {
-								return nil, notSupported(name)
+								return nil, nil, notSupported(name)
 							}
 						}
 						out = append(out, a) // the flag package names it unknown
 						break
 					}
-					return nil, fmt.Errorf("unknown option -%c in %q", a[k], a)
+					return nil, nil, fmt.Errorf("unknown option -%c in %q", a[k], a)
 				}
 				if s.arg == "" {
 					out = append(out, "--"+s.long[0])
@@ -358,16 +359,16 @@ func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
 				}
 				v, err := value(&i, a[k:k+1], s, a[k+1:], k+1 < len(a))
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				out = append(out, "--"+s.long[0]+"="+v)
 				break
 			}
 		default:
-			return append(out, args[i:]...), nil
+			return out, args[i:], nil
 		}
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 // takesOptionalValue reports whether an optional value may be arg: not an

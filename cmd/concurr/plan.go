@@ -289,22 +289,35 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 			say.warningf("value for option -s should be < %d", p.cfg.PackChars)
 		}
 	}
-	if o.jobLog != "" {
-		resume := o.resume || o.resumeFailed
-		if resume {
-			done, err := joblog.Read(o.jobLog, say.warning)
-			if err != nil {
-				return err
-			}
-			failedToo := o.resumeFailed
-			p.cfg.Skip = func(seq uint64) bool {
-				e, ok := done[seq]
-				return ok && !(failedToo && e.Failed())
-			}
-		}
-		log, err := joblog.Create(o.jobLog, !resume, stdout)
+	// GNU Parallel's --joblog +FILE appends to FILE.
+	logPath, appending := o.jobLog, false
+	if rest, ok := strings.CutPrefix(logPath, "+"); ok && rest != "" {
+		logPath, appending = rest, true
+	}
+	resume := o.resume || o.resumeFailed
+	if logPath != "" && resume {
+		done, err := joblog.Read(logPath, say.warning)
 		if err != nil {
 			return err
+		}
+		failedToo := o.resumeFailed
+		p.cfg.Skip = func(seq uint64) bool {
+			e, ok := done[seq]
+			return ok && !(failedToo && e.Failed())
+		}
+	}
+	if logPath != "" && !o.dryRun {
+		// A dry run logs nothing, and leaves the file alone.
+		create := func() (*joblog.Writer, error) { return joblog.Create(logPath, !resume, stdout) }
+		if appending {
+			create = func() (*joblog.Writer, error) { return joblog.Append(logPath, stdout) }
+		}
+		log, err := create()
+		if err != nil {
+			return err
+		}
+		if o.keepOrder {
+			log.InOrder()
 		}
 		p.cfg.JobLog = log
 		p.closers = append(p.closers, func() { log.Close() })

@@ -23,6 +23,11 @@ func (r *run) feed(ctx context.Context, src Source) {
 		}
 		if r.cfg.Skip != nil && r.cfg.Skip(seq) {
 			r.cfg.Output.Skip(seq)
+			if r.cfg.JobLog != nil {
+				if err := r.cfg.JobLog.Skip(seq); err != nil {
+					r.fail(err)
+				}
+			}
 			return true
 		}
 		j := &job{seq: seq, args: args}
