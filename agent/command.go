@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,7 @@ type command struct {
 	// than the number of whichever slot goroutine the scheduler ran first.
 	slotBusy  []bool
 	slotNames []string // the numbers in decimal, for PARALLEL_JOBSLOT
+	tmpPrefix string   // PARALLEL_TMP without the job's number
 }
 
 // newCommand decodes m's program and parses its script, once for all its
@@ -73,11 +75,15 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 			return nil, fmt.Errorf("environment entry %q is not NAME=value", kv)
 		}
 	}
-	shadowed := map[string]bool{"PARALLEL_SEQ": true, "PARALLEL_JOBSLOT": true}
+	shadowed := map[string]bool{}
+	for _, name := range jobVarNames {
+		shadowed[name] = true
+	}
 	for _, v := range program.Vars {
 		shadowed[v.Name] = true
 	}
-	c.env = newBaseEnviron(append(os.Environ(), m.Env...), shadowed)
+	c.env = newBaseEnviron(slices.Concat(os.Environ(), hostVars(m.Host), m.Env), shadowed)
+	c.tmpPrefix = filepath.Join(os.TempDir(), fmt.Sprintf("par%d-%d-", os.Getpid(), m.ID))
 	if c.dir, c.tempDir, err = workdir(s.cwd, m.Workdir); err != nil {
 		return nil, err
 	}
@@ -383,8 +389,7 @@ func (sl *slot) interpret(ctx context.Context, j *job) int {
 		}
 	}
 	sl.env.reset(j.values[:0])
-	sl.env.setString("PARALLEL_SEQ", strconv.FormatUint(j.seq, 10), true)
-	sl.env.setString("PARALLEL_JOBSLOT", sl.name, true)
+	sl.env.setJobVars(c.tmpPrefix, j.seq, sl.name)
 	c.program.Bind(template.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args}, sl.bindVar)
 	r := sl.runner
 	r.Reset()

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -322,6 +323,9 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 		p.cfg.JobLog = log
 		p.closers = append(p.closers, func() { log.Close() })
 	}
+	// GNU Parallel's jobs know its process, here the client's, on every
+	// host.
+	p.cfg.Env = append(p.cfg.Env, "PARALLEL_PID="+strconv.Itoa(os.Getpid()))
 	for _, name := range o.env {
 		if v, ok := os.LookupEnv(name); ok {
 			p.cfg.Env = append(p.cfg.Env, name+"="+v)

@@ -141,7 +141,9 @@ func TestAppendEndsTornLine(t *testing.T) {
 }
 
 func TestInOrder(t *testing.T) {
-	entry := func(seq uint64) Entry { return Entry{Seq: seq, Host: ":", Start: time.Unix(0, 0), Command: fmt.Sprint("job ", seq)} }
+	entry := func(seq uint64) Entry {
+		return Entry{Seq: seq, Host: ":", Start: time.Unix(0, 0), Command: fmt.Sprint("job ", seq)}
+	}
 	tests := []struct {
 		name    string
 		writes  []uint64 // entries written, in this order
