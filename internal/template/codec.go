@@ -8,8 +8,9 @@ import (
 )
 
 // binaryFormat versions the binary form; a decoder refuses others. Format 1
-// also carried the words and options, for a display the agent never shows.
-const binaryFormat = 2
+// also carried the words and options, for a display the agent never shows;
+// format 2 had no context words of several replacement strings.
+const binaryFormat = 3
 
 // MarshalBinary encodes the program for the wire: unsigned varints and
 // length-prefixed strings, as in the protocol's frames.
@@ -23,6 +24,12 @@ func (p *Program) MarshalBinary() ([]byte, error) {
 		b = binary.AppendVarint(b, int64(v.Index))
 		b = varbin.AppendString(b, v.Prefix)
 		b = varbin.AppendString(b, v.Suffix)
+		b = binary.AppendUvarint(b, uint64(len(v.Parts)))
+		for _, p := range v.Parts {
+			b = varbin.AppendString(b, p.Lit)
+			b = binary.AppendUvarint(b, uint64(p.Kind))
+			b = binary.AppendVarint(b, int64(p.Index))
+		}
 	}
 	b = varbin.AppendBool(b, p.FromInput)
 	return b, nil
@@ -45,6 +52,21 @@ func UnmarshalProgram(b []byte) (*Program, error) {
 		kind := d.Uvarint()
 		index := d.Varint()
 		v.Prefix, v.Suffix = d.String(), d.String()
+		if parts := d.Count(); parts > 0 && d.Err() == nil {
+			v.Parts = make([]Part, parts)
+			for k := range v.Parts {
+				p := &v.Parts[k]
+				p.Lit = d.String()
+				pkind, pindex := d.Uvarint(), d.Varint()
+				if d.Err() != nil {
+					break
+				}
+				if pkind > uint64(KindHost) || pindex > maxIndex || pindex < -maxIndex {
+					return nil, fmt.Errorf("decode template: variable %q has a bad part", v.Name)
+				}
+				p.Kind, p.Index = Kind(pkind), int(pindex)
+			}
+		}
 		if d.Err() != nil {
 			break
 		}

@@ -140,6 +140,7 @@ type valueKey struct {
 	kind           Kind
 	index          int
 	prefix, suffix string
+	context        int // n > 0: the compiler's n-th context word of several replacements
 }
 
 // quoting is the shell quoting in force where a replacement string stands.
@@ -176,7 +177,11 @@ func (c *compiler) render() (string, []Var) {
 		if !ok {
 			name = varPrefix + strconv.Itoa(len(vars)+1)
 			names[p.key] = name
-			vars = append(vars, Var{Name: name, Kind: p.key.kind, Index: p.key.index, Prefix: p.key.prefix, Suffix: p.key.suffix})
+			v := Var{Name: name, Kind: p.key.kind, Index: p.key.index, Prefix: p.key.prefix, Suffix: p.key.suffix}
+			if p.key.context > 0 {
+				v.Parts = c.contexts[p.key.context-1].parts
+			}
+			vars = append(vars, v)
 		}
 		switch p.q {
 		case quoteNone:

@@ -14,6 +14,7 @@ type seg struct {
 	key                  valueKey
 	ctx                  bool
 	rawPrefix, rawSuffix string
+	parts                []seg // a context word of several references: its source text and references
 }
 
 // displayForm is how a template shows a job's command line.
@@ -49,6 +50,10 @@ func (t *Template) Display(j Job) string {
 			b = append(b, s.lit...)
 			continue
 		}
+		if s.parts != nil {
+			b = appendContextWord(b, s.parts, j)
+			continue
+		}
 		vals = appendValues(vals[:0], s.key.kind, s.key.index, j)
 		for k, v := range vals {
 			if k > 0 {
@@ -60,6 +65,36 @@ func (t *Template) Display(j Job) string {
 		}
 	}
 	return string(b)
+}
+
+// appendContextWord shows a context word of several references once per
+// argument, its source text as written and its values quoted.
+func appendContextWord(b []byte, parts []seg, j Job) []byte {
+	var vals []string
+	for i, a := range j.Args {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		one := Job{Seq: j.Seq, Slot: j.Slot, Host: j.Host, Args: []string{a}}
+		for _, p := range parts {
+			if !p.ref {
+				b = append(b, p.lit...)
+				continue
+			}
+			if p.key.index == 0 && perArgument(p.key.kind) {
+				vals = appendValues(vals[:0], p.key.kind, 0, one)
+			} else {
+				vals = appendValues(vals[:0], p.key.kind, p.key.index, j)
+			}
+			for k, v := range vals {
+				if k > 0 {
+					b = append(b, ' ')
+				}
+				b = AppendShellQuote(b, v)
+			}
+		}
+	}
+	return b
 }
 
 // expandSegs replaces references with their raw values, several joined by

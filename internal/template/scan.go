@@ -39,6 +39,8 @@ type compiler struct {
 	segsAt int // source offset of literal text not yet in segs
 	nRefs  int
 	pos    int
+	// contexts are the -X words that hold several replacement strings.
+	contexts []contextWord
 }
 
 func (c *compiler) top() *frame { return &c.frames[len(c.frames)-1] }
@@ -143,6 +145,7 @@ func (c *compiler) ref(f *frame, m tokenMatch, at int) {
 		if w.refs == 1 {
 			w.refAt, w.refKey, w.refFrom, w.refTo = len(w.lit), key, at, at+m.n
 		}
+		w.refList = append(w.refList, wordRef{litAt: len(w.lit), key: key, from: at, to: at + m.n})
 	}
 	c.flushLit()
 	c.flushSeg(at)

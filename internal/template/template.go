@@ -57,7 +57,24 @@ type Var struct {
 	Kind           Kind
 	Index          int    // 0: all arguments; n > 0: the n-th; n < 0: n-th from the end
 	Prefix, Suffix string // ModeContext: text repeated around each argument
+	// Parts, in ModeContext, is a word that holds several replacement
+	// strings, repeated for each argument: its literal text and its
+	// references in order. A reference with Index 0 to a per-argument kind
+	// takes the argument being repeated; the others ({1}, {#}) take the
+	// same value in every repetition. Kind and Index are then unused.
+	Parts []Part
 }
+
+// Part is literal text (Kind 0) or a replacement in a context word.
+type Part struct {
+	Lit   string
+	Kind  Kind
+	Index int
+}
+
+// perArgument reports whether a replacement with index 0 takes one value
+// per argument, rather than one per job.
+func perArgument(k Kind) bool { return k != KindSeq && k != KindSlot && k != KindHost }
 
 // Template is a compiled command template. Replacement strings have become
 // references to shell variables, so that values are data, never code. The
