@@ -64,7 +64,7 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 	for i := range c.slots {
 		c.slotNames = append(c.slotNames, strconv.Itoa(i+1))
 	}
-	if !program.FromInput {
+	if !program.FromInput && program.Raw == nil {
 		c.file, err = parseScript(program.Script)
 		if err != nil {
 			return nil, fmt.Errorf("parse template script: %w", err)
@@ -378,9 +378,14 @@ func (sl *slot) run(j *job) {
 func (sl *slot) interpret(ctx context.Context, j *job) int {
 	c := sl.c
 	file := c.file
-	if c.program.FromInput {
+	if c.program.FromInput || c.program.Raw != nil {
+		// The job's values are part of its shell source.
+		src := strings.Join(j.args, " ")
+		if c.program.Raw != nil {
+			src = c.program.RawScript(template.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args})
+		}
 		var err error
-		file, err = parseScript(strings.Join(j.args, " "))
+		file, err = parseScript(src)
 		if err != nil {
 			// As a shell given bad syntax with -c: the message on stderr
 			// and status 2.

@@ -26,12 +26,14 @@ func (p *Program) MarshalBinary() ([]byte, error) {
 		b = varbin.AppendString(b, v.Suffix)
 		b = binary.AppendUvarint(b, uint64(len(v.Parts)))
 		for _, p := range v.Parts {
-			b = varbin.AppendString(b, p.Lit)
-			b = binary.AppendUvarint(b, uint64(p.Kind))
-			b = binary.AppendVarint(b, int64(p.Index))
+			b = appendPart(b, p)
 		}
 	}
 	b = varbin.AppendBool(b, p.FromInput)
+	b = binary.AppendUvarint(b, uint64(len(p.Raw)))
+	for _, part := range p.Raw {
+		b = appendPart(b, part)
+	}
 	return b, nil
 }
 
@@ -42,6 +44,7 @@ func UnmarshalProgram(b []byte) (*Program, error) {
 		return nil, fmt.Errorf("decode template: format %d, want %d", v, binaryFormat)
 	}
 	p := &Program{Script: d.String()}
+	var err error
 	n := d.Count()
 	if n > 0 {
 		p.Vars = make([]Var, n)
@@ -52,20 +55,8 @@ func UnmarshalProgram(b []byte) (*Program, error) {
 		kind := d.Uvarint()
 		index := d.Varint()
 		v.Prefix, v.Suffix = d.String(), d.String()
-		if parts := d.Count(); parts > 0 && d.Err() == nil {
-			v.Parts = make([]Part, parts)
-			for k := range v.Parts {
-				p := &v.Parts[k]
-				p.Lit = d.String()
-				pkind, pindex := d.Uvarint(), d.Varint()
-				if d.Err() != nil {
-					break
-				}
-				if pkind > uint64(KindHost) || pindex > maxIndex || pindex < -maxIndex {
-					return nil, fmt.Errorf("decode template: variable %q has a bad part", v.Name)
-				}
-				p.Kind, p.Index = Kind(pkind), int(pindex)
-			}
+		if v.Parts, err = decodeParts(d); err != nil {
+			return nil, fmt.Errorf("decode template: variable %q: %w", v.Name, err)
 		}
 		if d.Err() != nil {
 			break
@@ -79,8 +70,39 @@ func UnmarshalProgram(b []byte) (*Program, error) {
 		v.Kind, v.Index = Kind(kind), int(index)
 	}
 	p.FromInput = d.Bool()
+	if p.Raw, err = decodeParts(d); err != nil {
+		return nil, fmt.Errorf("decode template: %w", err)
+	}
 	if err := d.Err(); err != nil {
 		return nil, fmt.Errorf("decode template: %w", err)
 	}
 	return p, nil
+}
+
+func appendPart(b []byte, p Part) []byte {
+	b = varbin.AppendString(b, p.Lit)
+	b = binary.AppendUvarint(b, uint64(p.Kind))
+	return binary.AppendVarint(b, int64(p.Index))
+}
+
+// decodeParts reads a counted list of parts; an empty list is nil.
+func decodeParts(d *varbin.Decoder) ([]Part, error) {
+	n := d.Count()
+	if n == 0 || d.Err() != nil {
+		return nil, nil
+	}
+	parts := make([]Part, n)
+	for k := range parts {
+		p := &parts[k]
+		p.Lit = d.String()
+		kind, index := d.Uvarint(), d.Varint()
+		if d.Err() != nil {
+			return nil, nil
+		}
+		if kind > uint64(KindHost) || index > maxIndex || index < -maxIndex {
+			return nil, fmt.Errorf("part %d has kind %d, position %d", k, kind, index)
+		}
+		p.Kind, p.Index = Kind(kind), int(index)
+	}
+	return parts, nil
 }

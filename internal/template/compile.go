@@ -45,8 +45,30 @@ func Compile(words []string, opts Options) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.Script, t.Vars, t.display = c.script, c.vars, c.display
+	t.Script, t.Vars, t.display, t.Raw = c.script, c.vars, c.display, c.raw
 	return t, nil
+}
+
+// completesCommandWord reports whether a replacement string is part of the
+// template's first word, before any = (l{}, {}.sh, but not V={}): GNU
+// Parallel then pastes every value in unquoted, so that input "s /bin/ls"
+// runs ls /bin/ls. Only in one record per job.
+func completesCommandWord(text string, r *recognizer, opts Options) bool {
+	if opts.Quote || opts.Mode != ModeSingle {
+		return false
+	}
+	segs, err := r.scanText(text)
+	if err != nil || len(segs) == 0 {
+		return false
+	}
+	lead := ""
+	if !segs[0].ref {
+		if len(segs) < 2 {
+			return false
+		}
+		lead = segs[0].lit
+	}
+	return !strings.ContainsAny(lead, " \t\n=")
 }
 
 // compiled is what a template compiles to.
@@ -54,6 +76,7 @@ type compiled struct {
 	script  string
 	vars    []Var
 	display *displayForm
+	raw     []Part
 }
 
 func compileShell(text string, words []string, r *recognizer, opts Options) (*compiled, error) {
@@ -81,11 +104,21 @@ func compileShell(text string, words []string, r *recognizer, opts Options) (*co
 			return nil, fmt.Errorf("template %q: %w", text, err)
 		}
 	}
-	script, vars := c.render()
+	raw := completesCommandWord(text, r, opts)
+	script, vars, rawParts := c.render(raw)
+	if raw {
+		// Each job's script is parsed when its values are known; a value
+		// can only complete what the template starts.
+		script = (&Program{Raw: rawParts}).RawScript(Job{Seq: 1, Slot: 1, Args: []string{"x"}})
+	}
 	if err := checkSyntax(script); err != nil {
 		return nil, fmt.Errorf("template %q: %w", text, err)
 	}
-	return &compiled{script: script, vars: vars, display: &displayForm{segs: c.segs, quoteWords: quoteWords}}, nil
+	if raw {
+		script = ""
+	}
+	return &compiled{script: script, vars: vars, raw: rawParts,
+		display: &displayForm{segs: c.segs, quoteWords: quoteWords, raw: raw}}, nil
 }
 
 // quoteEachWord makes each word one literal shell word in which replacement
@@ -164,13 +197,21 @@ type piece struct {
 
 // render names the variables, one per distinct replacement, and writes
 // the script.
-func (c *compiler) render() (string, []Var) {
+// With raw, the unquoted references are not variables but parts of the
+// returned Raw script, between its literal text.
+func (c *compiler) render(raw bool) (string, []Var, []Part) {
 	names := make(map[valueKey]string)
 	var vars []Var
+	var parts []Part
 	var b strings.Builder
 	for _, p := range c.pieces {
 		if !p.ref {
 			b.WriteString(p.lit)
+			continue
+		}
+		if raw && p.q == quoteNone {
+			parts = append(parts, Part{Lit: b.String()}, Part{Kind: p.key.kind, Index: p.key.index})
+			b.Reset()
 			continue
 		}
 		name, ok := names[p.key]
@@ -197,5 +238,8 @@ func (c *compiler) render() (string, []Var) {
 			b.WriteString(`${` + name + `[*]}`)
 		}
 	}
-	return b.String(), vars
+	if raw {
+		return "", vars, append(parts, Part{Lit: b.String()})
+	}
+	return b.String(), vars, nil
 }

@@ -21,6 +21,7 @@ type seg struct {
 type displayForm struct {
 	segs       []seg
 	quoteWords [][]seg // with -q: each word, shown quoted as a whole
+	raw        bool    // values completing the command word: all shown unquoted, as run
 }
 
 // Display returns the command as GNU Parallel would show it with --dry-run,
@@ -43,6 +44,9 @@ func (t *Template) Display(j Job) string {
 			b = AppendShellQuote(b, expandSegs(w, j))
 		}
 		return string(b)
+	}
+	if d.raw {
+		return expandSegs(d.segs, j)
 	}
 	var vals []string
 	for _, s := range d.segs {

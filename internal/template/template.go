@@ -5,6 +5,8 @@
 // Parallel does, and the codec carries what the agent runs over the wire.
 package template
 
+import "strings"
+
 // Kind says which replacement value a template variable holds.
 type Kind uint8
 
@@ -97,6 +99,28 @@ type Program struct {
 	Script    string // shell source, parsed once per node
 	Vars      []Var
 	FromInput bool // no template: each job's arguments are its command
+	// Raw, when set, is the script of a template whose command word is
+	// completed by a replacement string (l{}): literal script text, and
+	// the unquoted replacements, whose values GNU Parallel pastes in
+	// unquoted. Each job's script is then built from it (RawScript) and
+	// parsed; Script is unused. Replacements inside quotes stay variables.
+	Raw []Part
+}
+
+// RawScript is the script of job j for a Raw program: the job's values
+// pasted in place, several joined by spaces.
+func (p *Program) RawScript(j Job) string {
+	var b strings.Builder
+	var vals []string
+	for _, part := range p.Raw {
+		if part.Kind == 0 {
+			b.WriteString(part.Lit)
+			continue
+		}
+		vals = appendValues(vals[:0], part.Kind, part.Index, j)
+		b.WriteString(strings.Join(vals, " "))
+	}
+	return b.String()
 }
 
 // Job is what a template is expanded with.
