@@ -1,5 +1,7 @@
 package difftest
 
+import "strings"
+
 // A counter file in the job's working directory makes a job fail on its first
 // attempt and succeed on its second.
 const failOnce = `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo attempt $n {}; [ $n -ge 2 ]`
@@ -266,12 +268,17 @@ func dropInCases() []diffCase {
 		{name: "pack/default-limit-m", args: []string{"-j1", "-m", "echo"}, stdin: lines(30000)},
 		{name: "pack/default-limit-X", args: []string{"-j1", "-X", "echo", "n{}"}, stdin: lines(20000)},
 		// Never beyond the kernel's limit, whatever the number of {} words.
-		{name: "pack/many-ref-words-X", args: []string{"-j1", "-X", "echo {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} | wc -c"}, stdin: lines(20000)},
-		{name: "pack/many-ref-words-m", args: []string{"-j1", "-m", "echo {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} | wc -c"}, stdin: lines(20000)},
+		{name: "pack/many-ref-words-X", args: []string{"-j1", "-X", "echo {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} | wc -c"}, stdin: lines(5000)},
+		{name: "pack/many-ref-words-m", args: []string{"-j1", "-m", "echo {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} | wc -c"}, stdin: lines(5000)},
+		// GNU Parallel refuses any job whose command is longer than its
+		// limit; concurr limits only packed jobs, since it hands values to
+		// the command as arguments rather than through sh -c.
+		{name: "pack/long-single-value-runs", args: []string{"printf %s {} | wc -c"}, stdin: strings.Repeat("a", 70000) + "\n",
+			want: &outcome{stdout: "70000\n"}},
 		// -m and -X spread the last job over the slots.
 		{name: "pack/j2-m-spread", args: []string{"-j2", "-m", "echo", ":::", "1", "2", "3", "4", "5"}},
 		{name: "pack/j3-m-spread", args: []string{"-j3", "-m", "echo", ":::", "1", "2", "3", "4", "5", "6", "7"}},
-		{name: "pack/j2-X-spread", args: []string{"-j2", "-X", "echo", "<{}>", ":::", "1", "2", "3", "4", "5"}},
+		{name: "pack/j2-X-spread", args: []string{"-j2", "-X", "echo", "x{}y", ":::", "1", "2", "3", "4", "5"}},
 		{name: "pack/j4-m-fewer-args-than-slots", args: []string{"-j4", "-m", "echo", ":::", "1", "2"}},
 
 		// Job log.
