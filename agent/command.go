@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,7 @@ type command struct {
 	// than the number of whichever slot goroutine the scheduler ran first.
 	slotBusy  []bool
 	slotNames []string // the numbers in decimal, for PARALLEL_JOBSLOT
+	tmpPrefix string   // PARALLEL_TMP without the job's number
 }
 
 // newCommand decodes m's program and parses its script, once for all its
@@ -71,23 +73,29 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 	for i := range c.slots {
 		c.slotNames = append(c.slotNames, strconv.Itoa(i+1))
 	}
-	if !program.FromInput {
+	if !program.FromInput && program.Raw == nil {
 		c.file, err = parseScript(program.Script)
 		if err != nil {
 			return nil, fmt.Errorf("parse template script: %w", err)
 		}
 	}
-	c.mayMakeFIFOs = program.FromInput || mayMakeFIFOs(c.file)
+	// A script built per job (from its input, or pasted for l{}) is not
+	// known yet: it may make FIFOs.
+	c.mayMakeFIFOs = c.file == nil || mayMakeFIFOs(c.file)
 	for _, kv := range m.Env {
 		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
 			return nil, fmt.Errorf("environment entry %q is not NAME=value", kv)
 		}
 	}
-	shadowed := map[string]bool{"PARALLEL_SEQ": true, "PARALLEL_JOBSLOT": true}
+	shadowed := map[string]bool{}
+	for _, name := range jobVarNames {
+		shadowed[name] = true
+	}
 	for _, v := range program.Vars {
 		shadowed[v.Name] = true
 	}
-	c.env = newBaseEnviron(append(os.Environ(), m.Env...), shadowed)
+	c.env = newBaseEnviron(slices.Concat(os.Environ(), hostVars(m.Host), m.Env), shadowed)
+	c.tmpPrefix = filepath.Join(os.TempDir(), fmt.Sprintf("par%d-%d-", os.Getpid(), m.ID))
 	if c.dir, c.tempDir, err = workdir(s.cwd, m.Workdir); err != nil {
 		return nil, err
 	}
@@ -411,9 +419,14 @@ func (sl *slot) run(j *job) {
 func (sl *slot) interpret(ctx context.Context, j *job) int {
 	c := sl.c
 	file := c.file
-	if c.program.FromInput {
+	if c.program.FromInput || c.program.Raw != nil {
+		// The job's values are part of its shell source.
+		src := strings.Join(j.args, " ")
+		if c.program.Raw != nil {
+			src = c.program.RawScript(template.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args})
+		}
 		var err error
-		file, err = parseScript(strings.Join(j.args, " "))
+		file, err = parseScript(src)
 		if err != nil {
 			// As a shell given bad syntax with -c: the message on stderr
 			// and status 2.
@@ -422,8 +435,7 @@ func (sl *slot) interpret(ctx context.Context, j *job) int {
 		}
 	}
 	sl.env.reset(j.values[:0])
-	sl.env.setString("PARALLEL_SEQ", strconv.FormatUint(j.seq, 10), true)
-	sl.env.setString("PARALLEL_JOBSLOT", sl.name, true)
+	sl.env.setJobVars(c.tmpPrefix, j.seq, sl.name)
 	c.program.Bind(template.Job{Seq: j.seq, Slot: sl.n, Slots: uint64(c.slots), Host: c.host, Args: j.args}, sl.bindVar)
 	r := sl.runner
 	r.Reset()

@@ -173,3 +173,60 @@ func (e *jobEnviron) hasAfter(name string, i int) bool {
 	}
 	return false
 }
+
+// GNU Parallel's variables that every job gets. PARALLEL_PID, the client's
+// process, comes from the client with the command's environment.
+const (
+	envSeq      = "PARALLEL_SEQ"      // the job's sequence number, {#}
+	envJobSlot  = "PARALLEL_JOBSLOT"  // the job's slot, {%}
+	envTmp      = "PARALLEL_TMP"      // a file name of the job's own, not created
+	envSSHLogin = "PARALLEL_SSHLOGIN" // the host as the client names it; ":" is the client's machine
+	envSSHHost  = "PARALLEL_SSHHOST"  // the same without user, port or slot count
+)
+
+// jobVarNames are the variables set per job, which the command's
+// environment leaves out.
+var jobVarNames = []string{envSeq, envJobSlot, envTmp}
+
+// hostVars are the PARALLEL_ variables that depend on the host alone, as
+// NAME=value pairs.
+func hostVars(host string) []string {
+	if host == "" {
+		host = ":"
+	}
+	return []string{envSSHLogin + "=" + host, envSSHHost + "=" + sshHost(host)}
+}
+
+// sshHost is the host name in a host as the client names it:
+// [N/][user@]host[:port].
+func sshHost(login string) string {
+	if login == ":" {
+		return login
+	}
+	if i := strings.IndexByte(login, '/'); i >= 0 {
+		login = login[i+1:]
+	}
+	if i := strings.LastIndexByte(login, '@'); i >= 0 {
+		login = login[i+1:]
+	}
+	if strings.HasPrefix(login, "[") {
+		// [IPv6]:port
+		if end := strings.IndexByte(login, ']'); end > 0 {
+			return login[1:end]
+		}
+	}
+	if strings.Count(login, ":") == 1 {
+		login, _, _ = strings.Cut(login, ":")
+	}
+	return login
+}
+
+// setJobVars sets the per-job PARALLEL_ variables, exported as GNU
+// Parallel does. PARALLEL_TMP is unique to the command and job, in the
+// node's temporary directory.
+func (e *jobEnviron) setJobVars(tmpPrefix string, seq uint64, slot string) {
+	s := strconv.FormatUint(seq, 10)
+	e.setString(envSeq, s, true)
+	e.setString(envJobSlot, slot, true)
+	e.setString(envTmp, tmpPrefix+s, true)
+}

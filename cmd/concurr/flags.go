@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -31,13 +34,14 @@ type options struct {
 	xargs          bool // -m
 	quote          bool
 	plus           bool // --plus
-	maxChars       int
+	maxChars       count
 	argFiles       stringList
 	delimiter      string
 	null           bool
 	colsep         string
 	header         string
-	maxArgs        int
+	maxArgs        count // -n
+	maxReplaceArgs count // -N
 	trim           string
 	link           bool
 	eof            string
@@ -49,7 +53,9 @@ type options struct {
 	timeout        string
 	delay          string
 	dryRun         bool
-	verbose        bool
+	verbose        bool // -v: each command on stdout, before its output
+	verboseStderr  bool // --verbose, -t: each command on stderr as it starts
+	ignored        bool // options GNU Parallel has that change nothing here
 	jobLog         string
 	resume         bool
 	resumeFailed   bool
@@ -108,8 +114,13 @@ type optionSpec struct {
 	long  []string // long names; the first is the one shown and used for CONCURR_ variables
 	short string   // one-letter name, or ""
 	arg   string   // the value's name in help; "" for a switch
-	help  string
-	bind  func(fs *flag.FlagSet, name string)
+	// optional is the value of an option whose value may be left out
+	// (-i, -e): GNU Parallel then takes the next argument only when it
+	// does not look like an option.
+	optional bool
+	bare     string // an optional option's value when left out
+	help     string
+	bind     func(fs *flag.FlagSet, name string)
 }
 
 func (o *options) specs() []optionSpec {
@@ -127,16 +138,27 @@ func (o *options) specs() []optionSpec {
 	list := func(p *stringList) func(*flag.FlagSet, string) {
 		return func(fs *flag.FlagSet, name string) { fs.Var(p, name, "") }
 	}
+	number := func(p *count, def int) func(*flag.FlagSet, string) {
+		*p = count(def)
+		return func(fs *flag.FlagSet, name string) { fs.Var(p, name, "") }
+	}
+	unset := func(p *bool) func(*flag.FlagSet, string) {
+		return func(fs *flag.FlagSet, name string) { fs.Var((*falseSwitch)(p), name, "") }
+	}
+	// The spellings are GNU Parallel's, in its order; the first long name
+	// is the one shown and used for CONCURR_ variables.
 	return []optionSpec{
 		{long: []string{"jobs"}, short: "j", arg: "N", help: "jobs at once per host: N, N% of cores, +N or -N cores (default: usable cores)", bind: str(&o.jobs, "")},
-		{long: []string{"max-procs"}, short: "P", arg: "N", help: "same as -j", bind: str(&o.jobs, "")},
-		{long: []string{"keep-order"}, short: "k", help: "print jobs' output in input order", bind: boolean(&o.keepOrder)},
+		{long: []string{"max-procs", "maxprocs"}, short: "P", arg: "N", help: "same as -j", bind: str(&o.jobs, "")},
+		{long: []string{"keep-order", "keeporder"}, short: "k", help: "print jobs' output in input order", bind: boolean(&o.keepOrder)},
+		{long: []string{"no-keep-order", "nokeeporder", "nok", "no-k"}, help: "cancel an earlier --keep-order, as from --config", bind: unset(&o.keepOrder)},
 		{long: []string{"group"}, help: "print each job's output together when it ends (default)", bind: boolean(&o.group)},
-		{long: []string{"line-buffer", "lb"}, help: "print whole lines as jobs produce them", bind: boolean(&o.lineBuffer)},
+		{long: []string{"line-buffer", "line-buffered", "linebuffer", "linebuffered", "lb"}, help: "print whole lines as jobs produce them", bind: boolean(&o.lineBuffer)},
 		{long: []string{"ungroup"}, short: "u", help: "print output as it comes, unbuffered", bind: boolean(&o.ungroup)},
 		{long: []string{"tag"}, help: "prefix output lines with the job's arguments", bind: boolean(&o.tag)},
-		{long: []string{"tagstring"}, arg: "STR", help: "prefix output lines with STR (replacement strings allowed)", bind: str(&o.tagString, "")},
-		{long: []string{"replace"}, short: "I", arg: "STR", help: "use STR instead of {}", bind: str(&o.replace, "")},
+		{long: []string{"tagstring", "tag-string"}, arg: "STR", help: "prefix output lines with STR (replacement strings allowed)", bind: str(&o.tagString, "")},
+		{long: []string{"I"}, short: "I", arg: "STR", help: "use STR instead of {}", bind: str(&o.replace, "")},
+		{long: []string{"replace"}, short: "i", arg: "STR", optional: true, bare: "{}", help: "as -I; alone, or with a value attached (-iSTR), as xargs -i", bind: str(&o.replace, "")},
 		{long: []string{"extensionreplace", "er"}, arg: "STR", help: "use STR instead of {.}", bind: str(&o.extReplace, "")},
 		{long: []string{"basenamereplace", "bnr"}, arg: "STR", help: "use STR instead of {/}", bind: str(&o.baseReplace, "")},
 		{long: []string{"dirnamereplace", "dnr"}, arg: "STR", help: "use STR instead of {//}", bind: str(&o.dirReplace, "")},
@@ -144,52 +166,121 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"seqreplace"}, arg: "STR", help: "use STR instead of {#}", bind: str(&o.seqReplace, "")},
 		{long: []string{"slotreplace"}, arg: "STR", help: "use STR instead of {%}", bind: str(&o.slotReplace, "")},
 		{long: []string{"xargs"}, short: "m", help: "put as many arguments as fit in one command", bind: boolean(&o.xargs)},
-		{long: []string{"context-replace"}, short: "X", help: "like -m, repeating the word around {} for each argument", bind: boolean(&o.contextReplace)},
-		{long: []string{"max-chars"}, short: "s", arg: "N", help: "with -m and -X, limit a command to N characters", bind: integer(&o.maxChars, 0)},
+		{long: []string{"context-replace"}, short: "X", help: "like -m, repeating each word that holds a replacement string for each argument", bind: boolean(&o.contextReplace)},
+		{long: []string{"max-chars", "maxchars"}, short: "s", arg: "N", help: "with -m and -X, limit a command to N characters (k, M, G suffixes)", bind: number(&o.maxChars, 0)},
 		{long: []string{"quote"}, short: "q", help: "quote the command so that it is not shell code", bind: boolean(&o.quote)},
 		{long: []string{"plus"}, help: "add GNU Parallel's --plus replacement strings: {..} {+.} {%.gz} {/a/b} {:1:2} ...", bind: boolean(&o.plus)},
-		{long: []string{"arg-file"}, short: "a", arg: "FILE", help: "read arguments from FILE (- is stdin); repeatable", bind: list(&o.argFiles)},
+		{long: []string{"arg-file", "argfile"}, short: "a", arg: "FILE", help: "read arguments from FILE (- is stdin); repeatable", bind: list(&o.argFiles)},
 		{long: []string{"delimiter"}, short: "d", arg: "DELIM", help: "input items end with DELIM (\\n, \\t, \\0 understood)", bind: str(&o.delimiter, "")},
 		{long: []string{"null"}, short: "0", help: "input items end with NUL", bind: boolean(&o.null)},
-		{long: []string{"colsep"}, short: "C", arg: "REGEX", help: "split each input line into columns {1} {2} …", bind: str(&o.colsep, "")},
+		{long: []string{"colsep", "col-sep"}, short: "C", arg: "REGEX", help: "split each input line into columns {1} {2} …", bind: str(&o.colsep, "")},
 		{long: []string{"header"}, arg: "REGEX", help: "the first input line names the columns, for {name} (use :)", bind: str(&o.header, "")},
-		{long: []string{"max-args"}, short: "n", arg: "N", help: "N arguments per job at most, as xargs -n", bind: integer(&o.maxArgs, -1)},
-		{long: []string{"max-replace-args"}, short: "N", arg: "N", help: "N arguments per job ({1}…{N}); -N0 runs once per input with none", bind: integer(&o.maxArgs, -1)},
+		{long: []string{"max-args", "maxargs"}, short: "n", arg: "N", help: "N arguments per job at most, as xargs -n (k, M, G suffixes)", bind: number(&o.maxArgs, -1)},
+		{long: []string{"max-replace-args", "maxreplaceargs"}, short: "N", arg: "N", help: "N arguments per job ({1}…{N}), each word around {} repeated for each; -N0 runs once per input with none", bind: number(&o.maxReplaceArgs, -1)},
 		{long: []string{"trim"}, arg: "lr", help: "trim white space from arguments: n, l, r, lr", bind: str(&o.trim, "")},
-		{long: []string{"eof"}, short: "E", arg: "STR", help: "an input item equal to STR ends the input", bind: str(&o.eof, "")},
-		{long: []string{"no-run-if-empty"}, short: "r", help: "skip input items that are only white space", bind: boolean(&o.noRunIfEmpty)},
-		{long: []string{"arg-sep"}, arg: "SEP", help: "use SEP instead of ::: (and disable the : alias)", bind: str(&o.argSep, "")},
-		{long: []string{"arg-file-sep"}, arg: "SEP", help: "use SEP instead of :::: (and disable the :: alias)", bind: str(&o.argFileSep, "")},
+		{long: []string{"E"}, short: "E", arg: "STR", help: "an input item equal to STR ends the input", bind: str(&o.eof, "")},
+		{long: []string{"eof"}, short: "e", arg: "STR", optional: true, help: "as -E; alone, it ends nothing", bind: str(&o.eof, "")},
+		{long: []string{"no-run-if-empty", "norunifempty"}, short: "r", help: "skip input items that are only white space", bind: boolean(&o.noRunIfEmpty)},
+		{long: []string{"arg-sep", "argsep"}, arg: "SEP", help: "use SEP instead of ::: (and disable the : alias)", bind: str(&o.argSep, "")},
+		{long: []string{"arg-file-sep", "argfilesep"}, arg: "SEP", help: "use SEP instead of :::: (and disable the :: alias)", bind: str(&o.argFileSep, "")},
 		{long: []string{"link", "xapply"}, help: "link input sources instead of combining them", bind: boolean(&o.link)},
-		{long: []string{"halt"}, arg: "WHEN", help: "stop on failures: now|soon,fail|success|done=N|N%", bind: str(&o.halt, "")},
+		{long: []string{"halt", "halt-on-error", "haltonerror"}, arg: "WHEN", help: "stop on failures: now|soon,fail|success|done=N|N%", bind: str(&o.halt, "")},
 		{long: []string{"retries"}, arg: "N", help: "run a failing job up to N times, on another host if there is one", bind: integer(&o.retries, 0)},
 		{long: []string{"timeout"}, arg: "SECS", help: "kill jobs running longer than SECS, or N% of the median runtime", bind: str(&o.timeout, "")},
 		{long: []string{"delay"}, arg: "SECS", help: "wait SECS between job starts", bind: str(&o.delay, "")},
-		{long: []string{"dry-run"}, help: "print the commands instead of running them", bind: boolean(&o.dryRun)},
-		{long: []string{"verbose"}, short: "v", help: "print each command before its output", bind: boolean(&o.verbose)},
-		{long: []string{"joblog"}, arg: "FILE", help: "log finished jobs to FILE (- is stdout)", bind: str(&o.jobLog, "")},
+		{long: []string{"dry-run", "dryrun", "dr"}, help: "print the commands instead of running them", bind: boolean(&o.dryRun)},
+		{long: []string{"v"}, short: "v", help: "print each command on stdout, before its output", bind: boolean(&o.verbose)},
+		{long: []string{"verbose"}, short: "t", help: "print each command on stderr as it starts", bind: boolean(&o.verboseStderr)},
+		{long: []string{"joblog", "jl"}, arg: "FILE", help: "log finished jobs to FILE (- is stdout, +FILE appends)", bind: str(&o.jobLog, "")},
 		{long: []string{"resume"}, help: "with --joblog, skip jobs the log shows as run", bind: boolean(&o.resume)},
-		{long: []string{"resume-failed"}, help: "with --joblog, skip jobs the log shows as succeeded", bind: boolean(&o.resumeFailed)},
-		{long: []string{"results", "res"}, arg: "DIR", help: "save each job's output in files under DIR", bind: str(&o.results, "")},
+		{long: []string{"resume-failed", "resumefailed"}, help: "with --joblog, skip jobs the log shows as succeeded", bind: boolean(&o.resumeFailed)},
+		{long: []string{"results", "result", "res"}, arg: "DIR", help: "save each job's output in files under DIR", bind: str(&o.results, "")},
 		{long: []string{"env"}, arg: "VAR", help: "pass the variable VAR to remote jobs; repeatable", bind: list(&o.env)},
 		{long: []string{"bar"}, help: "show a progress bar on stderr", bind: boolean(&o.bar)},
 		{long: []string{"eta"}, help: "show the estimated time left on stderr", bind: boolean(&o.eta)},
 		{long: []string{"progress"}, help: "show progress on stderr", bind: boolean(&o.progress)},
 		{long: []string{"sshlogin"}, short: "S", arg: "HOSTS", help: "run on [N/][user@]host[:port], comma-separated; : is this machine", bind: list(&o.sshLogins)},
 		{long: []string{"sshloginfile", "slf"}, arg: "FILE", help: "read hosts from FILE, one per line", bind: list(&o.sshLoginFiles)},
+		{long: []string{"controlmaster"}, short: "M", help: "accepted: concurr always shares one connection per host", bind: boolean(&o.ignored)},
 		{long: []string{"scheduler-hosts"}, help: "run on the hosts of the Slurm or PBS job this runs in, over srun or pbs_tmrsh where there is one (--scheduler-hosts=ssh for SSH)",
 			bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.schedulerHosts, name, "") }},
 		{long: []string{"ssh"}, arg: "CMD", help: "reach hosts with this OpenSSH command instead of the built-in client", bind: str(&o.sshCommand, "")},
 		{long: []string{"ssh-config"}, short: "F", arg: "FILE", help: "ssh_config file to resolve hosts with", bind: str(&o.sshConfig, "")},
-		{long: []string{"sshdelay"}, arg: "SECS", help: "wait SECS between starting SSH connections", bind: str(&o.sshDelay, "")},
+		{long: []string{"sshdelay", "ssh-delay"}, arg: "SECS", help: "wait SECS between starting SSH connections", bind: str(&o.sshDelay, "")},
 		{long: []string{"onall"}, help: "run every job on every host", bind: boolean(&o.onAll)},
 		{long: []string{"nonall"}, help: "run the command, without arguments, on every host", bind: boolean(&o.nonAll)},
-		{long: []string{"workdir", "wd"}, arg: "DIR", help: "run jobs in DIR on each host (... makes a temporary one)", bind: str(&o.workdir, "")},
-		{long: []string{"tmpdir"}, arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
-		{long: []string{"config"}, arg: "FILE", help: "read options from FILE (one 'name value' per line)", bind: str(&o.config, "")},
-		{long: []string{"version"}, help: "print the version", bind: boolean(&o.version)},
+		{long: []string{"workdir", "work-dir", "wd"}, arg: "DIR", help: "run jobs in DIR on each host (... makes a temporary one)", bind: str(&o.workdir, "")},
+		{long: []string{"tmpdir", "tempdir"}, arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
+		{long: []string{"config"}, arg: "FILE", help: "read options from FILE (one 'name value' per line, dashes optional)", bind: str(&o.config, "")},
+		{long: []string{"will-cite", "willcite", "nn", "nonotice", "no-notice"}, help: "accepted: concurr shows no citation notice", bind: boolean(&o.ignored)},
+		{long: []string{"version"}, short: "V", help: "print the version", bind: boolean(&o.version)},
 		{long: []string{"help"}, short: "h", help: "print this help", bind: boolean(&o.help)},
 	}
+}
+
+// count is a number option that takes GNU Parallel's unit suffixes: k, m,
+// g, t (powers of 1000), K, M, G, T and ki, Mi, Gi, Ti (powers of 1024), as
+// in -N 1k or -s 10K.
+type count int
+
+func (c *count) String() string { return strconv.Itoa(int(*c)) }
+
+func (c *count) Set(v string) error {
+	n, err := parseCount(v)
+	if err != nil {
+		return err
+	}
+	*c = count(n)
+	return nil
+}
+
+// parseCount reads a whole number with an optional unit suffix.
+func parseCount(v string) (int, error) {
+	digits := strings.TrimRight(v, "kmgtpKMGTPi")
+	suffix := v[len(digits):]
+	n, err := strconv.ParseFloat(digits, 64)
+	if err != nil || digits == "" || strings.ContainsAny(digits, "eExXpP_") {
+		return 0, errors.New("parse error")
+	}
+	mult := 1.0
+	if suffix != "" {
+		m, ok := unitSuffixes[suffix]
+		if !ok {
+			m, ok = unitSuffixes[strings.ToLower(suffix)]
+		}
+		if !ok || (len(suffix) == 2 && suffix[1] != 'i') {
+			return 0, errors.New("parse error")
+		}
+		mult = m
+	}
+	total := n * mult
+	if total > math.MaxInt32 || total < math.MinInt32 {
+		return 0, errors.New("out of range")
+	}
+	return int(total), nil
+}
+
+var unitSuffixes = map[string]float64{
+	"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15,
+	"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50,
+	"ki": 1 << 10, "mi": 1 << 20, "gi": 1 << 30, "ti": 1 << 40, "pi": 1 << 50,
+}
+
+// falseSwitch is a switch that turns another off, as --no-keep-order does
+// to --keep-order; the later of the two on the command line wins.
+type falseSwitch bool
+
+func (f *falseSwitch) String() string   { return "false" }
+func (f *falseSwitch) IsBoolFlag() bool { return true }
+func (f *falseSwitch) Set(v string) error {
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return err
+	}
+	if on {
+		*f = false
+	}
+	return nil
 }
 
 // newFlagSet registers every spelling of every option on one variable.
@@ -201,77 +292,118 @@ func (o *options) newFlagSet() (*flag.FlagSet, []optionSpec) {
 		for _, name := range s.long {
 			s.bind(fs, name)
 		}
-		if s.short != "" {
+		if s.short != "" && s.short != s.long[0] {
 			s.bind(fs, s.short)
 		}
 	}
 	return fs, specs
 }
 
-// normalizeArgs rewrites GNU-style short options, which Go's flag package
-// does not understand, into long ones: "-j4" becomes "--jobs=4" and "-kv"
-// becomes "--keep-order --verbose". It stops at the first argument that is
-// not an option, which starts the command.
-func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
+// normalizeArgs rewrites GNU-style options, which Go's flag package does
+// not understand, into "--name=value" and "--name": "-j4" becomes
+// "--jobs=4", "-kv" becomes "--keep-order --v", and an option whose value
+// is optional (-i, -e) takes the next argument only when that does not look
+// like an option, as GNU Parallel's Getopt::Long does. It stops at the first
+// argument that is not an option, which starts the command, and returns the
+// options and the rest apart (a "--" that ends the options is dropped). A
+// GNU Parallel option that concurr lacks is refused here as not supported.
+func normalizeArgs(args []string, specs []optionSpec) (options, rest []string, err error) {
 	byShort := map[byte]optionSpec{}
-	takesArg := map[string]bool{}
+	byLong := map[string]optionSpec{}
 	for _, s := range specs {
 		if s.short != "" {
 			byShort[s.short[0]] = s
 		}
 		for _, l := range s.long {
-			takesArg[l] = s.arg != ""
+			byLong[l] = s
 		}
 	}
 	out := make([]string, 0, len(args))
+	// value returns the value of option s, named name, from the rest of
+	// its argument or from the next one.
+	value := func(i *int, name string, s optionSpec, rest string, attached bool) (string, error) {
+		switch {
+		case attached:
+			return rest, nil
+		case s.optional:
+			if *i+1 < len(args) && takesOptionalValue(args[*i+1]) {
+				*i++
+				return args[*i], nil
+			}
+			return s.bare, nil
+		case *i+1 < len(args):
+			*i++
+			return args[*i], nil
+		}
+		return "", fmt.Errorf("option %s needs a value", optionName(name))
+	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--":
-			return append(out, args[i:]...), nil
-		case strings.HasPrefix(a, "--"):
-			out = append(out, a)
-			name, _, hasValue := strings.Cut(a[2:], "=")
-			if takesArg[name] && !hasValue && i+1 < len(args) {
-				i++
-				out = append(out, args[i])
+			return out, args[i+1:], nil
+		case strings.HasPrefix(a, "--") || len(a) > 2 && a[0] == '-' && byShort[a[1]].bind == nil && byLong[strings.SplitN(a[1:], "=", 2)[0]].bind != nil:
+			// A long option; with one dash only when its first letter is
+			// no short option, as Go's flag package accepts.
+			name, v, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			s, ok := byLong[name]
+			if !ok {
+				if _, gnu := gnuOptionHint(name); gnu {
+					return nil, nil, notSupported(name)
+				}
+				out = append(out, a) // the flag package names it unknown
+				continue
 			}
+			if s.arg == "" {
+				out = append(out, a)
+				continue
+			}
+			v, err := value(&i, name, s, v, hasValue)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, "--"+name+"="+v)
 		case len(a) > 1 && a[0] == '-':
 			// A bundle of short options, the last of which may take a value.
 			for k := 1; k < len(a); k++ {
 				s, ok := byShort[a[k]]
 				if !ok {
+					if _, gnu := gnuOptionHint(a[k : k+1]); gnu {
+						return nil, nil, notSupported(a[k : k+1])
+					}
 					if k == 1 {
-						// Not a short option: maybe a long one with one dash,
-						// which Go's flag package accepts.
-						out = append(out, a)
-						if takesArg[strings.SplitN(a[1:], "=", 2)[0]] && !strings.Contains(a, "=") && i+1 < len(args) {
-							i++
-							out = append(out, args[i])
+						if name := strings.SplitN(a[1:], "=", 2)[0]; len(name) > 1 {
+							if _, gnu := gnuOptionHint(name); gnu {
+								return nil, nil, notSupported(name)
+							}
 						}
+						out = append(out, a) // the flag package names it unknown
 						break
 					}
-					return nil, fmt.Errorf("unknown option -%c in %q", a[k], a)
+					return nil, nil, fmt.Errorf("unknown option -%c in %q", a[k], a)
 				}
 				if s.arg == "" {
 					out = append(out, "--"+s.long[0])
 					continue
 				}
-				if k+1 < len(a) {
-					out = append(out, "--"+s.long[0]+"="+a[k+1:])
-				} else if i+1 < len(args) {
-					i++
-					out = append(out, "--"+s.long[0]+"="+args[i])
-				} else {
-					return nil, fmt.Errorf("option -%c needs a value", a[k])
+				v, err := value(&i, a[k:k+1], s, a[k+1:], k+1 < len(a))
+				if err != nil {
+					return nil, nil, err
 				}
+				out = append(out, "--"+s.long[0]+"="+v)
 				break
 			}
 		default:
-			return append(out, args[i:]...), nil
+			return out, args[i:], nil
 		}
 	}
-	return out, nil
+	return out, nil, nil
+}
+
+// takesOptionalValue reports whether an optional value may be arg: not an
+// option, nor the end of the options.
+func takesOptionalValue(arg string) bool {
+	return arg != "--" && !(len(arg) > 1 && arg[0] == '-')
 }
 
 // usage prints the help text.
@@ -295,7 +427,7 @@ Options:
 			continue
 		}
 		names := ""
-		if s.short != "" {
+		if s.short != "" && s.short != s.long[0] {
 			names = "-" + s.short + ", "
 		}
 		for i, l := range s.long {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,11 +146,13 @@ func (p *runPlan) planInputs(o *options, rest []string, stdin io.Reader, say *me
 	if !o.nonAll && parse.UsesStdin(sources, inOpts) && stdinIsTerminal(stdin) {
 		say.hint("reading arguments from the terminal; end them with Ctrl-D")
 	}
-	switch {
-	case o.maxArgs == 0:
+	// Packing (-m, -X) reads records one by one and packs them itself, up
+	// to -n or -N of them.
+	switch n := o.argsPerJob(); {
+	case n == 0:
 		inOpts.NoArgs = true
-	case o.maxArgs > 0:
-		inOpts.MaxArgs = o.maxArgs
+	case n > 0 && !o.packs():
+		inOpts.MaxArgs = n
 	}
 	if o.nonAll {
 		p.source = &sliceSource{jobs: [][]string{nil}}
@@ -184,14 +187,30 @@ func compileTemplate(o *options, words, header []string, positions int) (*templa
 		Plus:      o.plus,
 	}
 	switch {
-	case o.xargs:
+	case o.xargs && o.maxReplaceArgs < 0:
 		topts.Mode = template.ModeXargs
 		topts.Positions = 0
-	case o.contextReplace:
+	case o.packs():
 		topts.Mode = template.ModeContext
 		topts.Positions = 0
+	case o.maxReplaceArgs > 0:
+		// GNU Parallel's -N repeats the words around {} for each
+		// argument, as -X does.
+		topts.Mode = template.ModeContext
 	}
 	return template.Compile(words, topts)
+}
+
+// packs reports whether jobs take as many records as fit (-m, -X).
+func (o *options) packs() bool { return o.xargs || o.contextReplace }
+
+// argsPerJob is -N's count, else -n's, else -1: GNU Parallel reads -N
+// after -n.
+func (o *options) argsPerJob() int {
+	if o.maxReplaceArgs >= 0 {
+		return int(o.maxReplaceArgs)
+	}
+	return int(o.maxArgs)
 }
 
 func stdinIsTerminal(r io.Reader) bool {
@@ -244,6 +263,9 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 	}
 	p.tagHost = o.tag && o.tagString == "" && p.onAll
 	p.cfg.Verbose = o.verbose
+	if o.verboseStderr {
+		p.cfg.Started = func(command string) { say.write(command + "\n") }
+	}
 	p.cfg.DryRun = o.dryRun
 	p.cfg.Warn = say.warning
 	return nil
@@ -255,34 +277,61 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 	p.cfg.Retries = o.retries
 	p.cfg.Halt = v.halt
 	p.cfg.Delay = v.delay
-	if o.xargs || o.contextReplace {
-		p.cfg.Pack = 5000
+	if o.packs() {
+		p.cfg.Pack = maxPack
+		if n := o.argsPerJob(); n > 0 {
+			p.cfg.Pack = n
+		}
 		p.cfg.PackSpread = true
-		p.cfg.PackChars = 128 << 10
-		if o.maxChars > 0 {
-			p.cfg.PackChars = o.maxChars
+		length, err := p.cfg.Template.PackLength()
+		if err != nil {
+			return usagef("", "%v", err)
+		}
+		p.cfg.PackLength = length
+		p.cfg.PackChars = usableCommandLength()
+		switch {
+		case o.maxChars > 0 && int(o.maxChars) <= p.cfg.PackChars:
+			p.cfg.PackChars = int(o.maxChars)
+		case o.maxChars > 0:
+			say.warningf("value for option -s should be < %d", p.cfg.PackChars)
 		}
 	}
-	if o.jobLog != "" {
-		resume := o.resume || o.resumeFailed
-		if resume {
-			done, err := joblog.Read(o.jobLog, say.warning)
-			if err != nil {
-				return err
-			}
-			failedToo := o.resumeFailed
-			p.cfg.Skip = func(seq uint64) bool {
-				e, ok := done[seq]
-				return ok && !(failedToo && e.Failed())
-			}
-		}
-		log, err := joblog.Create(o.jobLog, !resume, stdout)
+	// GNU Parallel's --joblog +FILE appends to FILE.
+	logPath, appending := o.jobLog, false
+	if rest, ok := strings.CutPrefix(logPath, "+"); ok && rest != "" {
+		logPath, appending = rest, true
+	}
+	resume := o.resume || o.resumeFailed
+	if logPath != "" && resume {
+		done, err := joblog.Read(logPath, say.warning)
 		if err != nil {
 			return err
+		}
+		failedToo := o.resumeFailed
+		p.cfg.Skip = func(seq uint64) bool {
+			e, ok := done[seq]
+			return ok && !(failedToo && e.Failed())
+		}
+	}
+	if logPath != "" && !o.dryRun {
+		// A dry run logs nothing, and leaves the file alone.
+		create := func() (*joblog.Writer, error) { return joblog.Create(logPath, !resume, stdout) }
+		if appending {
+			create = func() (*joblog.Writer, error) { return joblog.Append(logPath, stdout) }
+		}
+		log, err := create()
+		if err != nil {
+			return err
+		}
+		if o.keepOrder {
+			log.InOrder()
 		}
 		p.cfg.JobLog = log
 		p.closers = append(p.closers, func() { log.Close() })
 	}
+	// GNU Parallel's jobs know its process, here the client's, on every
+	// host.
+	p.cfg.Env = append(p.cfg.Env, "PARALLEL_PID="+strconv.Itoa(os.Getpid()))
 	for _, name := range o.env {
 		if v, ok := os.LookupEnv(name); ok {
 			p.cfg.Env = append(p.cfg.Env, name+"="+v)

@@ -23,7 +23,7 @@ func sshOptions(o *options, stderr io.Writer, say *messages) (sshx.Options, erro
 		Stderr:     stderr,
 		Warn:       say.warningf,
 	}
-	if o.verbose {
+	if o.verbose || o.verboseStderr {
 		opts.Log = say.logf
 	}
 	if o.sshCommand != "" {

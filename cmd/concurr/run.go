@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"strings"
 
 	"github.com/peterbourgon/ff/v3"
+	"mvdan.cc/sh/v3/shell"
 
 	"concurr/internal/buildinfo"
 	"concurr/internal/hint"
@@ -23,13 +25,19 @@ const helpHint = "run 'concurr --help' for the options"
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var o options
 	fs, specs := o.newFlagSet()
-	norm, err := normalizeArgs(args, specs)
+	norm, err := gnuCommandLine(args, os.Getenv("PARALLEL"), specs)
 	if err != nil {
+		if hint.Of(err) != "" {
+			return err
+		}
 		return usagef(helpHint, "%v", err)
 	}
 	err = ff.Parse(fs, norm, ff.WithEnvVarPrefix("CONCURR"),
-		ff.WithConfigFileFlag("config"), ff.WithConfigFileParser(ff.PlainParser))
+		ff.WithConfigFileFlag("config"), ff.WithConfigFileParser(configParser))
 	if err != nil {
+		if h := hint.Of(err); h != "" {
+			return usagef(h, "%s", flagError(err))
+		}
 		return usagef(helpHint, "%s", flagError(err))
 	}
 	if o.help {
@@ -68,6 +76,49 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	return summaryStatus(sum)
+}
+
+// gnuCommandLine is the command line for the flag package: the options in
+// $PARALLEL, which GNU Parallel splits as the shell does, before those of
+// args, so that args win; then the words of $PARALLEL that are not options,
+// which start the command; then the rest of args.
+func gnuCommandLine(args []string, parallelEnv string, specs []optionSpec) ([]string, error) {
+	options, rest, err := normalizeArgs(args, specs)
+	if err != nil || strings.TrimSpace(parallelEnv) == "" {
+		return append(append(options, "--"), rest...), err
+	}
+	words, err := shell.Fields(parallelEnv, func(string) string { return "" })
+	if err != nil {
+		return nil, usagef("quote $PARALLEL's words as in a shell command line", "bad $PARALLEL %q: %v", parallelEnv, err)
+	}
+	envOptions, envRest, err := normalizeArgs(words, specs)
+	if err != nil {
+		return nil, fmt.Errorf("in $PARALLEL: %w", err)
+	}
+	line := append(envOptions, options...)
+	line = append(line, "--")
+	line = append(line, envRest...)
+	return append(line, rest...), nil
+}
+
+// configParser reads a --config file: "name value" lines, where the name
+// may have its dashes or not (--jobs 4, -j 4, jobs 4) and may carry its
+// value after = (--jobs=4). A GNU Parallel option that concurr lacks is
+// refused as on the command line.
+func configParser(r io.Reader, set func(name, value string) error) error {
+	return ff.PlainParser(r, func(name, value string) error {
+		name = strings.TrimLeft(name, "-")
+		if n, v, ok := strings.Cut(name, "="); ok && value == "true" {
+			name, value = n, v
+		}
+		err := set(name, value)
+		if err != nil && strings.Contains(err.Error(), "not defined") {
+			if _, gnu := gnuOptionHint(name); gnu {
+				return notSupported(name)
+			}
+		}
+		return err
+	})
 }
 
 // run runs the planned jobs and writes out what output is still held.

@@ -225,3 +225,143 @@ func cases() []diffCase {
 		{name: "jobs/joblog-quoting", args: []string{"--joblog", "jobs.log", "echo", ":::", "a b", "it's"}, joblog: "jobs.log"},
 	}
 }
+
+// dropInCases are GNU Parallel command lines, from its man page and
+// tutorial, that a user swapping parallel for concurr relies on: every
+// spelling of an option concurr has, the packing rules of -m, -X, -N and
+// -s, the job log's details and the jobs' environment.
+func dropInCases() []diffCase {
+	const joblogHeader = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
+	// GNU Parallel's profile for -J and concurr's --config file, with the
+	// same options; concurr's lines name options with dashes or without.
+	profiles := map[string]string{"gnu.prof": "--tag\n-j1 --keep-order\n", "concurr.conf": "--tag\nj 1\nkeep-order\n"}
+	return []diffCase{
+		// Spellings: GNU Parallel's aliases for options concurr has.
+		{name: "spell/halt-on-error", args: []string{"-j1", "--halt-on-error", "now,fail=1", "echo {}; exit {}", ":::", "0", "1", "2"}},
+		{name: "spell/haltonerror", args: []string{"-j1", "--haltonerror", "1", "exit {}", ":::", "0", "4", "0"}},
+		{name: "spell/dryrun", args: []string{"--dryrun", "echo", ":::", "a b"}},
+		{name: "spell/dr", args: []string{"--dr", "echo", ":::", "a"}},
+		{name: "spell/jl", args: []string{"--jl", "jobs.log", "exit {}", ":::", "0", "1"}, joblog: "jobs.log"},
+		{name: "spell/argsep", args: []string{"--argsep", ",,", "echo", ",,", "a", "b"}},
+		{name: "spell/argfilesep", args: []string{"--argfilesep", "%%", "echo", "%%", "in.txt"}, files: map[string]string{"in.txt": "a\nb\n"}},
+		{name: "spell/result", args: []string{"--result", "out", "echo", ":::", "a", "b"}, results: "out"},
+		{name: "spell/res", args: []string{"--res", "out", "echo", ":::", "a"}, results: "out"},
+		{name: "spell/i-before-option", args: []string{"-i", "-j1", "echo", "x{}y", ":::", "a"}},
+		{name: "spell/i-attached", args: []string{"-ifoo", "echo", "xfooy", ":::", "a"}},
+		// -i's value is optional, and Getopt::Long takes the next argument
+		// for it: here the replacement string is "echo".
+		{name: "spell/i-takes-next-word", args: []string{"-i", "echo", "printf", "'[%s]\\n'", "echo", ":::", "a"}},
+		{name: "spell/replace-long", args: []string{"--replace=foo", "echo", "foo", ":::", "a"}},
+		{name: "spell/e", args: []string{"-e", "STOP", "echo", ":::", "a", "STOP", "b"}},
+		{name: "spell/e-attached", args: []string{"-eSTOP", "echo", ":::", "a", "STOP", "b"}},
+		{name: "spell/eof-long", args: []string{"--eof=STOP", "echo", ":::", "a", "STOP", "b"}},
+		{name: "spell/E", args: []string{"-E", "STOP", "echo", ":::", "a", "STOP", "b"}},
+		{name: "spell/t-on-stderr", args: []string{"-t", "echo", ":::", "a", "b c"}, stderr: true},
+		{name: "spell/verbose-on-stderr", args: []string{"--verbose", "echo", ":::", "a"}, stderr: true},
+		{name: "spell/t-dry-run", args: []string{"-t", "--dry-run", "echo", ":::", "a"}, stderr: true},
+		{name: "spell/v-and-t", args: []string{"-v", "-t", "echo", ":::", "a"}, stderr: true},
+		{name: "spell/v-tag", args: []string{"-v", "--tag", "echo", ":::", "a", "b c"}},
+		{name: "spell/v-tagstring", args: []string{"-v", "--tagstring", "X{}", "echo", ":::", "a"}},
+		{name: "spell/N-k-suffix", args: []string{"-N", "1k", "echo", ":::", "a", "b", "c"}},
+		{name: "spell/n-k-suffix", args: []string{"-n1k", "echo", ":::", "a", "b", "c"}},
+		{name: "spell/s-k-suffix", args: []string{"-j1", "-s", "10k", "-m", "echo", ":::", "a", "b", "c"}},
+		{name: "spell/s-K-suffix", args: []string{"-j1", "-s", "1K", "-X", "echo", "x{}"}, stdin: lines(300)},
+		{name: "spell/will-cite", args: []string{"--will-cite", "echo", ":::", "a"}},
+		{name: "spell/no-notice", args: []string{"--no-notice", "echo", ":::", "a"}},
+		{name: "spell/nonotice", args: []string{"--nonotice", "echo", ":::", "a"}},
+		{name: "spell/M", args: []string{"-M", "echo", ":::", "a"}},
+		{name: "spell/controlmaster", args: []string{"--controlmaster", "echo", ":::", "a"}},
+		{name: "spell/keeporder", args: []string{"--keeporder", "-j2", "sleep {}; echo {}", ":::", "0.3", "0"}},
+		{name: "spell/no-keep-order", args: []string{"--no-keep-order", "-j1", "echo", ":::", "a", "b"}},
+		{name: "spell/linebuffer", args: []string{"--linebuffer", "echo", ":::", "a", "b"}},
+		{name: "spell/line-buffered", args: []string{"--line-buffered", "echo", ":::", "a"}},
+		{name: "spell/tag-string", args: []string{"--tag-string", "<{}>", "echo", ":::", "a"}},
+		{name: "spell/col-sep", args: []string{"--col-sep", ",", "echo", "{2}", ":::", "a,b"}},
+		{name: "spell/maxargs", args: []string{"--maxargs", "2", "echo", ":::", "1", "2", "3"}},
+		{name: "spell/maxreplaceargs", args: []string{"--maxreplaceargs", "2", "echo", "{2}", ":::", "1", "2", "3", "4"}},
+		{name: "spell/maxchars", args: []string{"-j1", "--maxchars", "20", "-m", "echo", ":::", "aaaa", "bbbb", "cccc", "dddd"}},
+		{name: "spell/maxprocs", args: []string{"--maxprocs", "1", "echo", "{%}", ":::", "a", "b"}},
+		{name: "spell/argfile", args: []string{"--argfile", "in.txt", "echo"}, files: map[string]string{"in.txt": "a\nb\n"}},
+		{name: "spell/norunifempty", args: []string{"--norunifempty", "echo", "[{}]"}, stdin: "a\n \nb\n"},
+		{name: "spell/xapply", args: []string{"--xapply", "echo", ":::", "a", "b", ":::", "1", "2"}},
+		{name: "spell/tempdir", args: []string{"--tempdir", ".", "echo", ":::", "a"}},
+		{name: "spell/ssh-delay", args: []string{"--ssh-delay", "0", "echo", ":::", "a"}},
+		{name: "spell/PARALLEL-options", args: []string{"echo", ":::", "a", "b"}, env: []string{"PARALLEL=--tag -j1"}},
+		{name: "spell/PARALLEL-command", args: []string{":::", "a", "b"}, env: []string{"PARALLEL=-j1 'echo x'"}},
+		{name: "spell/PARALLEL-overridden", args: []string{"--tagstring", "B", "echo", ":::", "a"}, env: []string{"PARALLEL=--tagstring A"}},
+		// GNU Parallel reads a profile with -J; concurr reads --config, whose
+		// lines may leave out the dashes. The same options give the same run.
+		{name: "spell/config-lines-with-and-without-dashes", args: []string{"--config", "concurr.conf", "echo", ":::", "a", "b"},
+			gnuArgs: []string{"-J", "./gnu.prof", "echo", ":::", "a", "b"}, files: profiles},
+		// GNU Parallel options concurr cannot honour are refused by name,
+		// with a hint, never as unknown.
+		{name: "spell/unsupported-pipe", args: []string{"--pipe", "wc", "-l"}, stdin: "a\nb\n",
+			want: &outcome{status: 255}, oursError: "concurr: error: --pipe is not supported"},
+		{name: "spell/unsupported-short", args: []string{"-p", "echo", ":::", "a"}, want: &outcome{status: 255},
+			oursError: "concurr: error: -p is not supported"},
+		{name: "spell/unsupported-shellquote", args: []string{"--shellquote", "echo", "a b"}, want: &outcome{status: 255},
+			oursError: "concurr: error: --shellquote is not supported"},
+
+		// Packing: -X and -N repeat every word that holds a replacement
+		// string, words with several included.
+		{name: "pack/X-word-with-two-refs", args: []string{"-X", "echo", "a{}b{}c", ":::", "1", "2"}},
+		{name: "pack/X-word-with-two-refs-j1", args: []string{"-j1", "-X", "echo", "a{}b{}c", ":::", "1", "2"}},
+		{name: "pack/X-word-with-two-kinds-j1", args: []string{"-j1", "-X", "echo", "a{}b{.}c", ":::", "1.x", "2.y"}},
+		{name: "pack/X-quoted-word-j1", args: []string{"-j1", "-X", "echo x{}y'{}'", ":::", "1", "2"}},
+		{name: "pack/X-two-words-j1", args: []string{"-j1", "-X", "echo", "x{}y", "{}", ":::", "1", "2"}},
+		{name: "pack/N-repeats-the-word", args: []string{"-N2", "echo", "a{}b", ":::", "1", "2", "3", "4"}},
+		{name: "pack/N-two-refs", args: []string{"-N2", "echo", "a{}b{}c", ":::", "1", "2", "3", "4"}},
+		{name: "pack/N-ref-and-positional", args: []string{"-N2", "echo", "a{}b{1}c", ":::", "1", "2", "3", "4"}},
+		{name: "pack/N-seq-in-word", args: []string{"-N3", "echo", "{#}x{}y", ":::", "1", "2", "3", "4"}},
+		{name: "pack/N-two-sources", args: []string{"-N2", "echo", "a{}b", ":::", "1", "2", ":::", "x", "y"}},
+		{name: "pack/N-dry-run", args: []string{"-N3", "--dry-run", "echo", "a{}b", "c{#}", ":::", "1", "2", "3", "4"}},
+		{name: "pack/N-with-m", args: []string{"-N2", "-m", "echo", "a{}b", ":::", "1", "2", "3", "4"}},
+		{name: "pack/n-with-X", args: []string{"-n2", "-X", "echo", "a{}b", ":::", "1", "2", "3", "4"}},
+		{name: "pack/n-without-packing", args: []string{"-n2", "echo", "a{}b", ":::", "1", "2", "3", "4"}},
+		// Command length as GNU Parallel counts it.
+		{name: "pack/m-s20", args: []string{"-j1", "-s", "20", "-m", "echo", ":::", "aaaa", "bbbb", "cccc", "dddd", "eeee"}},
+		{name: "pack/m-s20-literal-words", args: []string{"-j1", "-s", "20", "-m", "echo", "a b", ":::", "aaaa", "bbbb", "cccc", "dddd", "eeee"}},
+		{name: "pack/m-s20-quoted-values", args: []string{"-j1", "-s", "20", "-m", "echo", ":::", "a a", "b b", "c c", "d d", "e e", "f f"}},
+		{name: "pack/X-s20", args: []string{"-j1", "-s", "20", "-X", "echo", "x{}y", ":::", "aaaa", "bbbb", "cccc", "dddd", "eeee"}},
+		{name: "pack/X-s30-two-words", args: []string{"-j1", "-s", "30", "-X", "echo", "x{}y", "x{}y", ":::", "aaaa", "bbbb", "cccc", "dddd", "eeee"}},
+		{name: "pack/q-triples-the-length", args: []string{"-j1", "-q", "-s", "60", "-m", "echo", ":::", "aaaa", "bbbb", "cccc", "dddd", "eeee"}},
+		{name: "pack/too-long-for-one-command", args: []string{"-j1", "-s", "10", "-m", "echo", ":::", "aaaaaaaaaaaaaaaaaaaa"}},
+		{name: "pack/s-above-the-limit-is-ignored", args: []string{"-j1", "-s", "1000000", "-m", "echo"}, stdin: lines(20000)},
+		{name: "pack/default-limit-m", args: []string{"-j1", "-m", "echo"}, stdin: lines(30000)},
+		{name: "pack/default-limit-X", args: []string{"-j1", "-X", "echo", "n{}"}, stdin: lines(20000)},
+		// Never beyond the kernel's limit, whatever the number of {} words.
+		{name: "pack/many-ref-words-X", args: []string{"-j1", "-X", "echo {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} | wc -c"}, stdin: lines(5000)},
+		{name: "pack/many-ref-words-m", args: []string{"-j1", "-m", "echo {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} | wc -c"}, stdin: lines(5000)},
+		// GNU Parallel refuses any job whose command is longer than its
+		// limit; concurr limits only packed jobs, since it hands values to
+		// the command as arguments rather than through sh -c.
+		{name: "pack/long-single-value-runs", args: []string{"printf %s {} | wc -c"}, stdin: strings.Repeat("a", 70000) + "\n",
+			want: &outcome{stdout: "70000\n"}},
+		// -m and -X spread the last job over the slots.
+		{name: "pack/j2-m-spread", args: []string{"-j2", "-m", "echo", ":::", "1", "2", "3", "4", "5"}},
+		{name: "pack/j3-m-spread", args: []string{"-j3", "-m", "echo", ":::", "1", "2", "3", "4", "5", "6", "7"}},
+		{name: "pack/j2-X-spread", args: []string{"-j2", "-X", "echo", "x{}y", ":::", "1", "2", "3", "4", "5"}},
+		{name: "pack/j4-m-fewer-args-than-slots", args: []string{"-j4", "-m", "echo", ":::", "1", "2"}},
+
+		// Job log.
+		{name: "joblog/append", args: []string{"--joblog", "+jobs.log", "exit {}", ":::", "0", "1"}, joblog: "jobs.log",
+			files: map[string]string{"jobs.log": joblogHeader + "9\t:\t0\t0\t0\t0\t0\t0\tearlier run\n"}, joblogInOrder: true},
+		{name: "joblog/append-new-file", args: []string{"--joblog", "+jobs.log", "echo", ":::", "a"}, joblog: "jobs.log", joblogInOrder: true},
+		{name: "joblog/keep-order-writes-input-order", args: []string{"--joblog", "jobs.log", "-j2", "sleep {}", ":::", "0.4", "0.1"},
+			joblog: "jobs.log", joblogInOrder: true},
+		{name: "joblog/dry-run-writes-nothing", args: []string{"--dry-run", "--joblog", "jobs.log", "echo", ":::", "a", "b"}, joblog: "jobs.log"},
+		{name: "joblog/newline-in-command", args: []string{"--joblog", "jobs.log", "echo a\necho {}", ":::", "b", "c"}, joblog: "jobs.log"},
+
+		// The jobs' environment.
+		{name: "env/sshlogin-local", args: []string{"echo $PARALLEL_SSHLOGIN $PARALLEL_SSHHOST {}", ":::", "a"}},
+		{name: "env/pid-is-alive", args: []string{`[ -d "/proc/$PARALLEL_PID" ] && echo alive {}`, ":::", "a"}},
+		{name: "env/tmp-in-tmpdir-not-created", args: []string{`case $PARALLEL_TMP in "$TMPDIR"/?*) echo in tmpdir;; esac; [ -e "$PARALLEL_TMP" ] || echo absent {}`, ":::", "a"}},
+		{name: "env/tmp-differs-between-jobs", args: []string{"-j1", `echo $PARALLEL_TMP >> names; sort -u names | wc -l`, ":::", "a", "b", "c"}},
+		{name: "env/exported", args: []string{"-j1", `sh -c 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT $PARALLEL_SSHHOST' {}`, ":::", "a", "b"}},
+
+		// A value that completes the command word stays unquoted.
+		{name: "quote/value-completes-command-word", args: []string{"l{}", ":::", "s /bin/ls"}},
+		{name: "quote/value-completes-command-word-with-args", args: []string{"l{} -d /", ":::", "s"}},
+		{name: "quote/value-after-command-word-quoted", args: []string{"echo l{}", ":::", "s /bin/ls"}},
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,14 @@ type diffCase struct {
 	results string // a --results directory to compare file by file ("." for the working directory)
 	table   string // a --results table (x.csv, x.tsv, x.json) to compare with its times masked
 	joblog  string // a --joblog file to compare on its deterministic columns
+	// joblogInOrder compares the job log's lines in the order written,
+	// rather than sorted by sequence number.
+	joblogInOrder bool
+
+	env       []string // NAME=value added to both tools' environment
+	gnuArgs   []string // GNU Parallel's own spelling of args, where it has another
+	stderr    bool     // compare stderr too, for what the tools print there
+	oursError string   // a line concurr's stderr must hold
 
 	// anyFailure compares only that both tools fail: usage errors are 255 in
 	// GNU Parallel, and concurr has its own documented codes for them.
@@ -63,7 +72,7 @@ func TestGNUParallel(t *testing.T) {
 	concurr := concurrBinary(t)
 	verbose := os.Getenv("CONCURR_DIFFTEST_VERBOSE") != ""
 
-	for _, tc := range cases() {
+	for _, tc := range slices.Concat(cases(), dropInCases()) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			home := t.TempDir()
@@ -73,11 +82,15 @@ func TestGNUParallel(t *testing.T) {
 			var gnu, ours run
 			var gnuErr, oursErr error
 			var wg sync.WaitGroup
+			gnuArgs := tc.args
+			if tc.gnuArgs != nil {
+				gnuArgs = tc.gnuArgs
+			}
 			wg.Go(func() {
-				gnu, gnuErr = runTool(gnuDir, home, append([]string{parallel, "--will-cite", "-k"}, tc.args...), tc.stdin)
+				gnu, gnuErr = runTool(gnuDir, home, append([]string{parallel, "--will-cite", "-k"}, gnuArgs...), tc.stdin, tc.env)
 			})
 			wg.Go(func() {
-				ours, oursErr = runTool(oursDir, home, append([]string{concurr, "-k"}, tc.args...), tc.stdin)
+				ours, oursErr = runTool(oursDir, home, append([]string{concurr, "-k"}, tc.args...), tc.stdin, tc.env)
 			})
 			wg.Wait()
 			if err := errors.Join(gnuErr, oursErr); err != nil {
@@ -118,6 +131,12 @@ func TestGNUParallel(t *testing.T) {
 				t.Errorf("%s\nexit status %d, want %d from %s\nconcurr stderr: %q",
 					command, ours.status, expect.status, source, ours.stderr)
 			}
+			if tc.stderr && ours.stderr != gnu.stderr {
+				t.Errorf("%s\nstderr differs from GNU Parallel\n  want %s\n  got  %s", command, clip(gnu.stderr), clip(ours.stderr))
+			}
+			if tc.oursError != "" && !strings.Contains(ours.stderr, tc.oursError+"\n") {
+				t.Errorf("%s\nstderr does not hold %q\n  got %s", command, tc.oursError, clip(ours.stderr))
+			}
 			if strings.Contains(ours.stderr, "WARNING: DATA RACE") {
 				t.Errorf("%s\nthe race detector found a data race in concurr:\n%s", command, ours.stderr)
 			}
@@ -128,7 +147,7 @@ func TestGNUParallel(t *testing.T) {
 				compareTables(t, command, filepath.Join(gnuDir, tc.table), filepath.Join(oursDir, tc.table))
 			}
 			if tc.joblog != "" {
-				compareJoblogs(t, command, filepath.Join(gnuDir, tc.joblog), filepath.Join(oursDir, tc.joblog))
+				compareJoblogs(t, command, filepath.Join(gnuDir, tc.joblog), filepath.Join(oursDir, tc.joblog), tc.joblogInOrder)
 			}
 		})
 	}
@@ -214,7 +233,7 @@ type run struct {
 
 // runTool runs argv in dir with a small fixed environment, so that neither
 // tool picks up the developer's configuration (~/.parallel, CONCURR_*).
-func runTool(dir, home string, argv []string, stdin string) (run, error) {
+func runTool(dir, home string, argv []string, stdin string, env []string) (run, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -226,6 +245,7 @@ func runTool(dir, home string, argv []string, stdin string) (run, error) {
 		"LC_ALL=C",
 		"TMPDIR=" + home,
 	}
+	cmd.Env = append(cmd.Env, env...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
@@ -323,9 +343,18 @@ func compareTables(t *testing.T, command, gnuPath, oursPath string) {
 // joblogColumns are the job log columns that do not depend on timing.
 var joblogColumns = []string{"Seq", "Host", "Exitval", "Signal", "Command"}
 
-func compareJoblogs(t *testing.T, command, gnuPath, oursPath string) {
+func compareJoblogs(t *testing.T, command, gnuPath, oursPath string, inOrder bool) {
 	t.Helper()
-	gnu, ours := readJoblog(t, gnuPath), readJoblog(t, oursPath)
+	_, gnuErr := os.Stat(gnuPath)
+	_, oursErr := os.Stat(oursPath)
+	switch {
+	case errors.Is(gnuErr, fs.ErrNotExist) && errors.Is(oursErr, fs.ErrNotExist):
+		return
+	case errors.Is(gnuErr, fs.ErrNotExist):
+		t.Errorf("%s\n--joblog: GNU Parallel writes no %s, concurr does", command, filepath.Base(gnuPath))
+		return
+	}
+	gnu, ours := readJoblog(t, gnuPath, inOrder), readJoblog(t, oursPath, inOrder)
 	if gnu != ours {
 		t.Errorf("%s\n--joblog columns %v differ\n  want %q\n  got  %q",
 			command, joblogColumns, gnu, ours)
@@ -333,8 +362,9 @@ func compareJoblogs(t *testing.T, command, gnuPath, oursPath string) {
 }
 
 // readJoblog projects a job log on joblogColumns, header included, with the
-// job lines sorted by sequence number since they are written as jobs end.
-func readJoblog(t *testing.T, path string) string {
+// job lines sorted by sequence number since they are written as jobs end,
+// or as written with inOrder.
+func readJoblog(t *testing.T, path string, inOrder bool) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -362,6 +392,9 @@ func readJoblog(t *testing.T, path string) string {
 		rows = append(rows, row)
 	}
 	sort.SliceStable(rows[1:], func(i, j int) bool {
+		if inOrder {
+			return false
+		}
 		a, _ := strconv.Atoi(rows[1+i][0])
 		b, _ := strconv.Atoi(rows[1+j][0])
 		return a < b

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,9 +43,9 @@ func (e Entry) Failed() bool { return e.Exit != 0 || e.Signal != 0 }
 // Format returns the entry as a job log line.
 func (e Entry) Format() string {
 	start := float64(e.Start.UnixNano()) / 1e9
-	// A command with a newline would break the line format; GNU Parallel
-	// writes it as is, we keep the log parseable.
-	cmd := strings.ReplaceAll(e.Command, "\n", "\\n")
+	// A command's newlines would break the line format: GNU Parallel
+	// writes each as a NUL.
+	cmd := strings.ReplaceAll(e.Command, "\n", "\x00")
 	return fmt.Sprintf("%d\t%s\t%.3f\t%10.3f\t%d\t%d\t%d\t%d\t%s\n",
 		e.Seq, e.Host, start, e.Runtime.Seconds(), e.Send, e.Receive, e.Exit, e.Signal, cmd)
 }
@@ -54,13 +55,70 @@ type Writer struct {
 	mu sync.Mutex
 	w  io.Writer
 	f  *os.File
+
+	// With inOrder (-k), lines are written in sequence order, as GNU
+	// Parallel writes them when it prints the jobs' output: held until
+	// every earlier job is logged or skipped.
+	inOrder bool
+	next    uint64            // the next sequence number to write
+	held    map[uint64]string // lines waiting for an earlier one; "" for a skipped job
+}
+
+// InOrder makes w write entries in sequence order, from 1.
+func (w *Writer) InOrder() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inOrder, w.next, w.held = true, 1, map[uint64]string{}
+}
+
+// Skip tells an in-order log that job seq will have no entry, as under
+// --resume, so that later jobs' lines are not held for it.
+func (w *Writer) Skip(seq uint64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.inOrder {
+		return nil
+	}
+	return w.hold(seq, "")
+}
+
+// hold keeps line for seq and writes every line whose turn has come.
+func (w *Writer) hold(seq uint64, line string) error {
+	w.held[seq] = line
+	for {
+		line, ok := w.held[w.next]
+		if !ok {
+			return nil
+		}
+		delete(w.held, w.next)
+		w.next++
+		if line == "" {
+			continue
+		}
+		if _, err := io.WriteString(w.w, line); err != nil {
+			return fmt.Errorf("write job log: %w", err)
+		}
+	}
 }
 
 // Create opens path for appending entries. The header is written when the
 // log is new or empty, or always when truncate is set (a run that does not
 // resume starts a fresh log). The path "-" is stdout.
 func Create(path string, truncate bool, stdout io.Writer) (*Writer, error) {
+	return create(path, truncate, true, stdout)
+}
+
+// Append opens path for appending entries, as GNU Parallel's --joblog +FILE
+// does: without a header, even when the file is new.
+func Append(path string, stdout io.Writer) (*Writer, error) {
+	return create(path, false, false, stdout)
+}
+
+func create(path string, truncate, header bool, stdout io.Writer) (*Writer, error) {
 	if path == "-" {
+		if !header {
+			return &Writer{w: stdout}, nil
+		}
 		_, err := io.WriteString(stdout, Header)
 		return &Writer{w: stdout}, err
 	}
@@ -79,8 +137,9 @@ func Create(path string, truncate bool, stdout io.Writer) (*Writer, error) {
 	}
 	start := ""
 	switch {
-	case info.Size() == 0:
+	case info.Size() == 0 && header:
 		start = Header
+	case info.Size() == 0:
 	case !endsLine(path, info.Size()):
 		// A line cut short by a crash or a full disk is ended, so that it
 		// does not swallow the first line appended after it.
@@ -113,18 +172,42 @@ func (w *Writer) Write(e Entry) error {
 	line := e.Format()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.inOrder {
+		return w.hold(e.Seq, line)
+	}
 	if _, err := io.WriteString(w.w, line); err != nil {
 		return fmt.Errorf("write job log: %w", err)
 	}
 	return nil
 }
 
-// Close closes the log file.
+// Close writes what an in-order log still holds, in order (the jobs before
+// them never ended: a halt or an interrupt stopped the run), and closes the
+// log file.
 func (w *Writer) Close() error {
-	if w.f == nil {
-		return nil
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var err error
+	if w.inOrder {
+		seqs := make([]uint64, 0, len(w.held))
+		for seq := range w.held {
+			seqs = append(seqs, seq)
+		}
+		slices.Sort(seqs)
+		for _, seq := range seqs {
+			if _, werr := io.WriteString(w.w, w.held[seq]); werr != nil && err == nil {
+				err = fmt.Errorf("write job log: %w", werr)
+			}
+		}
+		w.held = map[uint64]string{}
 	}
-	return w.f.Close()
+	if w.f == nil {
+		return err
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // errCutShort marks a last line without its newline.

@@ -20,8 +20,8 @@ func TestFormat(t *testing.T) {
 			"1\t:\t1795726721.621\t     0.011\t0\t2\t0\t0\techo a\n"},
 		{"timed out", Entry{Seq: 2, Host: "node1", Start: time.Unix(1795726909, 320e6), Runtime: 718 * time.Millisecond, Exit: -1, Signal: 15, Command: "sleep 2"},
 			"2\tnode1\t1795726909.320\t     0.718\t0\t0\t-1\t15\tsleep 2\n"},
-		{"newline in command kept on one line", Entry{Seq: 3, Host: ":", Start: time.Unix(0, 0), Command: "echo 'a\nb'"},
-			"3\t:\t0.000\t     0.000\t0\t0\t0\t0\techo 'a\\nb'\n"},
+		{"newline in command written as NUL, as GNU Parallel does", Entry{Seq: 3, Host: ":", Start: time.Unix(0, 0), Command: "echo 'a\nb'"},
+			"3\t:\t0.000\t     0.000\t0\t0\t0\t0\techo 'a\x00b'\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,6 +135,96 @@ func TestAppendEndsTornLine(t *testing.T) {
 			b, _ := os.ReadFile(path)
 			if want := tt.want + e.Format(); string(b) != want {
 				t.Fatalf("log = %q, want %q", b, want)
+			}
+		})
+	}
+}
+
+func TestInOrder(t *testing.T) {
+	entry := func(seq uint64) Entry {
+		return Entry{Seq: seq, Host: ":", Start: time.Unix(0, 0), Command: fmt.Sprint("job ", seq)}
+	}
+	tests := []struct {
+		name    string
+		writes  []uint64 // entries written, in this order
+		skips   []uint64 // skipped before the writes
+		before  []uint64 // the lines written before Close
+		atClose []uint64 // all lines after Close
+	}{
+		{"in order already", []uint64{1, 2, 3}, nil, []uint64{1, 2, 3}, []uint64{1, 2, 3}},
+		{"reversed", []uint64{3, 2, 1}, nil, []uint64{1, 2, 3}, []uint64{1, 2, 3}},
+		{"skipped jobs hold nothing back", []uint64{3, 1}, []uint64{2}, []uint64{1, 3}, []uint64{1, 3}},
+		{"a job that never ended holds later ones until Close", []uint64{3, 1}, nil, []uint64{1}, []uint64{1, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			w, err := Create("-", true, &b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.InOrder()
+			for _, seq := range tt.skips {
+				if err := w.Skip(seq); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, seq := range tt.writes {
+				if err := w.Write(entry(seq)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := func(seqs []uint64) string {
+				s := Header
+				for _, seq := range seqs {
+					s += entry(seq).Format()
+				}
+				return s
+			}
+			if got := b.String(); got != want(tt.before) {
+				t.Fatalf("before Close:\ngot  %q\nwant %q", got, want(tt.before))
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.String(); got != want(tt.atClose) {
+				t.Fatalf("after Close:\ngot  %q\nwant %q", got, want(tt.atClose))
+			}
+		})
+	}
+}
+
+func TestAppend(t *testing.T) {
+	tests := []struct {
+		name, existing, want string
+	}{
+		{"new file gets no header", "", "1\t:\t0.000\t     0.000\t0\t0\t0\t0\tx\n"},
+		{"existing lines are kept", "old\n", "old\n1\t:\t0.000\t     0.000\t0\t0\t0\t0\tx\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "log")
+			if tt.existing != "" {
+				if err := os.WriteFile(path, []byte(tt.existing), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w, err := Append(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write(Entry{Seq: 1, Host: ":", Start: time.Unix(0, 0), Command: "x"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Fatalf("got  %q\nwant %q", got, tt.want)
 			}
 		})
 	}

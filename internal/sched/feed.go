@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,11 @@ func (r *run) feed(ctx context.Context, src Source) {
 		}
 		if r.cfg.Skip != nil && r.cfg.Skip(seq) {
 			r.cfg.Output.Skip(seq)
+			if r.cfg.JobLog != nil {
+				if err := r.cfg.JobLog.Skip(seq); err != nil {
+					r.fail(err)
+				}
+			}
 			return true
 		}
 		j := &job{seq: seq, args: args}
@@ -50,72 +56,119 @@ func (r *run) feed(ctx context.Context, src Source) {
 			}
 		}
 	}
-	// Packing: read up to a full job; a short input is spread over the
-	// slots first, as GNU Parallel does for -X and -m.
-	var batch [][]string
-	chars := 0
-	first := true
+	r.feedPacked(src, pack, emit, &seq)
+}
+
+// feedPacked packs records into jobs as GNU Parallel's -m and -X do
+// (CommandLine::populate): a job takes records until the next would make
+// its command line too long or it holds pack of them. The first job whose
+// filling empties the input is spread over the slots: it and every later
+// job take the records that job held divided by the slots, rounded up.
+func (r *run) feedPacked(src Source, pack int, emit func([]string) bool, seq *uint64) {
+	in := &peekSource{src: src}
+	spread := false
+	read := 0 // records read, for the error that names one
 	for {
-		args, err := src.Next()
-		if err != nil && err != io.EOF {
-			r.fail(fmt.Errorf("read input: %w", err))
-			return
+		var records [][]string
+		length := 0
+		if r.cfg.PackLength != nil {
+			length = r.cfg.PackLength.Base
 		}
-		if err == nil {
-			batch = append(batch, args)
-			for _, a := range args {
-				chars += len(a) + 1
+		for len(records) < pack {
+			args, err := in.next()
+			if err == io.EOF {
+				break
 			}
-		}
-		full := r.cfg.PackChars > 0 && chars >= r.cfg.PackChars
-		spreadLimit := pack
-		if first && r.cfg.PackSpread {
-			spreadLimit = pack * r.totalSlots()
-		}
-		if err == nil && len(batch) < spreadLimit && !full {
-			continue
-		}
-		per := pack
-		if err == io.EOF && first && r.cfg.PackSpread && len(batch) > 0 {
-			per = (len(batch) + r.totalSlots() - 1) / r.totalSlots()
-			per = min(max(per, 1), pack)
-		}
-		first = false
-		for len(batch) > 0 && (len(batch) >= per || err == io.EOF || full) {
-			n := min(per, len(batch))
-			if full {
-				n = r.fitChars(batch, per)
-			}
-			if !emit(slices.Concat(batch[:n]...)) {
+			if err != nil {
+				r.fail(fmt.Errorf("read input: %w", err))
 				return
 			}
-			batch = batch[n:]
+			read++
+			if r.cfg.PackLength != nil {
+				add := r.cfg.PackLength.Record(*seq+1, args)
+				if f := r.cfg.PackLength.Factor; (length+add)*f >= r.cfg.PackChars {
+					if len(records) > 0 {
+						in.unget(args)
+						read--
+						break
+					}
+					r.fail(tooLong((length+add)*f, r.cfg.PackChars, read-1, args))
+					return
+				}
+				length += add
+			}
+			records = append(records, args)
 		}
-		chars = 0
-		for _, b := range batch {
-			for _, a := range b {
-				chars += len(a) + 1
+		if len(records) == 0 {
+			return
+		}
+		if r.cfg.PackSpread && !spread && in.empty() {
+			spread = true
+			if len(records) > 1 {
+				pack = (len(records) + r.totalSlots() - 1) / r.totalSlots()
+				for len(records) > pack {
+					in.unget(records[len(records)-1])
+					records = records[:len(records)-1]
+				}
 			}
 		}
-		if err == io.EOF {
+		if !emit(slices.Concat(records...)) {
 			return
 		}
 	}
 }
 
-// fitChars is how many records from the start of batch fit PackChars, at
-// least one.
-func (r *run) fitChars(batch [][]string, most int) int {
-	chars := 0
-	for i, b := range batch[:min(most, len(batch))] {
-		for _, a := range b {
-			chars += len(a) + 1
-		}
-		if chars > r.cfg.PackChars {
-			return max(i, 1)
-		}
+// tooLong is GNU Parallel's error for a record that does not fit a command
+// line of its own; input counts records from 0.
+func tooLong(length, limit, input int, args []string) error {
+	text := strings.Join(args, " ")
+	if len(text) > 50 {
+		text = text[:50] + "..."
 	}
-	return min(most, len(batch))
+	return fmt.Errorf("command line too long (%d >= %d) at input %d: %s", length, limit, input, text)
+}
+
+// peekSource is a Source that can tell whether it has more, and take
+// records back.
+type peekSource struct {
+	src     Source
+	pending [][]string // taken back, the next last
+	err     error
+}
+
+func (p *peekSource) next() ([]string, error) {
+	if n := len(p.pending); n > 0 {
+		args := p.pending[n-1]
+		p.pending = p.pending[:n-1]
+		return args, nil
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	args, err := p.src.Next()
+	if err != nil {
+		p.err = err
+	}
+	return args, err
+}
+
+func (p *peekSource) unget(args []string) { p.pending = append(p.pending, args) }
+
+// empty reports whether the source is at its end. It reads one record
+// ahead; a read error is kept for next to report.
+func (p *peekSource) empty() bool {
+	if len(p.pending) > 0 {
+		return false
+	}
+	if p.err != nil {
+		return p.err == io.EOF
+	}
+	args, err := p.next()
+	if err != nil {
+		return err == io.EOF
+	}
+	p.unget(args)
+	return false
 }
 
 // totalSlots is the spread target for packing: the slots of the nodes that

@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"slices"
 	"syscall"
 	"time"
 
@@ -42,7 +43,8 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 		display = r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args})
 	}
 	if r.cfg.Verbose && !r.cfg.DryRun {
-		r.cfg.Output.SetHeader(j.out, []byte(display+"\n"))
+		// GNU Parallel tags the command line as it tags the output.
+		r.cfg.Output.SetHeader(j.out, append(slices.Clip(j.out.Tag), display+"\n"...))
 	}
 	e := joblog.Entry{Seq: j.seq, Host: nr.node.Name, Start: time.Unix(0, res.Start),
 		Runtime: time.Duration(res.Runtime), Receive: j.stdout, Exit: int(res.Exit),

@@ -56,12 +56,16 @@ type Config struct {
 	Env      []string // NAME=value for every job
 	Workdir  string
 
-	// Pack is how many input records one job takes (-X, -m); 0 or 1 is one.
-	// With PackSpread, a short input is spread over the slots as GNU
-	// Parallel does.
+	// Pack is how many input records one job takes at most (-m, -X, with
+	// -n or -N); 0 or 1 is one. With PackSpread, the job that reaches the
+	// end of the input is spread over the slots as GNU Parallel does.
 	Pack       int
 	PackSpread bool
-	PackChars  int // and at most this many bytes of arguments; 0 is no limit
+	// PackLength measures a packed job's command line, which must stay
+	// below PackChars; nil is no limit. A record too long for a job of its
+	// own ends the run with GNU Parallel's error.
+	PackLength *template.PackLength
+	PackChars  int
 
 	// DryRun prints each job's command instead of running it.
 	DryRun bool
@@ -75,8 +79,11 @@ type Config struct {
 	Output  *output.Writer
 	JobLog  *joblog.Writer
 	Tag     func(args []string, seq uint64, host string) []byte // nil: no tag
-	Verbose bool                                                // print each command before its output
-	Skip    func(seq uint64) bool                               // --resume: jobs not to run
+	Verbose bool                                                // -v: print each command before its output
+	// Started, when set, is given each job's command as it starts
+	// (--verbose, -t), dry runs included.
+	Started func(command string)
+	Skip    func(seq uint64) bool // --resume: jobs not to run
 	// ResultsDir names where a job's --results files go (see
 	// output.Writer.Begin).
 	ResultsDir func(args []string, seq uint64) string

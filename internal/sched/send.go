@@ -130,6 +130,10 @@ func (nr *nodeRun) start(j *job) error {
 	}
 	j.node = nr
 	j.stdout = 0
+	if r.cfg.Started != nil {
+		slot := (j.seq-1)%uint64(nr.slots) + 1
+		r.cfg.Started(r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: slot, Host: nr.node.Name, Args: j.args}))
+	}
 	if r.cfg.DryRun {
 		slot := (j.seq-1)%uint64(nr.slots) + 1
 		text := r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: slot, Slots: uint64(nr.slots), Host: nr.node.Name, Args: j.args})

@@ -15,7 +15,7 @@ func (p *Program) Bind(j Job, set func(v *Var, values []string)) {
 	var sc *scratch
 	for i := range p.Vars {
 		v := &p.Vars[i]
-		if v.Kind == KindArg && v.Prefix == "" && v.Suffix == "" {
+		if v.Kind == KindArg && v.Prefix == "" && v.Suffix == "" && v.Parts == nil {
 			// The raw arguments need no copy.
 			if v.Index == 0 {
 				set(v, j.Args)
@@ -29,7 +29,12 @@ func (p *Program) Bind(j Job, set func(v *Var, values []string)) {
 		if sc == nil {
 			sc = scratchPool.Get().(*scratch)
 		}
-		vals := appendValues(sc.vals[:0], v.Kind, v.Index, &v.Params, p.Total, j)
+		var vals []string
+		if v.Parts != nil {
+			vals = contextValues(sc.vals[:0], v.Parts, p.Total, j)
+		} else {
+			vals = appendValues(sc.vals[:0], v.Kind, v.Index, &v.Params, p.Total, j)
+		}
 		if v.Prefix != "" || v.Suffix != "" {
 			for k, s := range vals {
 				vals[k] = v.Prefix + s + v.Suffix

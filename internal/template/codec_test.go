@@ -14,6 +14,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}{
 		{"plain", []string{"echo", "{}"}, Options{}},
 		{"from input", nil, Options{}},
+		{"context word of several references", []string{"echo", "a{}b{.}c{-1}d{#}"}, Options{Mode: ModeContext}},
 		{"everything", []string{"echo", "x{}y", "{-2/.}", "{n}"}, Options{
 			Replacements: Replacements{Arg: "{}", NoExt: "N", Base: "B", Dir: "D", BaseNoExt: "E", Seq: "S", Slot: "L"},
 			Header:       []string{"n", "m"}, Positions: 2, Mode: ModeContext, Quote: true}},

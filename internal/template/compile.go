@@ -48,7 +48,7 @@ func Compile(words []string, opts Options) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.Script, t.Vars, t.display = c.script, c.vars, c.display
+	t.Script, t.Vars, t.display, t.Raw = c.script, c.vars, c.display, c.raw
 	t.chooseK, t.uniq = r.chooseK, r.uniq
 	return t, nil
 }
@@ -90,11 +90,34 @@ func (t *Template) Skips(args []string) bool {
 // SkipsJobs reports whether Skips can skip any job.
 func (t *Template) SkipsJobs() bool { return t.chooseK || t.uniq }
 
+// completesCommandWord reports whether a replacement string is part of the
+// template's first word, before any = (l{}, {}.sh, but not V={}): GNU
+// Parallel then pastes every value in unquoted, so that input "s /bin/ls"
+// runs ls /bin/ls. Only in one record per job.
+func completesCommandWord(text string, r *recognizer, opts Options) bool {
+	if opts.Quote || opts.Mode != ModeSingle {
+		return false
+	}
+	segs, err := r.scanText(text)
+	if err != nil || len(segs) == 0 {
+		return false
+	}
+	lead := ""
+	if !segs[0].ref {
+		if len(segs) < 2 {
+			return false
+		}
+		lead = segs[0].lit
+	}
+	return !strings.ContainsAny(lead, " \t\n=")
+}
+
 // compiled is what a template compiles to.
 type compiled struct {
 	script  string
 	vars    []Var
 	display *displayForm
+	raw     []Part
 }
 
 func compileShell(text string, words []string, r *recognizer, opts Options) (*compiled, error) {
@@ -122,11 +145,21 @@ func compileShell(text string, words []string, r *recognizer, opts Options) (*co
 			return nil, fmt.Errorf("template %q: %w", text, err)
 		}
 	}
-	script, vars := c.render()
+	raw := completesCommandWord(text, r, opts)
+	script, vars, rawParts := c.render(raw)
+	if raw {
+		// Each job's script is parsed when its values are known; a value
+		// can only complete what the template starts.
+		script = (&Program{Raw: rawParts}).RawScript(Job{Seq: 1, Slot: 1, Args: []string{"x"}})
+	}
 	if err := checkSyntax(script); err != nil {
 		return nil, fmt.Errorf("template %q: %w", text, err)
 	}
-	return &compiled{script: script, vars: vars, display: &displayForm{segs: c.segs, quoteWords: quoteWords}}, nil
+	if raw {
+		script = ""
+	}
+	return &compiled{script: script, vars: vars, raw: rawParts,
+		display: &displayForm{segs: c.segs, quoteWords: quoteWords, raw: raw}}, nil
 }
 
 // quoteEachWord makes each word one literal shell word in which replacement
@@ -182,6 +215,7 @@ type valueKey struct {
 	index          int
 	prefix, suffix string
 	params         Params
+	context        int // n > 0: the compiler's n-th context word of several replacements
 }
 
 // quoting is the shell quoting in force where a replacement string stands.
@@ -205,21 +239,33 @@ type piece struct {
 
 // render names the variables, one per distinct replacement, and writes
 // the script.
-func (c *compiler) render() (string, []Var) {
+// With raw, the unquoted references are not variables but parts of the
+// returned Raw script, between its literal text.
+func (c *compiler) render(raw bool) (string, []Var, []Part) {
 	names := make(map[valueKey]string)
 	var vars []Var
+	var parts []Part
 	var b strings.Builder
 	for _, p := range c.pieces {
 		if !p.ref {
 			b.WriteString(p.lit)
 			continue
 		}
+		if raw && p.q == quoteNone {
+			parts = append(parts, Part{Lit: b.String()}, Part{Kind: p.key.kind, Index: p.key.index, Params: p.key.params})
+			b.Reset()
+			continue
+		}
 		name, ok := names[p.key]
 		if !ok {
 			name = varPrefix + strconv.Itoa(len(vars)+1)
 			names[p.key] = name
-			vars = append(vars, Var{Name: name, Kind: p.key.kind, Index: p.key.index,
-				Prefix: p.key.prefix, Suffix: p.key.suffix, Params: p.key.params})
+			v := Var{Name: name, Kind: p.key.kind, Index: p.key.index,
+				Prefix: p.key.prefix, Suffix: p.key.suffix, Params: p.key.params}
+			if p.key.context > 0 {
+				v.Parts = c.contexts[p.key.context-1].parts
+			}
+			vars = append(vars, v)
 		}
 		switch p.q {
 		case quoteNone:
@@ -235,5 +281,8 @@ func (c *compiler) render() (string, []Var) {
 			b.WriteString(`${` + name + `[*]}`)
 		}
 	}
-	return b.String(), vars
+	if raw {
+		return "", vars, append(parts, Part{Lit: b.String()})
+	}
+	return b.String(), vars, nil
 }

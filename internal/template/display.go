@@ -14,12 +14,14 @@ type seg struct {
 	key                  valueKey
 	ctx                  bool
 	rawPrefix, rawSuffix string
+	parts                []seg // a context word of several references: its source text and references
 }
 
 // displayForm is how a template shows a job's command line.
 type displayForm struct {
 	segs       []seg
 	quoteWords [][]seg // with -q: each word, shown quoted as a whole
+	raw        bool    // values completing the command word: all shown unquoted, as run
 }
 
 // Display returns the command as GNU Parallel would show it with --dry-run,
@@ -43,11 +45,18 @@ func (t *Template) Display(j Job) string {
 		}
 		return string(b)
 	}
+	if d.raw {
+		return expandSegs(d.segs, t.Total, j)
+	}
 	var vals []string
 	total := t.Total
 	for _, s := range d.segs {
 		if !s.ref {
 			b = append(b, s.lit...)
+			continue
+		}
+		if s.parts != nil {
+			b = appendContextWord(b, s.parts, total, j)
 			continue
 		}
 		vals = appendValues(vals[:0], s.key.kind, s.key.index, &s.key.params, total, j)
@@ -61,6 +70,36 @@ func (t *Template) Display(j Job) string {
 		}
 	}
 	return string(b)
+}
+
+// appendContextWord shows a context word of several references once per
+// argument, its source text as written and its values quoted.
+func appendContextWord(b []byte, parts []seg, total uint64, j Job) []byte {
+	var vals []string
+	for i, a := range j.Args {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		one := Job{Seq: j.Seq, Slot: j.Slot, Host: j.Host, Args: []string{a}}
+		for _, p := range parts {
+			if !p.ref {
+				b = append(b, p.lit...)
+				continue
+			}
+			if p.key.index == 0 && p.key.kind.perArg() {
+				vals = appendValues(vals[:0], p.key.kind, 0, &p.key.params, total, one)
+			} else {
+				vals = appendValues(vals[:0], p.key.kind, p.key.index, &p.key.params, total, j)
+			}
+			for k, v := range vals {
+				if k > 0 {
+					b = append(b, ' ')
+				}
+				b = AppendShellQuote(b, v)
+			}
+		}
+	}
+	return b
 }
 
 // expandSegs replaces references with their raw values, several joined by

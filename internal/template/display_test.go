@@ -41,6 +41,8 @@ var displayCases = []struct {
 		jobs: [][]string{{"a", "b c", "d"}}, want: []string{"echo prea 'b c' dpost"}},
 	{name: "-X", words: []string{"echo", "pre{}post"}, opts: Options{Mode: ModeContext}, gnu: []string{"-X", ":::", "a", "b c", "d"},
 		jobs: [][]string{{"a", "b c", "d"}}, want: []string{"echo preapost pre'b c'post predpost"}},
+	{name: "-X word of several references", words: []string{"echo", "a{}b{.}c{#}"}, opts: Options{Mode: ModeContext},
+		gnu: []string{"-j1", "-X", ":::", "1.x", "y z"}, jobs: [][]string{{"1.x", "y z"}}, want: []string{"echo a1.xb1c1 a'y z'b'y z'c1"}},
 	{name: "-X in double quotes", words: []string{"echo", `"x{}y"`}, opts: Options{Mode: ModeContext}, gnu: []string{"-X", ":::", "a", "b"},
 		jobs: [][]string{{"a", "b"}}, want: []string{`echo "xay" "xby"`}},
 	{name: "-X positional", words: []string{"echo", "{1}", "{-1}", "{2}", "x{2.}y"}, opts: Options{Mode: ModeContext}, gnu: []string{"-X", ":::", "a.1", "b c", "d.2"},

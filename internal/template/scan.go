@@ -42,6 +42,8 @@ type compiler struct {
 	pos    int
 
 	badBytes map[int]bool // offsets of bytes that are not UTF-8, once asked
+	// contexts are the -X words that hold several replacement strings.
+	contexts []contextWord
 }
 
 func (c *compiler) top() *frame { return &c.frames[len(c.frames)-1] }
@@ -160,6 +162,7 @@ func (c *compiler) ref(f *frame, m tokenMatch, at int) error {
 		if w.refs == 1 {
 			w.refAt, w.refKey, w.refFrom, w.refTo = len(w.lit), key, at, at+m.n
 		}
+		w.refList = append(w.refList, wordRef{litAt: len(w.lit), key: key, from: at, to: at + m.n})
 	}
 	c.flushLit()
 	c.flushSeg(at)

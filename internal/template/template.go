@@ -5,7 +5,10 @@
 // Parallel does, and the codec carries what the agent runs over the wire.
 package template
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // Kind says which replacement value a template variable holds.
 type Kind uint8
@@ -111,7 +114,22 @@ type Var struct {
 	Index          int    // 0: all arguments; n > 0: the n-th; n < 0: n-th from the end
 	Prefix, Suffix string // ModeContext: text repeated around each argument
 	Params
+	// Parts, in ModeContext, is a word that holds several replacement
+	// strings, repeated for each argument: its literal text and its
+	// references in order. A reference with Index 0 to a per-argument kind
+	// takes the argument being repeated; the others ({1}, {#}) take the
+	// same value in every repetition. Kind and Index are then unused.
+	Parts []Part
 }
+
+// Part is literal text (Kind 0) or a replacement in a context word.
+type Part struct {
+	Lit   string
+	Kind  Kind
+	Index int
+	Params
+}
+
 
 // Template is a compiled command template. Replacement strings have become
 // references to shell variables, so that values are data, never code. The
@@ -140,6 +158,28 @@ type Program struct {
 	// Total is the number of jobs, for {##} and {0#}; the client counts
 	// them before the run when the template needs it (UsesTotal).
 	Total uint64
+	// Raw, when set, is the script of a template whose command word is
+	// completed by a replacement string (l{}): literal script text, and
+	// the unquoted replacements, whose values GNU Parallel pastes in
+	// unquoted. Each job's script is then built from it (RawScript) and
+	// parsed; Script is unused. Replacements inside quotes stay variables.
+	Raw []Part
+}
+
+// RawScript is the script of job j for a Raw program: the job's values
+// pasted in place, several joined by spaces.
+func (p *Program) RawScript(j Job) string {
+	var b strings.Builder
+	var vals []string
+	for _, part := range p.Raw {
+		if part.Kind == 0 {
+			b.WriteString(part.Lit)
+			continue
+		}
+		vals = appendValues(vals[:0], part.Kind, part.Index, &part.Params, p.Total, j)
+		b.WriteString(strings.Join(vals, " "))
+	}
+	return b.String()
 }
 
 // Job is what a template is expanded with.
