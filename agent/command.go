@@ -323,7 +323,19 @@ func (sl *slot) run(j *job) {
 	if ended {
 		j.stop.cancel(c.s.ctx.Err())
 	}
-	exit := sl.interpret(&j.ctx, j)
+	stdin, in, exit := sl.devnull, (*jobInput)(nil), 0
+	if j.input != nil {
+		var err error
+		if in, err = startInput(&j.ctx, j, j.input); err != nil {
+			fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
+			exit = 255
+		} else if in.stdin != nil {
+			stdin = in.stdin
+		}
+	}
+	if exit == 0 {
+		exit = sl.interpret(&j.ctx, j, stdin)
+	}
 
 	if timer != nil {
 		timer.Stop()
@@ -347,6 +359,9 @@ func (sl *slot) run(j *job) {
 		j.mu.Unlock()
 	}
 	j.active.Wait()
+	if in != nil {
+		in.finish()
+	}
 	j.settle()
 	j.escalation.Wait()
 
@@ -374,7 +389,7 @@ func (sl *slot) run(j *job) {
 
 // interpret runs the job's script in the slot's interpreter and returns its
 // exit status.
-func (sl *slot) interpret(ctx context.Context, j *job) int {
+func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 	c := sl.c
 	file := c.file
 	if c.program.FromInput {
@@ -393,7 +408,7 @@ func (sl *slot) interpret(ctx context.Context, j *job) int {
 	c.program.Bind(template.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args}, sl.bindVar)
 	r := sl.runner
 	r.Reset()
-	if err := interp.StdIO(sl.devnull, &j.stdout, &j.stderr)(r); err != nil {
+	if err := interp.StdIO(stdin, &j.stdout, &j.stderr)(r); err != nil {
 		fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
 		return 255
 	}
