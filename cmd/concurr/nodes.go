@@ -31,6 +31,7 @@ func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *m
 		n := sched.Node{Name: h.String(), Slots: slotsFunc(v.jobs, h.Slots)}
 		if h.Local {
 			n.Dial = dialLocal
+			n.Local = true
 			n.Prefetch = 2
 		} else {
 			n.Dial = dialRemote(sshOpts, h, time.Duration(i)*v.sshDelay)

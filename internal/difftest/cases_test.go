@@ -5,6 +5,10 @@ package difftest
 const failOnce = `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo attempt $n {}; [ $n -ge 2 ]`
 
 func cases() []diffCase {
+	return append(baseCases(), pipeCases()...)
+}
+
+func baseCases() []diffCase {
 	return []diffCase{
 		// Input sources.
 		{name: "args/colons", args: []string{"echo", ":::", "a", "b", "c"}},

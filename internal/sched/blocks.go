@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 
+	"concurr/internal/hint"
 	"concurr/internal/wire"
 )
 
@@ -142,6 +143,10 @@ func (r *run) feedBlocks(ctx context.Context, src Source) {
 		}
 		return r.q.push(ctx, j)
 	}
+	if s, ok := r.cfg.Input.Blocks.(interface{ SetSlots(int) }); ok {
+		// --pipepart's negative --block counts blocks per slot.
+		s.SetSlots(r.totalSlots())
+	}
 	if r.cfg.Input.Tee || r.cfg.Input.RoundRobin {
 		var feeds []*feed
 		if r.cfg.Input.Tee {
@@ -159,6 +164,11 @@ func (r *run) feedBlocks(ctx context.Context, src Source) {
 				if !emit(&job{seq: seq, args: append(args, a...), input: &jobInput{feed: feeds[len(feeds)-1]}}) {
 					return
 				}
+			}
+			if slots := r.totalSlots(); len(feeds) > slots {
+				// Each job must run at once, to read the input as it comes.
+				r.fail(hint.Errorf(fmt.Sprintf("use -j %d, or more hosts", len(feeds)), "--tee runs every job at once: %d jobs need %d slots, and there are %d", len(feeds), len(feeds), slots))
+				return
 			}
 		} else {
 			for range r.totalSlots() {
