@@ -165,6 +165,18 @@ func (s *session) read(r io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("agent: read frame: %w", err)
 		}
+		if f.Type == wire.TypeData && !s.opts.Debug {
+			// The bulk of a --pipe run: copied once, into a pooled chunk.
+			id, data, err := wire.DecodeData(f)
+			if err != nil {
+				return fmt.Errorf("agent: %w", err)
+			}
+			if s.ctx.Err() != nil {
+				return nil
+			}
+			s.streamData(&wire.Data{Stream: id, Data: copyChunk(data)})
+			continue
+		}
 		m, err := wire.Decode(f)
 		if err != nil {
 			return fmt.Errorf("agent: %w", err)

@@ -28,6 +28,27 @@ type inStream struct {
 	unacked  int   // bytes consumed and not yet credited
 }
 
+// chunkPool holds the buffers that streams' chunks are copied into, so
+// that a run that streams gigabytes does not allocate them anew.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, wire.StreamChunk); return &b }}
+
+// copyChunk copies a Data frame's bytes into a pooled buffer.
+func copyChunk(data []byte) []byte {
+	if len(data) > wire.StreamChunk {
+		return append([]byte(nil), data...)
+	}
+	b := *chunkPool.Get().(*[]byte)
+	return b[:copy(b[:cap(b)], data)]
+}
+
+// recycleChunk gives a chunk that has been consumed back to the pool.
+func recycleChunk(c []byte) {
+	if cap(c) == wire.StreamChunk {
+		c = c[:cap(c)]
+		chunkPool.Put(&c)
+	}
+}
+
 // creditStep is how many consumed bytes are gathered into one Credit.
 const creditStep = wire.StreamWindow / 4
 
@@ -79,6 +100,9 @@ func (st *inStream) drop() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.dropped = true
+	for _, c := range st.chunks {
+		recycleChunk(c)
+	}
 	st.chunks, st.buffered = nil, 0
 	st.more.Broadcast()
 }
@@ -137,6 +161,7 @@ func (st *inStream) WriteTo(w io.Writer) (int64, error) {
 		n, err := w.Write(c)
 		total += int64(n)
 		st.consumed(len(c))
+		recycleChunk(c)
 		if err != nil {
 			st.drop()
 			return total, err

@@ -178,6 +178,9 @@ func (s splitSource) Next() (sched.Block, error) {
 	return sched.Block{Data: b}, err
 }
 
+// Recycle gives a finished block's buffer back to the splitter.
+func (s splitSource) Recycle(b []byte) { s.s.Recycle(b) }
+
 // partSource gives the --pipepart blocks of its files, found once the
 // run's slots are known: a negative --block counts blocks per slot.
 type partSource struct {

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Options say how records and blocks are cut.
@@ -168,6 +169,38 @@ type Splitter struct {
 	wrote   bool // a block was cut in this round
 	garbage bool // -N --regexp: the text before the first record was looked at
 	ready   [][]byte
+
+	freeMu sync.Mutex
+	free   [][]byte // blocks' buffers given back by Recycle
+}
+
+// maxFree is how many buffers Recycle keeps for later blocks.
+const maxFree = 16
+
+// Recycle gives back the buffer of a block that is no longer used, for a
+// later block: a long stream then reuses a few buffers rather than
+// allocating (and faulting in) one per block. It may be called from any
+// goroutine.
+func (s *Splitter) Recycle(b []byte) {
+	s.freeMu.Lock()
+	defer s.freeMu.Unlock()
+	if len(s.free) < maxFree && int64(cap(b)) >= s.size {
+		s.free = append(s.free, b[:0])
+	}
+}
+
+// buffer returns an empty buffer of at least n bytes.
+func (s *Splitter) buffer(n int) []byte {
+	s.freeMu.Lock()
+	defer s.freeMu.Unlock()
+	for len(s.free) > 0 {
+		b := s.free[len(s.free)-1]
+		s.free = s.free[:len(s.free)-1]
+		if cap(b) >= n {
+			return b
+		}
+	}
+	return make([]byte, 0, n)
 }
 
 // NewSplitter returns a splitter of r.
@@ -295,16 +328,17 @@ func (s *Splitter) emit(n int) {
 	s.wrote = true
 	var b []byte
 	if len(s.header) == 0 {
-		b = s.buf[:n:n]
+		// Its spare capacity goes with it, for Recycle; no one appends.
+		b = s.buf[:n]
 	} else {
-		b = make([]byte, 0, len(s.header)+n)
+		b = s.buffer(max(len(s.header)+n, int(s.size)))
 		b = append(append(b, s.header...), s.buf[:n]...)
 	}
 	rest := s.buf[n:]
 	if len(s.header) == 0 {
 		// The block keeps the buffer; the rest, at most a record or so,
 		// moves to a new one.
-		s.buf = append(make([]byte, 0, max(int(s.size), len(rest))), rest...)
+		s.buf = append(s.buffer(max(int(s.size), len(rest))), rest...)
 	} else {
 		s.buf = s.buf[:copy(s.buf, rest)]
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"concurr/internal/hint"
 	"concurr/internal/wire"
@@ -45,6 +46,28 @@ type Input struct {
 type jobInput struct {
 	block Block
 	feed  *feed
+	// refs counts who holds the block: the job until its result, and the
+	// goroutine of each stream sending it. The last one out lets it go.
+	refs atomic.Int32
+}
+
+// newBlockInput holds a block for its job.
+func newBlockInput(b Block) *jobInput {
+	in := &jobInput{block: b}
+	in.refs.Store(1)
+	return in
+}
+
+// unref lets go of one hold of a block; the last gives the block's buffer
+// back to the source, if it reuses buffers, and makes room for another.
+func (r *run) unref(in *jobInput) {
+	if in.feed != nil || in.refs.Add(-1) != 0 {
+		return
+	}
+	if rc, ok := r.cfg.Input.Blocks.(interface{ Recycle([]byte) }); ok && in.block.Data != nil {
+		rc.Recycle(in.block.Data)
+	}
+	r.blocks.release()
 }
 
 // inputKind is the stream kind of the run's jobs' input.
@@ -105,10 +128,9 @@ func (r *run) releaseInput(j *job) {
 	}
 	if j.input.feed != nil {
 		j.input.feed.kill()
-	} else if j.input.block.Data != nil || j.input.block.Path != "" {
-		j.input.block = Block{}
-		r.blocks.release()
+		return
 	}
+	r.unref(j.input)
 }
 
 // feedBlocks is the feeder of a --pipe run: one job per block, or the
@@ -195,7 +217,7 @@ func (r *run) feedBlocks(ctx context.Context, src Source) {
 			return
 		}
 		seq++
-		if !emit(&job{seq: seq, args: args, input: &jobInput{block: b}}) {
+		if !emit(&job{seq: seq, args: args, input: newBlockInput(b)}) {
 			return
 		}
 	}

@@ -177,6 +177,7 @@ func (nr *nodeRun) start(j *job) error {
 	}
 	if st != nil {
 		byName := j.input.block.Path != "" && nr.node.Local
+		j.input.refs.Add(1) // the stream's, until it is sent
 		nr.streamsWG.Go(func() { nr.sendInput(j, st, byName) })
 	}
 	return nil

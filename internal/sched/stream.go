@@ -106,6 +106,7 @@ func (nr *nodeRun) sendInput(j *job, st *outStream, open bool) {
 		nr.mu.Lock()
 		delete(nr.streams, st.id)
 		nr.mu.Unlock()
+		nr.run.unref(j.input)
 	}()
 	in := j.input
 	var err error

@@ -1,6 +1,10 @@
 package wire
 
-import "concurr/internal/varbin"
+import (
+	"fmt"
+
+	"concurr/internal/varbin"
+)
 
 // Data streams. Bytes that flow into a job (a --pipe block on its stdin, a
 // file sent ahead of it) or out of one (a file it returns) travel as a
@@ -104,6 +108,23 @@ func (m *End) AppendTo(b []byte) []byte {
 func (m *Credit) AppendTo(b []byte) []byte {
 	b = varbin.AppendUvarint(b, m.Stream)
 	return varbin.AppendUvarint(b, m.Bytes)
+}
+
+// DecodeData decodes a Data frame without copying its bytes: data is valid
+// only until the next ReadFrame, for a receiver that copies it into a
+// buffer of its own anyway.
+func DecodeData(f Frame) (stream uint64, data []byte, err error) {
+	d := varbin.NewDecoder(f.Payload)
+	stream = d.Uvarint()
+	n := d.Count()
+	if err := d.Err(); err != nil {
+		return 0, nil, fmt.Errorf("malformed %s frame: %w", f.Type, err)
+	}
+	rest := d.Rest()
+	if n > len(rest) {
+		return 0, nil, fmt.Errorf("malformed %s frame: %d bytes of data announced, %d present", f.Type, n, len(rest))
+	}
+	return stream, rest[:n], nil
 }
 
 func decodeStream(t Type, d *varbin.Decoder) Message {
