@@ -59,6 +59,14 @@ func (p *runPlan) planPipe(o *options, rest []string, stdin io.Reader, say *mess
 	if o.pipePart && (opts.Records > 0 || opts.Lines > 0) {
 		return usagef("use --recstart and --recend to say where records end", "--pipepart cannot count records (-N) or lines (-L)")
 	}
+	if o.groupBy != "" {
+		if o.pipePart {
+			return usagef("use --pipe", "--group-by works with --pipe, not yet with --pipepart")
+		}
+		if opts.GroupBy, err = pipe.ParseGroupBy(o.groupBy, o.colsep); err != nil {
+			return usagef("name the column by its number, or by its name with --header :", "bad --group-by value %q: %v", o.groupBy, err)
+		}
+	}
 	if _, err := pipe.NewSplitter(strings.NewReader(""), opts); err != nil {
 		return usagef("", "%v", err)
 	}

@@ -70,6 +70,10 @@ func pipeCases() []diffCase {
 		{name: "pipe/round-robin-one-slot", args: []string{"--pipe", "--round-robin", "-j1", "--block", "10", show}, stdin: uneven(30)},
 		{name: "pipe/job-fails", args: []string{"--pipe", "-N1", "grep 2"}, stdin: "1\n2\n3\n"},
 		{name: "pipe/job-reads-nothing", args: []string{"--pipe", "-N1", "echo {#}"}, stdin: "1\n2\n3\n"},
+		{name: "pipe/group-by-N1", args: []string{"--pipe", "--colsep", ",", "--group-by", "1", "-N1", show}, stdin: "1,a\n1,b\n2,c\n3,d\n3,e\n3,f\n"},
+		{name: "pipe/group-by-N2", args: []string{"--pipe", "--colsep", ",", "--group-by", "2", "-N2", show}, stdin: "a,1\nb,1\nc,2\nd,3\ne,3\nf,4\n"},
+		{name: "pipe/group-by-name", args: []string{"--pipe", "--colsep", ",", "--header", ":", "--group-by", "id", "-N1", show}, stdin: csv},
+		{name: "pipe/group-by-tab", args: []string{"--pipe", "--group-by", "1", "-N1", "wc -l"}, stdin: "x\t1\nx\t2\ny\t3\n"},
 		{name: "pipe/bad-block", args: []string{"--pipe", "--block", "x", "cat"}, stdin: "a\n", anyFailure: true},
 
 		{name: "pipepart/block", args: []string{"--pipepart", "-a", "in.txt", "--block", "100", show}, files: map[string]string{"in.txt": uneven(80)}},

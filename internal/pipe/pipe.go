@@ -30,6 +30,7 @@ type Options struct {
 	Records                int    // -N: records per block; 0 is as many as fit
 	Lines                  int    // -L: lines per record
 	Header                 string // --header: ":" one line, N lines, or a regular expression
+	GroupBy                *GroupBy
 	// Warn is told when a record longer than the block makes the block
 	// grow, as GNU Parallel warns.
 	Warn func(string)
@@ -267,12 +268,18 @@ func (s *Splitter) Next() ([]byte, error) {
 // readHeader takes the --header off the top of the input.
 func (s *Splitter) readHeader() error {
 	if s.headRE == nil {
+		if s.o.GroupBy != nil && s.o.GroupBy.Name != "" {
+			return fmt.Errorf("--group-by %s names a column: add --header : so that the first line names the columns", s.o.GroupBy.Name)
+		}
 		return nil
 	}
 	for {
 		if loc := s.headRE.FindIndex(s.buf); loc != nil && (loc[1] > 0 || s.eof) {
 			s.header = append([]byte(nil), s.buf[:loc[1]]...)
 			s.buf = append(make([]byte, 0, s.size), s.buf[loc[1]:]...)
+			if s.o.GroupBy != nil {
+				return s.o.GroupBy.resolve(s.header)
+			}
 			return nil
 		}
 		if s.eof {
@@ -348,6 +355,21 @@ func (s *Splitter) emit(n int) {
 func (s *Splitter) pass() {
 	sep := s.sep
 	switch {
+	case s.o.GroupBy != nil && s.o.Records > 0:
+		for {
+			cuts := s.o.GroupBy.boundaries(s.buf, s.o.Records)
+			if len(cuts) < s.o.Records {
+				return
+			}
+			s.emit(cuts[len(cuts)-1])
+		}
+	case s.o.GroupBy != nil:
+		if s.eof {
+			return
+		}
+		if cuts := s.o.GroupBy.boundaries(s.buf, 0); len(cuts) > 0 {
+			s.emit(cuts[len(cuts)-1])
+		}
 	case s.o.Lines > 0 && s.o.Records == 0:
 		// Records of -L lines: the last newline that ends a whole one.
 		lines := bytes.Count(s.buf, []byte{'\n'})
