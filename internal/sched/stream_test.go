@@ -89,7 +89,7 @@ func TestPipeBlocksRunOnceEach(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var held, most atomic.Int32
-			src := &lineBlocks{n: 30, lines: 300000, held: &held, most: &most}
+			src := &lineBlocks{n: 12, lines: 200000, held: &held, most: &most}
 			var stdout, stderr bytes.Buffer
 			out := output.New(&stdout, &stderr, output.Options{KeepOrder: true})
 			cfg := Config{
@@ -101,7 +101,7 @@ func TestPipeBlocksRunOnceEach(t *testing.T) {
 			}
 			sum, err := Run(context.Background(), cfg, tt.nodes(t), nil)
 			out.Flush()
-			if err != nil || sum.Failed != 0 || sum.Jobs != 30 {
+			if err != nil || sum.Failed != 0 || sum.Jobs != 12 {
 				t.Fatalf("Run: %v, %+v; stderr %q", err, sum, stderr.String())
 			}
 			if stdout.String() != src.want() {
