@@ -78,6 +78,9 @@ type session struct {
 	jobs     map[uint64]*job // queued and running, by sequence number
 	commands map[uint64]*command
 	closing  bool
+
+	streams   map[uint64]*inStream // streams the client sends, until their End
+	jobInputs map[uint64]*inStream // job input streams opened before their Input, by sequence number
 }
 
 // Serve speaks the protocol on r and w until r reaches EOF or ctx ends,
@@ -98,6 +101,9 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, opts Options) error {
 		slots:    opts.Slots,
 		jobs:     make(map[uint64]*job),
 		commands: make(map[uint64]*command),
+
+		streams:   make(map[uint64]*inStream),
+		jobInputs: make(map[uint64]*inStream),
 	}
 	if s.slots <= 0 {
 		s.slots = cpus.Usable()
@@ -164,6 +170,18 @@ func (s *session) read(r io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("agent: read frame: %w", err)
 		}
+		if f.Type == wire.TypeData && !s.opts.Debug {
+			// The bulk of a --pipe run: copied once, into a pooled chunk.
+			id, data, err := wire.DecodeData(f)
+			if err != nil {
+				return fmt.Errorf("agent: %w", err)
+			}
+			if s.ctx.Err() != nil {
+				return nil
+			}
+			s.streamData(&wire.Data{Stream: id, Data: copyChunk(data)})
+			continue
+		}
 		m, err := wire.Decode(f)
 		if err != nil {
 			return fmt.Errorf("agent: %w", err)
@@ -196,6 +214,12 @@ func (s *session) dispatch(m wire.Message) {
 		s.cancelJobs(m)
 	case *wire.Ping:
 		s.out.send(&wire.Ping{Nonce: m.Nonce})
+	case *wire.Open:
+		s.openStream(m)
+	case *wire.Data:
+		s.streamData(m)
+	case *wire.End:
+		s.streamEnd(m)
 	default:
 		// Unknown and agent-to-client types: a newer or confused client.
 		// Tolerated, so that the protocol can grow.
@@ -247,11 +271,16 @@ func (s *session) addInput(m *wire.Input) {
 	}
 	_, dup := s.jobs[m.Seq]
 	var j *job
+	input := s.takeJobInputLocked(m.Seq)
 	if c != nil && !dup {
 		j = newJob(s, c, m)
+		j.input = input
 		s.jobs[m.Seq] = j
 	}
 	s.mu.Unlock()
+	if input != nil && j == nil {
+		s.forgetStream(input)
+	}
 	switch {
 	case c == nil:
 		s.out.send(&wire.Error{Command: m.Command, Seq: m.Seq, Message: fmt.Sprintf("no command %d", m.Command)})
@@ -259,6 +288,9 @@ func (s *session) addInput(m *wire.Input) {
 		s.out.send(&wire.Error{Command: m.Command, Seq: m.Seq, Message: fmt.Sprintf("job %d is already running", m.Seq)})
 	case !c.push(j):
 		s.forget(j)
+		if input != nil {
+			s.forgetStream(input)
+		}
 		s.out.send(&wire.Error{Command: m.Command, Seq: m.Seq, Message: fmt.Sprintf("command %d is retired", m.Command)})
 	}
 }
@@ -294,6 +326,9 @@ func (s *session) cancelJobs(m *wire.Cancel) {
 // that reuses a sequence number once it has the Result finds it free.
 func (s *session) finish(j *job, res *wire.Result) {
 	s.forget(j)
+	if j.input != nil {
+		s.forgetStream(j.input)
+	}
 	j.stdout.flush()
 	j.stderr.flush()
 	s.out.sendResult(j, res)
@@ -340,6 +375,7 @@ func (s *session) shutdown() {
 	for _, j := range victims {
 		j.kill(syscall.SIGTERM, wire.ResultCancelled)
 	}
+	s.dropStreams()
 	s.cancel() // stops jobs that start after the sweep above
 	s.slotsWG.Wait()
 	s.waitSink()

@@ -355,7 +355,19 @@ func (sl *slot) run(j *job) {
 	if ended {
 		j.stop.cancel(c.s.ctx.Err())
 	}
-	exit := sl.interpret(&j.ctx, j)
+	stdin, in, exit := sl.devnull, (*jobInput)(nil), 0
+	if j.input != nil {
+		var err error
+		if in, err = startInput(&j.ctx, j, j.input); err != nil {
+			fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
+			exit = 255
+		} else if in.stdin != nil {
+			stdin = in.stdin
+		}
+	}
+	if exit == 0 {
+		exit = sl.interpret(&j.ctx, j, stdin)
+	}
 
 	if timer != nil {
 		timer.Stop()
@@ -379,6 +391,9 @@ func (sl *slot) run(j *job) {
 		j.mu.Unlock()
 	}
 	j.active.Wait()
+	if in != nil {
+		in.finish()
+	}
 	j.settle()
 	j.escalation.Wait()
 	j.mu.Lock()
@@ -416,7 +431,7 @@ func (sl *slot) run(j *job) {
 
 // interpret runs the job's script in the slot's interpreter and returns its
 // exit status.
-func (sl *slot) interpret(ctx context.Context, j *job) int {
+func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 	c := sl.c
 	file := c.file
 	if c.program.FromInput || c.program.Raw != nil {
@@ -439,7 +454,7 @@ func (sl *slot) interpret(ctx context.Context, j *job) int {
 	c.program.Bind(template.Job{Seq: j.seq, Slot: sl.n, Slots: uint64(c.slots), Host: c.host, Args: j.args}, sl.bindVar)
 	r := sl.runner
 	r.Reset()
-	if err := interp.StdIO(sl.devnull, &j.stdout, &j.stderr)(r); err != nil {
+	if err := interp.StdIO(stdin, &j.stdout, &j.stderr)(r); err != nil {
 		fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
 		return 255
 	}

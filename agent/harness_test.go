@@ -224,6 +224,8 @@ func (c *client) collect(timeout time.Duration, want ...uint64) map[uint64]*jobR
 			delete(pending, m.Seq)
 		case *wire.Error:
 			c.t.Fatalf("agent error: %+v", m)
+		case *wire.Credit:
+			// Room for more of a stream that the test has sent whole.
 		default:
 			c.t.Fatalf("unexpected %s message: %+v", m.Type(), m)
 		}

@@ -19,6 +19,7 @@ type job struct {
 	seq     uint64
 	args    []string
 	timeout time.Duration
+	input   *inStream // the job's input stream (--pipe), or nil: /dev/null
 
 	// ended is guarded by the sink's mutex: once the Result is buffered no
 	// Output of this job may follow.

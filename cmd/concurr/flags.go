@@ -74,6 +74,16 @@ type options struct {
 	tmpdir         string
 	config         string
 	version, help  bool
+
+	pipe, pipePart bool      // --pipe, --pipepart
+	block          string    // --block: bytes per block, or for --pipepart blocks per slot when negative
+	recStart       setString // --recstart
+	recEnd         setString // --recend
+	regexp         bool      // --regexp: --recstart and --recend are regular expressions
+	maxLines       int       // -L: lines per record, with --pipe
+	roundRobin     bool      // --round-robin
+	cat, fifo, tee bool      // --cat, --fifo, --tee
+	groupBy        string    // --group-by
 }
 
 // schedulerTransport is --scheduler-hosts: a switch, which may name the
@@ -101,6 +111,16 @@ func (s *schedulerTransport) Set(v string) error {
 	}
 	return nil
 }
+
+// setString is a string option that records whether it was given, for
+// options whose empty value means something: an empty --recend.
+type setString struct {
+	value string
+	set   bool
+}
+
+func (s *setString) String() string     { return s.value }
+func (s *setString) Set(v string) error { s.value, s.set = v, true; return nil }
 
 // stringList is a repeatable option.
 type stringList []string
@@ -213,6 +233,18 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"tmpdir", "tempdir"}, arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
 		{long: []string{"config"}, arg: "FILE", help: "read options from FILE (one 'name value' per line, dashes optional)", bind: str(&o.config, "")},
 		{long: []string{"will-cite", "willcite", "nn", "nonotice", "no-notice"}, help: "accepted: concurr shows no citation notice", bind: boolean(&o.ignored)},
+		{long: []string{"pipe", "spreadstdin"}, help: "split stdin into blocks, one per job, on the job's stdin", bind: boolean(&o.pipe)},
+		{long: []string{"pipepart", "pipe-part"}, help: "like --pipe, with blocks of the file named by -a, read in place", bind: boolean(&o.pipePart)},
+		{long: []string{"block", "block-size", "blocksize"}, arg: "SIZE", help: "with --pipe, bytes per block (K, M, G; default 1M); negative with --pipepart: blocks per slot", bind: str(&o.block, "")},
+		{long: []string{"recstart"}, arg: "STR", help: "with --pipe, records start with STR", bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.recStart, name, "") }},
+		{long: []string{"recend"}, arg: "STR", help: "with --pipe, records end with STR (default \\n; '' for none)", bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.recEnd, name, "") }},
+		{long: []string{"regexp", "regex"}, help: "--recstart and --recend are regular expressions", bind: boolean(&o.regexp)},
+		{long: []string{"max-lines"}, short: "L", arg: "N", help: "with --pipe, records of N lines", bind: integer(&o.maxLines, 0)},
+		{long: []string{"round-robin", "roundrobin", "round"}, help: "with --pipe, one job per slot, blocks spread over them", bind: boolean(&o.roundRobin)},
+		{long: []string{"cat"}, help: "with --pipe, give each job its block as a temporary file named by {}", bind: boolean(&o.cat)},
+		{long: []string{"fifo"}, help: "with --pipe, give each job its block through a named pipe named by {}", bind: boolean(&o.fifo)},
+		{long: []string{"tee"}, help: "with --pipe, give every job (of ::: arguments) the whole input", bind: boolean(&o.tee)},
+		{long: []string{"group-by", "groupby"}, arg: "COL", help: "with --pipe, records are runs of lines with the same value in column COL (number or --header name)", bind: str(&o.groupBy, "")},
 		{long: []string{"version"}, short: "V", help: "print the version", bind: boolean(&o.version)},
 		{long: []string{"help"}, short: "h", help: "print this help", bind: boolean(&o.help)},
 	}

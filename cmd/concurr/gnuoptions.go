@@ -59,7 +59,7 @@ var gnuOptions = []struct {
 	{names: "semaphore|semaphore-timeout|semaphoretimeout|st|semaphore-name|semaphorename|id|fg|bg|wait", hint: "concurr is not a semaphore; use flock(1) to limit concurrent commands"},
 	{names: "shebang|hashbang", hint: "write the script's inputs to a file and run concurr CMD :::: FILE"},
 	{names: "skip-first-line|skipfirstline", hint: "skip it before concurr, as in tail -n +2 in.txt | concurr CMD"},
-	{names: "pipe|spreadstdin|round-robin|roundrobin|round|recstart|recend|regexp|regex|remove-rec-sep|removerecsep|rrs|block-size|blocksize|block|block-timeout|blocktimeout|bt|cat|fifo|pipe-part|pipepart|tee|shard|bin|group-by|groupby", hint: "concurr has no --pipe; split the input into files first (split -l N) and run concurr over them"},
+	{names: "remove-rec-sep|removerecsep|rrs|block-timeout|blocktimeout|bt|shard|bin", hint: "concurr's --pipe has --block, --recstart, --recend, -N, -L, --header, --round-robin, --cat, --fifo, --tee and --group-by, not this one"},
 	{names: "output-as-files|outputasfiles|files", hint: "use --results DIR, which keeps each job's output in files"},
 	{names: "hgrp|hostgrp|hostgroup|hostgroups", hint: "run concurr once per group of hosts"},
 	{names: "filter", hint: "filter the inputs before concurr, or test in the command: '[ -f {} ] && CMD {}'"},

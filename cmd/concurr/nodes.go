@@ -47,6 +47,7 @@ func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *m
 			n.Dial = dialLocal
 			// As much as a remote node's: the agent is a process of its own,
 			// and jobs sent ahead save a round trip through its pipes.
+			n.Local = true
 			n.Prefetch = 16
 		} else {
 			n.Dial = dialRemote(sshOpts, h, time.Duration(i)*v.sshDelay)

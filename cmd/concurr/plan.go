@@ -129,6 +129,9 @@ func schedHalt(h parse.Halt) sched.Halt {
 // planInputs opens the input sources and compiles the command template,
 // which needs to know the sources' column names and positions.
 func (p *runPlan) planInputs(o *options, rest []string, stdin io.Reader, say *messages) error {
+	if o.pipeMode() {
+		return p.planPipe(o, rest, stdin, say)
+	}
 	seps := parse.DefaultSeparators
 	if o.argSep != "" {
 		seps.Args = o.argSep

@@ -7,6 +7,10 @@ import "strings"
 const failOnce = `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo attempt $n {}; [ $n -ge 2 ]`
 
 func cases() []diffCase {
+	return append(baseCases(), pipeCases()...)
+}
+
+func baseCases() []diffCase {
 	return []diffCase{
 		// Input sources.
 		{name: "args/colons", args: []string{"echo", ":::", "a", "b", "c"}},
@@ -295,8 +299,8 @@ func dropInCases() []diffCase {
 			gnuArgs: []string{"-J", "./gnu.prof", "echo", ":::", "a", "b"}, files: profiles},
 		// GNU Parallel options concurr cannot honour are refused by name,
 		// with a hint, never as unknown.
-		{name: "spell/unsupported-pipe", args: []string{"--pipe", "wc", "-l"}, stdin: "a\nb\n",
-			want: &outcome{status: 255}, oursError: "concurr: error: --pipe is not supported"},
+		{name: "spell/unsupported-tmux", args: []string{"--tmux", "echo", ":::", "a"},
+			want: &outcome{status: 255}, oursError: "concurr: error: --tmux is not supported"},
 		{name: "spell/unsupported-short", args: []string{"-p", "echo", ":::", "a"}, want: &outcome{status: 255},
 			oursError: "concurr: error: -p is not supported"},
 		{name: "spell/unsupported-shellquote", args: []string{"--shellquote", "echo", "a b"}, want: &outcome{status: 255},

@@ -24,6 +24,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 	if halted || res.Flags&wire.ResultCancelled != 0 && r.q.over() {
 		// Killed by the halt or an interrupt: not a result of its own.
 		r.cfg.Output.Discard(j.out)
+		r.releaseInput(j)
 		r.q.finished()
 		return
 	}
@@ -87,6 +88,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 		r.haltExit = r.haltStatus(res)
 	}
 	r.mu.Unlock()
+	r.releaseInput(j)
 	r.q.finished()
 	if halt {
 		what := "failed"

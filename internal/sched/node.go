@@ -32,6 +32,10 @@ type nodeRun struct {
 	lost     bool // the stream ended while jobs were in flight or to come
 	refused  bool // the agent refused the command: the node is out of the run
 
+	streams    map[uint64]*outStream // input streams being sent, by number
+	lastStream uint64
+	streamsWG  sync.WaitGroup // the streams' goroutines
+
 	heard atomic.Int64 // when the agent last sent anything, Unix nanoseconds
 
 	// Prefetch accounting, owned by the receiver.
@@ -120,6 +124,7 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	r.nodes = append(r.nodes, nr)
 	r.connected++
 	r.nodesMu.Unlock()
+	r.blocks.wake() // more slots: room for more blocks
 	r.mu.Lock()
 	r.everUp = true
 	r.mu.Unlock()
@@ -162,6 +167,7 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 	nr.mu.Unlock()
 	nr.conn.CloseWrite()
 	wg.Wait()
+	nr.streamsWG.Wait()
 	nr.conn.Close()
 	nr.mu.Lock()
 	defer nr.mu.Unlock()
@@ -207,6 +213,9 @@ func (r *run) nodeLost(nr *nodeRun) {
 		orphans = append(orphans, j)
 	}
 	clear(nr.inflight)
+	for _, st := range nr.streams {
+		st.finish()
+	}
 	nr.mu.Unlock()
 	nr.signal()
 	r.nodesMu.Lock()
@@ -221,6 +230,11 @@ func (r *run) nodeLost(nr *nodeRun) {
 		if refused {
 			// It never ran: the node refused it with the command.
 			r.q.requeue(j)
+			continue
+		}
+		if j.input != nil && j.input.feed != nil && !over {
+			// Its input was streamed to it as it was read, and is gone.
+			r.giveUp(j, nr, fmt.Sprintf("job %d lost its host %s, and its input, streamed as it was read (--tee, --round-robin), cannot be sent again", j.seq, nr.node.Name))
 			continue
 		}
 		j.losses++

@@ -40,6 +40,9 @@ func (nr *nodeRun) receive() {
 			j := nr.inflight[m.Seq]
 			delete(nr.inflight, m.Seq)
 			nr.mu.Unlock()
+			if j != nil && j.stream != nil {
+				j.stream.finish()
+			}
 			if j != nil {
 				// Finish first: a halt must be known before the slot is
 				// offered another job.
@@ -51,6 +54,8 @@ func (nr *nodeRun) receive() {
 					r.q.wake()
 				}
 			}
+		case *wire.Credit:
+			nr.streamCredit(m)
 		case *wire.Error:
 			m.Message = clipMessage(m.Message)
 			if m.Seq == 0 {
@@ -66,6 +71,9 @@ func (nr *nodeRun) receive() {
 			j := nr.inflight[m.Seq]
 			delete(nr.inflight, m.Seq)
 			nr.mu.Unlock()
+			if j != nil && j.stream != nil {
+				j.stream.finish()
+			}
 			if j != nil {
 				r.cfg.Output.Discard(j.out)
 				nr.credit <- struct{}{}

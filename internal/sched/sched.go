@@ -42,6 +42,9 @@ type Node struct {
 	Slots func(hello wire.Hello) int
 	// Prefetch is how many jobs beyond its slots the node is sent ahead.
 	Prefetch int
+	// Local says that the node is this machine, which reads a --pipepart
+	// block's range of the file itself rather than have it sent.
+	Local bool
 	// PingEvery, when set, has the client ping the agent that often while
 	// it is quiet; an agent that answers nothing for PingMisses intervals
 	// is taken for lost. SSH keepalives cannot see this: sshd answers them
@@ -66,6 +69,10 @@ type Config struct {
 	// own ends the run with GNU Parallel's error.
 	PackLength *template.PackLength
 	PackChars  int
+
+	// Input, when set, gives jobs their input as a stream (--pipe,
+	// --pipepart); see blocks.go.
+	Input *Input
 
 	// DryRun prints each job's command instead of running it.
 	DryRun bool
@@ -124,7 +131,9 @@ type job struct {
 	out     *output.Job
 	stdout  int64
 	node    *nodeRun
-	sent    time.Time // when it went to its node, for --timeout N%
+	input   *jobInput  // --pipe: the job's input
+	stream  *outStream // the stream that sends input to the node it runs on
+	sent    time.Time  // when it went to its node, for --timeout N%
 	// timedOut is set when the client killed it for running past
 	// --timeout N%; guarded by its node's mutex while in flight.
 	timedOut bool
@@ -144,6 +153,8 @@ type run struct {
 	haltExit int
 	runtimes []time.Duration // finished jobs' runtimes, for --timeout N%
 	fatal    error
+
+	blocks blockRoom // --pipe: blocks held until their jobs' results
 
 	nodesMu   sync.Mutex
 	live      int // nodes in the run: connected, or lost and about to rejoin
@@ -182,7 +193,11 @@ func Run(ctx context.Context, cfg Config, nodes []Node, src Source) (Summary, er
 	var wg sync.WaitGroup
 	// The feeder stops with the dials: when the run is over, even while it
 	// waits for -k's output to make room.
-	wg.Go(func() { r.feed(dialCtx, src) })
+	if cfg.Input != nil {
+		wg.Go(func() { r.feedBlocks(dialCtx, src) })
+	} else {
+		wg.Go(func() { r.feed(dialCtx, src) })
+	}
 	for _, n := range nodes {
 		wg.Go(func() { r.runNode(ctx, dialCtx, n) })
 	}

@@ -163,11 +163,26 @@ func (nr *nodeRun) start(j *job) error {
 	if r.cfg.Progress != nil {
 		r.cfg.Progress.Started(j.seq)
 	}
-	if err := nr.conn.Send(in, false); err != nil {
+	var st *outStream
+	var err error
+	if j.input != nil {
+		if st, err = nr.openInput(j); err == nil {
+			j.stream = st
+		}
+	}
+	if err == nil {
+		err = nr.conn.Send(in, false)
+	}
+	if err != nil {
 		r.warnf("%s: %v", nr.node.Name, err)
 		nr.conn.Close()
 		r.nodeLost(nr)
 		return err
+	}
+	if st != nil {
+		byName := j.input.block.Path != "" && nr.node.Local
+		j.input.refs.Add(1) // the stream's, until it is sent
+		nr.streamsWG.Go(func() { nr.sendInput(j, st, byName) })
 	}
 	return nil
 }
@@ -205,7 +220,7 @@ func clip(s string, most int) string {
 // newNodeRun sets up a connected node with the credit it starts with: one
 // job per slot, and its prefetch at once only when it is the run's sole node.
 func (r *run) newNodeRun(n Node, conn *Conn, slots int) *nodeRun {
-	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots,
+	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots, streams: make(map[uint64]*outStream),
 		inflight: make(map[uint64]*job), changed: make(chan struct{}, 1), gone: make(chan struct{}), credit: make(chan struct{}, slots+n.Prefetch)}
 	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever || r.cfg.TimeoutPercent > 0 {
 		// Jobs sent ahead would start the moment a slot frees, past the

@@ -9,6 +9,16 @@
 // passes through unchanged. Frames larger than MaxFrame are refused before
 // anything is allocated, and unknown frame types are returned to the caller,
 // which skips them, so that a newer peer can add messages.
+//
+// Bytes that flow into a job or out of one (a --pipe block on a job's stdin,
+// a file sent to a node or returned from it) travel as data streams, on the
+// same connection as everything else: Open, Data chunks of at most
+// StreamChunk bytes, End. They are flow-controlled by credit: a sender has at
+// most StreamWindow bytes of a stream unacknowledged, and the receiver sends
+// Credit for what it has passed on, so that memory stays within a window per
+// stream on both sides and a slow reader is never flooded. Chunks of all
+// streams are interleaved with one another and with other jobs' frames, so
+// that no transfer stalls the rest. Details in stream.go.
 package wire
 
 import (
@@ -48,15 +58,19 @@ type Type byte
 
 // The message types. The numbers are part of the protocol.
 const (
-	TypeHello   Type = 1 // agent → client: who the agent is and its slot count
-	TypeCommand Type = 2 // client → agent: create a command with a compiled template
-	TypeInput   Type = 3 // client → agent: one job for a command
-	TypeOutput  Type = 4 // agent → client: a chunk of a job's stdout or stderr
-	TypeResult  Type = 5 // agent → client: a job has ended
-	TypeDelete  Type = 6 // client → agent: retire a command
-	TypeCancel  Type = 7 // client → agent: kill one job or all jobs
-	TypeError   Type = 8 // agent → client: a command or input was refused
-	TypePing    Type = 9 // either way: liveness; the agent answers with a ping
+	TypeHello   Type = 1  // agent → client: who the agent is and its slot count
+	TypeCommand Type = 2  // client → agent: create a command with a compiled template
+	TypeInput   Type = 3  // client → agent: one job for a command
+	TypeOutput  Type = 4  // agent → client: a chunk of a job's stdout or stderr
+	TypeResult  Type = 5  // agent → client: a job has ended
+	TypeDelete  Type = 6  // client → agent: retire a command
+	TypeCancel  Type = 7  // client → agent: kill one job or all jobs
+	TypeError   Type = 8  // agent → client: a command or input was refused
+	TypePing    Type = 9  // either way: liveness; the agent answers with a ping
+	TypeOpen    Type = 10 // the sender of a data stream: a new stream (stream.go)
+	TypeData    Type = 11 // the sender of a data stream: a chunk of it
+	TypeEnd     Type = 12 // the sender of a data stream: its end, or its abort
+	TypeCredit  Type = 13 // the receiver of a data stream: room for more of it
 )
 
 func (t Type) String() string {
@@ -79,6 +93,14 @@ func (t Type) String() string {
 		return "error"
 	case TypePing:
 		return "ping"
+	case TypeOpen:
+		return "open"
+	case TypeData:
+		return "data"
+	case TypeEnd:
+		return "end"
+	case TypeCredit:
+		return "credit"
 	}
 	return fmt.Sprintf("type(%d)", byte(t))
 }

@@ -219,6 +219,8 @@ func Decode(f Frame) (Message, error) {
 		m = &Error{Command: d.Uvarint(), Seq: d.Uvarint(), Message: d.String()}
 	case TypePing:
 		m = &Ping{Nonce: d.Uvarint()}
+	case TypeOpen, TypeData, TypeEnd, TypeCredit:
+		m = decodeStream(f.Type, d)
 	default:
 		return &Unknown{T: f.Type, Payload: append([]byte(nil), f.Payload...)}, nil
 	}

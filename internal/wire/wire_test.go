@@ -58,6 +58,12 @@ func TestRoundTrip(t *testing.T) {
 		{"cancel", &Cancel{Seq: 0, Signal: 15}},
 		{"error", &Error{Command: 1, Seq: 3, Message: "bad template"}},
 		{"ping", &Ping{Nonce: 99}},
+		{"open stdin", &Open{Stream: 3, Kind: StreamStdin, Seq: 12}},
+		{"open file range", &Open{Stream: 1 << 33, Kind: StreamCat, Seq: 1, Path: "/tmp/big file", Offset: 1 << 40, Length: 10 << 20, Mode: 0o644, Mtime: -1}},
+		{"data", &Data{Stream: 3, Data: []byte(binary)}},
+		{"end", &End{Stream: 3}},
+		{"end with an error", &End{Stream: 3, Error: "read input: broken"}},
+		{"credit", &Credit{Stream: 3, Bytes: StreamWindow}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,6 +38,7 @@ func (r *runner) runLocal(ctx context.Context) {
 	if r.selected(workloadSleep) {
 		r.sleepWorkload(ctx)
 	}
+	r.runPipe(ctx)
 }
 
 // stdinJobs runs argv with the lines 1…n on stdin.

@@ -59,7 +59,7 @@ type remote struct {
 
 func (r *runner) runRemote(ctx context.Context) {
 	var selected []string
-	for _, w := range []string{workloadRemoteEcho, workloadRemoteStart, workloadRemoteFan} {
+	for _, w := range []string{workloadRemoteEcho, workloadRemoteStart, workloadRemoteFan, workloadPipeRemote} {
 		if r.selected(w) {
 			selected = append(selected, w)
 		}
@@ -101,6 +101,9 @@ func (r *runner) runRemote(ctx context.Context) {
 	}
 	if r.selected(workloadRemoteFan) {
 		r.remoteFanWorkload(ctx, rm)
+	}
+	if r.selected(workloadPipeRemote) {
+		r.remotePipeWorkload(ctx, rm)
 	}
 }
 
