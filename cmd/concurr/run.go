@@ -7,8 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
 	"strings"
+	"syscall"
 
 	"github.com/peterbourgon/ff/v3"
 	"mvdan.cc/sh/v3/shell"

@@ -130,7 +130,6 @@ type Part struct {
 	Params
 }
 
-
 // Template is a compiled command template. Replacement strings have become
 // references to shell variables, so that values are data, never code. The
 // client keeps the whole of it, to display jobs; its binary form
