@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"time"
 
 	"concurr/internal/transfer"
 	"concurr/internal/wire"
@@ -55,7 +54,7 @@ func (fw *fileWrite) write(dir string) error {
 	if fw.created, err = mkdirs(dir, filepath.Dir(fw.path)); err != nil {
 		return err
 	}
-	return writeAtomic(fw.path, fw.st, fs.FileMode(fw.st.open.Mode)&fs.ModePerm, fw.st.open.Mtime)
+	return transfer.WriteAtomic(fw.path, fw.st, fs.FileMode(fw.st.open.Mode)&fs.ModePerm, fw.st.open.Mtime)
 }
 
 // mkdirs creates dir's missing parents below root and returns the ones it
@@ -73,42 +72,6 @@ func mkdirs(root, dir string) ([]string, error) {
 	}
 	slices.Reverse(missing)
 	return missing, nil
-}
-
-// writeAtomic writes the content of src to a temporary file beside path,
-// sets its mode and mtime, and renames it into place, so that no reader
-// ever sees half a file.
-func writeAtomic(path string, src io.WriterTo, mode fs.FileMode, mtime int64) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".concurr-*")
-	if err != nil {
-		return err
-	}
-	_, err = src.WriteTo(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), mode)
-	}
-	if err == nil && mtime != 0 {
-		t := time.Unix(0, mtime)
-		err = os.Chtimes(f.Name(), t, t)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Path == f.Name() {
-			// Name the file being written, not its temporary name.
-			pe.Path = path
-		}
-		if !errors.As(err, &pe) {
-			err = fmt.Errorf("write %s: %w", path, err)
-		}
-	}
-	return err
 }
 
 // awaitFiles waits for the job's transferred files and returns the first

@@ -64,6 +64,12 @@ type options struct {
 	schedulerHosts bool
 	onAll, nonAll  bool
 	workdir        string
+
+	transferFiles stringList // --transferfile
+	transfer      bool       // --transfer: --transferfile {}
+	returns       stringList // --return
+	cleanup       bool       // --cleanup
+	trc           stringList // --trc: --transfer --return FILE --cleanup
 	tmpdir         string
 	config         string
 	version, help  bool
@@ -176,6 +182,11 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"onall"}, help: "run every job on every host", bind: boolean(&o.onAll)},
 		{long: []string{"nonall"}, help: "run the command, without arguments, on every host", bind: boolean(&o.nonAll)},
 		{long: []string{"workdir", "wd"}, arg: "DIR", help: "run jobs in DIR on each host (... makes a temporary one)", bind: str(&o.workdir, "")},
+		{long: []string{"transferfile", "tf"}, arg: "FILE", help: "send FILE (replacement strings allowed) to the remote host before each job", bind: list(&o.transferFiles)},
+		{long: []string{"transfer"}, help: "send the input file ({}) to the remote host before each job", bind: boolean(&o.transfer)},
+		{long: []string{"return"}, arg: "FILE", help: "bring FILE back from the remote host after each job", bind: list(&o.returns)},
+		{long: []string{"cleanup"}, help: "remove transferred and returned files from the remote host after each job", bind: boolean(&o.cleanup)},
+		{long: []string{"trc"}, arg: "FILE", help: "--transfer, --return FILE and --cleanup", bind: list(&o.trc)},
 		{long: []string{"tmpdir"}, arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
 		{long: []string{"config"}, arg: "FILE", help: "read options from FILE (one 'name value' per line)", bind: str(&o.config, "")},
 		{long: []string{"pipe", "spreadstdin"}, help: "split stdin into blocks, one per job, on the job's stdin", bind: boolean(&o.pipe)},

@@ -5,10 +5,15 @@
 package transfer
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Split turns a transfer name into the path on the client and the path
@@ -56,4 +61,40 @@ func CheckRemote(p string) error {
 		return fmt.Errorf("the path would leave the work dir")
 	}
 	return nil
+}
+
+// WriteAtomic writes the content of src to a temporary file beside path,
+// sets its mode and mtime, and renames it into place, so that no reader
+// ever sees half a file.
+func WriteAtomic(path string, src io.WriterTo, mode fs.FileMode, mtime int64) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".concurr-*")
+	if err != nil {
+		return err
+	}
+	_, err = src.WriteTo(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), mode)
+	}
+	if err == nil && mtime != 0 {
+		t := time.Unix(0, mtime)
+		err = os.Chtimes(f.Name(), t, t)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == f.Name() {
+			// Name the file being written, not its temporary name.
+			pe.Path = path
+		}
+		if !errors.As(err, &pe) {
+			err = fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	return err
 }
