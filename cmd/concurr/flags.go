@@ -70,9 +70,9 @@ type options struct {
 	returns       stringList // --return
 	cleanup       bool       // --cleanup
 	trc           stringList // --trc: --transfer --return FILE --cleanup
-	tmpdir         string
-	config         string
-	version, help  bool
+	tmpdir        string
+	config        string
+	version, help bool
 
 	pipe, pipePart bool      // --pipe, --pipepart
 	block          string    // --block: bytes per block, or for --pipepart blocks per slot when negative

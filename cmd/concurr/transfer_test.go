@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -235,5 +238,57 @@ func TestTransferLocalMovesNothing(t *testing.T) {
 	}
 	if !bytes.Equal(nil, r.stderr.Bytes()) {
 		t.Errorf("stderr: %s", r.stderr.String())
+	}
+}
+
+// TestFaultHostKilledMidTransfer kills a host's agent while a file is on
+// its way to it: the job runs again on the other host with its file sent
+// again, every job's output comes once and whole, and no half-written file
+// is left as if it were whole.
+func TestFaultHostKilledMidTransfer(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("finds agents in /proc")
+	}
+	t.Parallel()
+	c := newFaultCluster(t)
+	victim, _ := c.addServer("victim", true)
+	c.addServer("other", false)
+	dir := t.TempDir()
+	var want strings.Builder
+	var args []string
+	for i := range 6 {
+		name := fmt.Sprintf("big%d.bin", i)
+		size := 24<<20 + i
+		writeFile(t, filepath.Join(dir, name), strings.Repeat("x", size), 0o644, time.Time{})
+		fmt.Fprintf(&want, "%s %d\n", name, size)
+		args = append(args, name)
+	}
+	r := startConcurr(t, dir, c.clientHome, nil, nil, append([]string{"-F", c.config, "-S", "1/victim,1/other", "-k", "--trc", "{}.n",
+		"wc -c < {} > {}.n; echo {} $(cat {}.n)", ":::"}, args...)...)
+	partial := func() bool {
+		matches, _ := filepath.Glob(filepath.Join(victim.home, ".big*.concurr-*"))
+		return len(matches) > 0
+	}
+	if !waitFor(30*time.Second, partial) {
+		t.Fatalf("no transfer to the victim seen; stderr:\n%s", r.stderr.String())
+	}
+	signalAll(agents(victim.home), syscall.SIGKILL)
+	status := r.wait(120 * time.Second)
+	stderr := r.stderr.String()
+	checkNoPanic(t, stderr)
+	if status != 0 {
+		t.Errorf("exit status %d; stderr:\n%s", status, stderr)
+	}
+	if got := r.stdout.String(); got != want.String() {
+		t.Errorf("stdout:\n%s\nwant:\n%s", got, want.String())
+	}
+	if !strings.Contains(stderr, "victim") {
+		t.Errorf("the lost host is not named:\n%s", stderr)
+	}
+	for i := range 6 {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("big%d.bin.n", i)))
+		if err != nil || strings.TrimSpace(string(b)) != fmt.Sprint(24<<20+i) {
+			t.Errorf("big%d.bin.n: %q, %v", i, b, err)
+		}
 	}
 }
