@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"concurr/internal/sshtest"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,13 +70,27 @@ func leftovers(t *testing.T, home string) []string {
 func TestTransferTrc(t *testing.T) {
 	t.Parallel()
 	c, dir := transferCluster(t)
+	readmeTrc(t, c, dir)
+}
+
+// TestTransferTrcE2E is the README's example with --trc on a real sshd,
+// whose HOME is not the client's directory.
+func TestTransferTrcE2E(t *testing.T) {
+	sshtest.RequireE2E(t)
+	t.Parallel()
+	c := newFaultCluster(t)
+	c.addSSHD(sshtest.StartSSHD(t, 2), false, "node1", "node2")
+	readmeTrc(t, c, t.TempDir())
+}
+
+func readmeTrc(t *testing.T, c *faultCluster, dir string) {
 	var names []string
 	for _, n := range []string{"f1.txt", "f2.txt", "f3.txt", "f4.txt"} {
 		writeFile(t, filepath.Join(dir, "gz", n), strings.Repeat(n+" ", 1000), 0o644, time.Time{})
 		names = append(names, "gz/"+n)
 	}
 	writeFile(t, filepath.Join(dir, "files.txt"), strings.Join(names, "\n")+"\n", 0o644, time.Time{})
-	r := startConcurr(t, dir, c.clientHome, nil, nil, "-F", c.config, "-S", "h1,h2", "-k", "--trc", "{}.gz",
+	r := startConcurr(t, dir, c.clientHome, nil, nil, "-F", c.config, "-S", strings.Join(slices.Sorted(maps.Keys(c.hosts)), ","), "-k", "--trc", "{}.gz",
 		"gzip -9 {} && echo {} done", "::::", "files.txt")
 	status := r.wait(60 * time.Second)
 	checkNoPanic(t, r.stderr.String())
