@@ -81,6 +81,11 @@ type session struct {
 
 	streams   map[uint64]*inStream // streams the client sends, until their End
 	jobInputs map[uint64]*inStream // job input streams opened before their Input, by sequence number
+
+	jobFiles   map[uint64][]*inStream // files to write for a job (StreamFile), until its Input
+	jobReturns map[uint64][]wire.Open // files a job is to return (StreamReturn), until its Input
+	outStreams map[uint64]*outStream  // returned files being sent
+	lastOut    uint64
 }
 
 // Serve speaks the protocol on r and w until r reaches EOF or ctx ends,
@@ -104,6 +109,10 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, opts Options) error {
 
 		streams:   make(map[uint64]*inStream),
 		jobInputs: make(map[uint64]*inStream),
+
+		jobFiles:   make(map[uint64][]*inStream),
+		jobReturns: make(map[uint64][]wire.Open),
+		outStreams: make(map[uint64]*outStream),
 	}
 	if s.slots <= 0 {
 		s.slots = cpus.Usable()
@@ -220,6 +229,8 @@ func (s *session) dispatch(m wire.Message) {
 		s.streamData(m)
 	case *wire.End:
 		s.streamEnd(m)
+	case *wire.Credit:
+		s.streamCredit(m)
 	default:
 		// Unknown and agent-to-client types: a newer or confused client.
 		// Tolerated, so that the protocol can grow.
@@ -272,12 +283,23 @@ func (s *session) addInput(m *wire.Input) {
 	_, dup := s.jobs[m.Seq]
 	var j *job
 	input := s.takeJobInputLocked(m.Seq)
+	files, returns := s.jobFiles[m.Seq], s.jobReturns[m.Seq]
+	delete(s.jobFiles, m.Seq)
+	delete(s.jobReturns, m.Seq)
 	if c != nil && !dup {
 		j = newJob(s, c, m)
 		j.input = input
+		j.returns = returns
 		s.jobs[m.Seq] = j
 	}
 	s.mu.Unlock()
+	if j != nil {
+		j.startFiles(c.dir, files)
+	} else {
+		for _, st := range files {
+			s.forgetStream(st)
+		}
+	}
 	if input != nil && j == nil {
 		s.forgetStream(input)
 	}
@@ -329,6 +351,7 @@ func (s *session) finish(j *job, res *wire.Result) {
 	if j.input != nil {
 		s.forgetStream(j.input)
 	}
+	j.releaseFiles()
 	j.stdout.flush()
 	j.stderr.flush()
 	s.out.sendResult(j, res)
@@ -376,6 +399,7 @@ func (s *session) shutdown() {
 		j.kill(syscall.SIGTERM, wire.ResultCancelled)
 	}
 	s.dropStreams()
+	s.wakeOutStreams()
 	s.cancel() // stops jobs that start after the sweep above
 	s.slotsWG.Wait()
 	s.waitSink()

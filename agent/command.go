@@ -365,6 +365,12 @@ func (sl *slot) run(j *job) {
 			stdin = in.stdin
 		}
 	}
+	if exit == 0 && len(j.files) > 0 {
+		if err := j.awaitFiles(&j.ctx); err != nil {
+			fmt.Fprintf(&j.stderr, "concurr: %s: %v\n", c.host, err)
+			exit = 255
+		}
+	}
 	if exit == 0 {
 		exit = sl.interpret(&j.ctx, j, stdin)
 	}
@@ -393,6 +399,9 @@ func (sl *slot) run(j *job) {
 	j.active.Wait()
 	if in != nil {
 		in.finish()
+	}
+	if len(j.returns) > 0 && !ended {
+		j.sendReturns()
 	}
 	j.settle()
 	j.escalation.Wait()

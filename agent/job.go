@@ -19,7 +19,9 @@ type job struct {
 	seq     uint64
 	args    []string
 	timeout time.Duration
-	input   *inStream // the job's input stream (--pipe), or nil: /dev/null
+	input   *inStream    // the job's input stream (--pipe), or nil: /dev/null
+	files   []*fileWrite // files transferred for the job (--transferfile)
+	returns []wire.Open  // what the job returns (--return), asked for by the client
 
 	// ended is guarded by the sink's mutex: once the Result is buffered no
 	// Output of this job may follow.

@@ -211,7 +211,14 @@ func copyRange(w io.Writer, path string, offset, length int64) (int64, error) {
 // the job's Input, which follows.
 func (s *session) openStream(m *wire.Open) {
 	switch m.Kind {
-	case wire.StreamStdin, wire.StreamCat, wire.StreamFifo:
+	case wire.StreamStdin, wire.StreamCat, wire.StreamFifo, wire.StreamFile:
+	case wire.StreamReturn:
+		s.mu.Lock()
+		if !s.closing {
+			s.jobReturns[m.Seq] = append(s.jobReturns[m.Seq], *m)
+		}
+		s.mu.Unlock()
+		return
 	default:
 		s.out.send(&wire.Error{Seq: m.Seq, Message: fmt.Sprintf("stream %d has an unknown kind %d", m.Stream, m.Kind)})
 		return
@@ -226,6 +233,10 @@ func (s *session) openStream(m *wire.Open) {
 		old.drop()
 	}
 	s.streams[m.Stream] = st
+	if m.Kind == wire.StreamFile {
+		s.jobFiles[m.Seq] = append(s.jobFiles[m.Seq], st)
+		return
+	}
 	s.jobInputs[m.Seq] = st
 }
 
@@ -280,8 +291,12 @@ func (s *session) dropStreams() {
 	for _, st := range s.jobInputs {
 		all = append(all, st)
 	}
+	for _, sts := range s.jobFiles {
+		all = append(all, sts...)
+	}
 	clear(s.streams)
 	clear(s.jobInputs)
+	clear(s.jobFiles)
 	s.mu.Unlock()
 	for _, st := range all {
 		st.drop()

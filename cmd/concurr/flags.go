@@ -71,9 +71,15 @@ type options struct {
 	schedulerHosts schedulerTransport
 	onAll, nonAll  bool
 	workdir        string
-	tmpdir         string
-	config         string
-	version, help  bool
+
+	transferFiles stringList // --transferfile
+	transfer      bool       // --transfer: --transferfile {}
+	returns       stringList // --return
+	cleanup       bool       // --cleanup
+	trc           stringList // --trc: --transfer --return FILE --cleanup
+	tmpdir        string
+	config        string
+	version, help bool
 
 	pipe, pipePart bool      // --pipe, --pipepart
 	block          string    // --block: bytes per block, or for --pipepart blocks per slot when negative
@@ -233,6 +239,11 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"tmpdir", "tempdir"}, arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
 		{long: []string{"config"}, arg: "FILE", help: "read options from FILE (one 'name value' per line, dashes optional)", bind: str(&o.config, "")},
 		{long: []string{"will-cite", "willcite", "nn", "nonotice", "no-notice"}, help: "accepted: concurr shows no citation notice", bind: boolean(&o.ignored)},
+		{long: []string{"transferfile", "tf"}, arg: "FILE", help: "send FILE (replacement strings allowed) to the remote host before each job", bind: list(&o.transferFiles)},
+		{long: []string{"transfer"}, help: "send the input file ({}) to the remote host before each job", bind: boolean(&o.transfer)},
+		{long: []string{"return"}, arg: "FILE", help: "bring FILE back from the remote host after each job", bind: list(&o.returns)},
+		{long: []string{"cleanup"}, help: "remove transferred and returned files from the remote host after each job", bind: boolean(&o.cleanup)},
+		{long: []string{"trc"}, arg: "FILE", help: "--transfer, --return FILE and --cleanup", bind: list(&o.trc)},
 		{long: []string{"pipe", "spreadstdin"}, help: "split stdin into blocks, one per job, on the job's stdin", bind: boolean(&o.pipe)},
 		{long: []string{"pipepart", "pipe-part"}, help: "like --pipe, with blocks of the file named by -a, read in place", bind: boolean(&o.pipePart)},
 		{long: []string{"block", "block-size", "blocksize"}, arg: "SIZE", help: "with --pipe, bytes per block (K, M, G; default 1M); negative with --pipepart: blocks per slot", bind: str(&o.block, "")},

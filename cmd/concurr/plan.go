@@ -341,6 +341,12 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 		}
 	}
 	p.cfg.Workdir = o.workdir
+	if o.workdir == "." {
+		p.cfg.Workdir = workdirHere()
+	}
+	if err := planTransfer(o, p, p.cfg.Template.Options); err != nil {
+		return err
+	}
 	return nil
 }
 

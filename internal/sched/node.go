@@ -34,7 +34,8 @@ type nodeRun struct {
 
 	streams    map[uint64]*outStream // input streams being sent, by number
 	lastStream uint64
-	streamsWG  sync.WaitGroup // the streams' goroutines
+	inFiles    map[uint64]*inFile // returned files being received, by the agent's stream number
+	streamsWG  sync.WaitGroup     // the streams' goroutines
 
 	heard atomic.Int64 // when the agent last sent anything, Unix nanoseconds
 
@@ -216,6 +217,7 @@ func (r *run) nodeLost(nr *nodeRun) {
 	for _, st := range nr.streams {
 		st.finish()
 	}
+	nr.abortReturnsLocked()
 	nr.mu.Unlock()
 	nr.signal()
 	r.nodesMu.Lock()

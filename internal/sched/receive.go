@@ -44,6 +44,10 @@ func (nr *nodeRun) receive() {
 				j.stream.finish()
 			}
 			if j != nil {
+				finishFiles(j)
+				nr.awaitReturns(j)
+			}
+			if j != nil {
 				// Finish first: a halt must be known before the slot is
 				// offered another job.
 				r.finish(j, nr, m)
@@ -56,6 +60,12 @@ func (nr *nodeRun) receive() {
 			}
 		case *wire.Credit:
 			nr.streamCredit(m)
+		case *wire.Open:
+			nr.returnOpened(m)
+		case *wire.Data:
+			nr.returnData(m)
+		case *wire.End:
+			nr.returnEnd(m)
 		case *wire.Error:
 			m.Message = clipMessage(m.Message)
 			if m.Seq == 0 {
@@ -75,6 +85,7 @@ func (nr *nodeRun) receive() {
 				j.stream.finish()
 			}
 			if j != nil {
+				finishFiles(j)
 				r.cfg.Output.Discard(j.out)
 				nr.credit <- struct{}{}
 				r.giveUp(j, nr, fmt.Sprintf("%s: the agent refused job %d: %s", hostLabel(nr.node.Name), j.seq, m.Message))

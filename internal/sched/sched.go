@@ -74,6 +74,10 @@ type Config struct {
 	// --pipepart); see blocks.go.
 	Input *Input
 
+	// Transfer, when set, moves files to and from remote nodes with each
+	// job (--transferfile, --return, --cleanup); see transfer.go.
+	Transfer *Transfer
+
 	// DryRun prints each job's command instead of running it.
 	DryRun bool
 
@@ -131,9 +135,13 @@ type job struct {
 	out     *output.Job
 	stdout  int64
 	node    *nodeRun
-	input   *jobInput  // --pipe: the job's input
-	stream  *outStream // the stream that sends input to the node it runs on
-	sent    time.Time  // when it went to its node, for --timeout N%
+	input   *jobInput         // --pipe: the job's input
+	stream  *outStream        // the stream that sends input to the node it runs on
+	files   []*outStream      // --transferfile streams to the node it runs on
+	returns map[string]string // --return: the node's path to this machine's
+	// returning is the files coming back before its Result; the receiver's.
+	returning []*inFile
+	sent      time.Time // when it went to its node, for --timeout N%
 	// timedOut is set when the client killed it for running past
 	// --timeout N%; guarded by its node's mutex while in flight.
 	timedOut bool

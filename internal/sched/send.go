@@ -150,6 +150,17 @@ func (nr *nodeRun) start(j *job) error {
 		r.giveUp(j, nr, fmt.Sprintf("command line too long (%d >= %d) at job %d", size, wire.MaxFrame, j.seq))
 		return nil
 	}
+	var send []fileToSend
+	j.returns, j.files, j.returning = nil, nil, nil
+	if r.cfg.Transfer != nil && !nr.node.Local {
+		var err error
+		if send, j.returns, err = nr.transferPlan(j); err != nil {
+			nr.credit <- struct{}{}
+			r.cfg.Output.Discard(j.out)
+			r.giveUp(j, nr, fmt.Sprintf("job %d: %v", j.seq, err))
+			return nil
+		}
+	}
 	nr.mu.Lock()
 	if nr.dead {
 		nr.mu.Unlock()
@@ -165,7 +176,10 @@ func (nr *nodeRun) start(j *job) error {
 	}
 	var st *outStream
 	var err error
-	if j.input != nil {
+	if r.cfg.Transfer != nil && !nr.node.Local {
+		j.files, err = nr.openTransfers(j, send)
+	}
+	if err == nil && j.input != nil {
 		if st, err = nr.openInput(j); err == nil {
 			j.stream = st
 		}
@@ -178,6 +192,10 @@ func (nr *nodeRun) start(j *job) error {
 		nr.conn.Close()
 		r.nodeLost(nr)
 		return err
+	}
+	for i, fs := range j.files {
+		f := send[i]
+		nr.streamsWG.Go(func() { nr.sendFile(j, fs, f) })
 	}
 	if st != nil {
 		byName := j.input.block.Path != "" && nr.node.Local
@@ -220,7 +238,7 @@ func clip(s string, most int) string {
 // newNodeRun sets up a connected node with the credit it starts with: one
 // job per slot, and its prefetch at once only when it is the run's sole node.
 func (r *run) newNodeRun(n Node, conn *Conn, slots int) *nodeRun {
-	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots, streams: make(map[uint64]*outStream),
+	nr := &nodeRun{run: r, node: n, conn: conn, slots: slots, streams: make(map[uint64]*outStream), inFiles: make(map[uint64]*inFile),
 		inflight: make(map[uint64]*job), changed: make(chan struct{}, 1), gone: make(chan struct{}), credit: make(chan struct{}, slots+n.Prefetch)}
 	if r.cfg.Delay > 0 || r.cfg.Halt.When != HaltNever || r.cfg.TimeoutPercent > 0 {
 		// Jobs sent ahead would start the moment a slot frees, past the

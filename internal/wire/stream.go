@@ -42,7 +42,30 @@ const (
 	// StreamFifo is a job's input through a named pipe, whose name is the
 	// job's first argument ({}) (GNU Parallel's --fifo).
 	StreamFifo = 3
+	// StreamFile is a file sent ahead of the job Open.Seq (--transferfile):
+	// the receiver writes it at Path, relative to the job's workdir, with
+	// Mode and Mtime, and the job starts once it is complete. The file is
+	// written beside its final name and renamed into place.
+	StreamFile = 4
+	// StreamReturn, sent by the client, asks for the file or directory
+	// Path (relative to the job's workdir) once the job Open.Seq has run
+	// (--return); it has no Data and no End. Sent by the agent, it is one
+	// returned file, or with ModeDir in Mode a directory, which the client
+	// writes at the Path it asked for. Returns precede the job's Result.
+	StreamReturn = 5
 )
+
+// Open flags.
+const (
+	// OpenCleanup asks the agent to remove the file (StreamFile) or the
+	// returned file or directory (StreamReturn) once the job is done
+	// (--cleanup).
+	OpenCleanup = 1 << 0
+)
+
+// ModeDir marks a directory in Open.Mode; the permission bits are the low
+// nine, as in a Unix mode.
+const ModeDir = 1 << 31
 
 // Open starts a stream. For the job input kinds (StreamStdin, StreamCat,
 // StreamFifo), Seq is the job, and Open precedes the job's Input. When Path
@@ -58,6 +81,7 @@ type Open struct {
 	Length uint64
 	Mode   uint64 // permission bits of a file, for kinds that write one
 	Mtime  int64  // Unix nanoseconds, for kinds that write a file
+	Flags  uint64 // OpenCleanup
 }
 
 // Data is a chunk of a stream, at most StreamChunk bytes.
@@ -92,7 +116,8 @@ func (m *Open) AppendTo(b []byte) []byte {
 	b = varbin.AppendUvarint(b, m.Offset)
 	b = varbin.AppendUvarint(b, m.Length)
 	b = varbin.AppendUvarint(b, m.Mode)
-	return varbin.AppendVarint(b, m.Mtime)
+	b = varbin.AppendVarint(b, m.Mtime)
+	return varbin.AppendUvarint(b, m.Flags)
 }
 
 func (m *Data) AppendTo(b []byte) []byte {
@@ -131,7 +156,7 @@ func decodeStream(t Type, d *varbin.Decoder) Message {
 	switch t {
 	case TypeOpen:
 		return &Open{Stream: d.Uvarint(), Kind: d.Uvarint(), Seq: d.Uvarint(), Path: d.String(),
-			Offset: d.Uvarint(), Length: d.Uvarint(), Mode: d.Uvarint(), Mtime: d.Varint()}
+			Offset: d.Uvarint(), Length: d.Uvarint(), Mode: d.Uvarint(), Mtime: d.Varint(), Flags: d.Uvarint()}
 	case TypeData:
 		return &Data{Stream: d.Uvarint(), Data: d.Bytes()}
 	case TypeEnd:

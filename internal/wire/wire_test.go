@@ -60,6 +60,8 @@ func TestRoundTrip(t *testing.T) {
 		{"ping", &Ping{Nonce: 99}},
 		{"open stdin", &Open{Stream: 3, Kind: StreamStdin, Seq: 12}},
 		{"open file range", &Open{Stream: 1 << 33, Kind: StreamCat, Seq: 1, Path: "/tmp/big file", Offset: 1 << 40, Length: 10 << 20, Mode: 0o644, Mtime: -1}},
+		{"open transferred file", &Open{Stream: 7, Kind: StreamFile, Seq: 3, Path: "sub/f.txt", Mode: 0o755, Mtime: 1700000000123456789, Flags: OpenCleanup}},
+		{"open returned dir", &Open{Stream: 8, Kind: StreamReturn, Seq: 3, Path: "out", Mode: ModeDir | 0o700}},
 		{"data", &Data{Stream: 3, Data: []byte(binary)}},
 		{"end", &End{Stream: 3}},
 		{"end with an error", &End{Stream: 3, Error: "read input: broken"}},

@@ -1,0 +1,279 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"concurr/internal/transfer"
+	"concurr/internal/wire"
+)
+
+// File transfer (--transferfile, --return, --cleanup): a job's files come
+// as StreamFile streams opened before its Input, and are written below the
+// job's workdir while the job may still wait for a slot; the job starts
+// once all of them are in place. After its script, the files it is to
+// return go back as StreamReturn streams within the client's credit, and
+// then its Result. Every path is checked to stay below the workdir.
+
+// fileWrite is one transferred file being written.
+type fileWrite struct {
+	st      *inStream
+	path    string // final name
+	created []string
+	done    chan struct{}
+	err     error
+}
+
+// startFiles begins writing the job's transferred files below dir.
+func (j *job) startFiles(dir string, streams []*inStream) {
+	for _, st := range streams {
+		fw := &fileWrite{st: st, done: make(chan struct{})}
+		j.files = append(j.files, fw)
+		go func() {
+			defer close(fw.done)
+			fw.err = fw.write(dir)
+			j.s.forgetStream(st)
+		}()
+	}
+}
+
+func (fw *fileWrite) write(dir string) error {
+	rel := fw.st.open.Path
+	if err := transfer.CheckRemote(rel); err != nil {
+		return fmt.Errorf("refused %s: %w", rel, err)
+	}
+	fw.path = filepath.Join(dir, filepath.FromSlash(rel))
+	var err error
+	if fw.created, err = mkdirs(dir, filepath.Dir(fw.path)); err != nil {
+		return err
+	}
+	return transfer.WriteAtomic(fw.path, fw.st, fs.FileMode(fw.st.open.Mode)&fs.ModePerm, fw.st.open.Mtime)
+}
+
+// mkdirs creates dir's missing parents below root and returns the ones it
+// created, deepest last, for --cleanup.
+func mkdirs(root, dir string) ([]string, error) {
+	var missing []string
+	for d := dir; d != root && len(d) > len(root); d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, err
+	}
+	slices.Reverse(missing)
+	return missing, nil
+}
+
+// awaitFiles waits for the job's transferred files and returns the first
+// failure.
+func (j *job) awaitFiles(ctx context.Context) error {
+	for _, fw := range j.files {
+		select {
+		case <-fw.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if fw.err != nil {
+			return fw.err
+		}
+	}
+	return nil
+}
+
+// releaseFiles drops the streams of files still being written (a job that
+// will not run) and carries out --cleanup of the job's files.
+func (j *job) releaseFiles() {
+	for _, fw := range j.files {
+		j.s.forgetStream(fw.st)
+	}
+	var dirs []string
+	for _, fw := range j.files {
+		<-fw.done
+		if fw.st.open.Flags&wire.OpenCleanup != 0 && fw.path != "" {
+			os.Remove(fw.path)
+			dirs = append(dirs, fw.created...)
+		}
+	}
+	for _, r := range j.returns {
+		if r.Flags&wire.OpenCleanup != 0 && transfer.CheckRemote(r.Path) == nil {
+			os.RemoveAll(filepath.Join(j.cmd.dir, filepath.FromSlash(r.Path)))
+		}
+	}
+	// Directories made for the files go too, when nothing else is in them.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i])
+	}
+}
+
+// outStream is a stream the agent sends: a returned file.
+type outStream struct {
+	id     uint64
+	mu     sync.Mutex
+	more   sync.Cond
+	credit int
+	gone   bool
+}
+
+func (s *session) newOutStream() *outStream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastOut++
+	st := &outStream{id: s.lastOut, credit: wire.StreamWindow}
+	st.more.L = &st.mu
+	s.outStreams[st.id] = st
+	return st
+}
+
+func (s *session) closeOutStream(st *outStream) {
+	s.mu.Lock()
+	delete(s.outStreams, st.id)
+	s.mu.Unlock()
+}
+
+// streamCredit handles the client's Credit for a stream the agent sends.
+func (s *session) streamCredit(m *wire.Credit) {
+	s.mu.Lock()
+	st := s.outStreams[m.Stream]
+	s.mu.Unlock()
+	if st != nil {
+		st.mu.Lock()
+		st.credit = int(min(uint64(st.credit)+m.Bytes, 1<<40))
+		st.more.Broadcast()
+		st.mu.Unlock()
+	}
+}
+
+// take waits for credit for up to want bytes; 0 means the session ended.
+func (st *outStream) take(ctx context.Context, want int) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for st.credit == 0 && !st.gone && ctx.Err() == nil {
+		st.more.Wait()
+	}
+	if st.gone || ctx.Err() != nil {
+		return 0
+	}
+	n := min(want, st.credit)
+	st.credit -= n
+	return n
+}
+
+// wakeOutStreams ends every blocked return at shutdown.
+func (s *session) wakeOutStreams() {
+	s.mu.Lock()
+	all := make([]*outStream, 0, len(s.outStreams))
+	for _, st := range s.outStreams {
+		all = append(all, st)
+	}
+	s.mu.Unlock()
+	for _, st := range all {
+		st.mu.Lock()
+		st.gone = true
+		st.more.Broadcast()
+		st.mu.Unlock()
+	}
+}
+
+// sendReturns sends the job's --return files and directories back. A
+// missing one is a warning on the job's stderr and leaves its exit status
+// as it is, as GNU Parallel's rsync after the job does.
+func (j *job) sendReturns() {
+	for _, r := range j.returns {
+		if err := transfer.CheckRemote(r.Path); err != nil {
+			fmt.Fprintf(&j.stderr, "concurr: warning: %s: --return %s refused: %v\n", j.cmd.host, r.Path, err)
+			continue
+		}
+		root := filepath.Join(j.cmd.dir, filepath.FromSlash(r.Path))
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(j.cmd.dir, p)
+			if err != nil {
+				return err
+			}
+			return j.sendReturn(p, filepath.ToSlash(rel), d)
+		})
+		if err != nil {
+			fmt.Fprintf(&j.stderr, "concurr: warning: %s: --return %s: %v\n", j.cmd.host, r.Path, unwrapPath(err))
+		}
+	}
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// sendReturn sends one file or directory entry of a return.
+func (j *job) sendReturn(path, rel string, d fs.DirEntry) error {
+	info, err := d.Info()
+	if err != nil {
+		return err
+	}
+	open := &wire.Open{Kind: wire.StreamReturn, Seq: j.seq, Path: rel,
+		Mode: uint64(info.Mode().Perm()), Mtime: info.ModTime().UnixNano()}
+	switch {
+	case info.IsDir():
+		open.Mode |= wire.ModeDir
+	case !info.Mode().IsRegular():
+		return nil // sockets, devices, links: not files to bring back
+	}
+	var f *os.File
+	if !info.IsDir() {
+		if f, err = os.Open(path); err != nil {
+			return err
+		}
+		defer f.Close()
+	}
+	s := j.s
+	st := s.newOutStream()
+	defer s.closeOutStream(st)
+	open.Stream = st.id
+	if err := s.out.send(open); err != nil {
+		return err
+	}
+	end := &wire.End{Stream: st.id}
+	if f != nil {
+		buf := *chunkPool.Get().(*[]byte)
+		defer chunkPool.Put(&buf)
+		for {
+			n := st.take(s.ctx, len(buf))
+			if n == 0 {
+				return s.ctx.Err()
+			}
+			m, err := f.Read(buf[:n])
+			if m < n {
+				st.mu.Lock()
+				st.credit += n - m
+				st.mu.Unlock()
+			}
+			if m > 0 {
+				if err := s.out.send(&wire.Data{Stream: st.id, Data: buf[:m]}); err != nil {
+					return err
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				end.Error = err.Error()
+				break
+			}
+		}
+	}
+	return s.out.send(end)
+}
