@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/term"
 
+	"concurr/internal/events"
 	"concurr/internal/hint"
 	"concurr/internal/joblog"
 	"concurr/internal/output"
@@ -26,6 +27,10 @@ type runPlan struct {
 	nodes         []sched.Node
 	source        sched.Source
 	progress      *progressMeter
+	report        *runReport
+	events        *events.Writer
+	stdout        io.Writer // where the jobs' output goes, past the progress line
+	stderr        io.Writer
 	closers       []func()
 	tagText       *template.Text // --tagstring, which may need the number of jobs too
 }
@@ -49,6 +54,14 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer, 
 			p.close()
 		}
 	}()
+	if o.bar || o.eta || o.progress {
+		// The jobs' output is printed past the progress line, not on it.
+		stderr = asideWriter{say, stderr}
+		if isTerminal(stdout) {
+			stdout = asideWriter{say, stdout}
+		}
+	}
+	p.stdout, p.stderr = stdout, stderr
 	if err := p.planInputs(o, rest, stdin, say); err != nil {
 		return nil, err
 	}
@@ -64,11 +77,72 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer, 
 	if err := p.planNodes(o, values, stderr, say); err != nil {
 		return nil, err
 	}
-	if o.bar || o.eta || o.progress {
-		p.progress = newProgressMeter(say, o.bar, o.eta, o.progress)
-		p.cfg.Progress = p.progress
+	if err := p.planFollowers(o, stdout, say); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// planFollowers sets up what follows the run as it goes: the summary at
+// its end, always; --bar, --eta and --progress; --json-events.
+func (p *runPlan) planFollowers(o *options, stdout io.Writer, say *messages) error {
+	p.report = newRunReport(len(p.nodes))
+	followers := progressTee{p.report}
+	if o.bar || o.eta || o.progress {
+		names := make([]string, len(p.nodes))
+		for i, n := range p.nodes {
+			names[i] = n.Name
+		}
+		p.progress = newProgressMeter(say, names, o.bar, o.eta)
+		if _, skips := p.source.(*skippingSource); (o.bar || o.eta) && !p.onAll && !skips {
+			// As GNU Parallel, read every input first, to know how many
+			// jobs there are.
+			total, err := p.readAllInputs()
+			if err != nil {
+				return err
+			}
+			if p.cfg.Pack <= 1 {
+				p.progress.setTotal(total)
+			}
+		}
+		followers = append(followers, p.progress)
+	}
+	if o.jsonEvents != "" {
+		var w io.Writer = stdout
+		if o.jsonEvents != "-" {
+			f, err := os.Create(o.jsonEvents)
+			if err != nil {
+				return fmt.Errorf("--json-events: %w", err)
+			}
+			p.closers = append(p.closers, func() { f.Close() })
+			w = f
+		}
+		p.events = events.New(w)
+		followers = append(followers, p.events)
+	}
+	p.cfg.Progress = followers
+	return nil
+}
+
+// readAllInputs reads the inputs into memory, once, and says how many
+// records they hold.
+func (p *runPlan) readAllInputs() (uint64, error) {
+	if s, ok := p.source.(*sliceSource); ok {
+		return uint64(len(s.jobs)), nil
+	}
+	var jobs [][]string
+	for {
+		args, err := p.source.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read input: %w", err)
+		}
+		jobs = append(jobs, args)
+	}
+	p.source = &sliceSource{jobs: jobs}
+	return uint64(len(jobs)), nil
 }
 
 // optionValues are the options whose values have a grammar of their own.
@@ -196,6 +270,11 @@ func compileTemplate(o *options, words, header []string, positions int) (*templa
 
 func stdinIsTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 

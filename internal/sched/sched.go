@@ -85,15 +85,9 @@ type Config struct {
 	// client's stderr. The error may carry a hint (package hint) to print
 	// after it.
 	Warn func(err error)
-	// Progress, when set, is told about every job that starts and ends.
+	// Progress, when set, is told about every node that joins or leaves
+	// and every job that starts and ends (see observe.go).
 	Progress Progress
-}
-
-// Progress follows a run for --bar, --eta and --progress.
-type Progress interface {
-	Started(seq uint64)
-	Ended(seq uint64, failed bool)
-	SourceDone(total uint64)
 }
 
 // Summary is how a run ended.
@@ -116,6 +110,7 @@ type job struct {
 	avoid   string // the node it last failed on, or was lost on
 	out     *output.Job
 	stdout  int64
+	stderr  int64
 	node    *nodeRun
 	sent    time.Time // when it went to its node, for --timeout N%
 	// timedOut is set when the client killed it for running past

@@ -129,7 +129,7 @@ func (nr *nodeRun) start(j *job) error {
 		return nil
 	}
 	j.node = nr
-	j.stdout = 0
+	j.stdout, j.stderr = 0, 0
 	if r.cfg.DryRun {
 		slot := (j.seq-1)%uint64(nr.slots) + 1
 		text := r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: slot, Slots: uint64(nr.slots), Host: nr.node.Name, Args: j.args})
@@ -156,9 +156,7 @@ func (nr *nodeRun) start(j *job) error {
 	j.timedOut = false
 	nr.inflight[j.seq] = j
 	nr.mu.Unlock()
-	if r.cfg.Progress != nil {
-		r.cfg.Progress.Started(j.seq)
-	}
+	r.reportStarted(j, nr)
 	if err := nr.conn.Send(in, false); err != nil {
 		r.warnf("%s: %v", nr.node.Name, err)
 		nr.conn.Close()
