@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -213,6 +215,13 @@ func (p *runPlan) planInputs(o *options, rest []string, stdin io.Reader, say *me
 	if err != nil {
 		return usagef("", "%v", err)
 	}
+	if p.onAll && len(words) == 0 {
+		name := "--onall"
+		if o.nonAll {
+			name = "--nonall"
+		}
+		return usagef("give the command to run on every host, as in "+name+" -S node1,node2 uptime", "%s needs a command", name)
+	}
 	inOpts := parse.InputOptions{Delimiter: o.delimiter, Null: o.null, ColSep: o.colsep,
 		Header: o.header, Trim: o.trim, Link: o.link, ArgFiles: o.argFiles,
 		EOFString: o.eof, SkipEmpty: o.noRunIfEmpty}
@@ -301,7 +310,12 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 	case o.lineBuffer:
 		mode = output.LineBuffer
 	}
-	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder, TempDir: o.tmpdir}
+	if o.tmpdir != "" {
+		if err := checkTempDir(o.tmpdir); err != nil {
+			return err
+		}
+	}
+	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder, TempDir: o.tmpdir, Warn: say.warning}
 	if err := p.planResults(o, stdout); err != nil {
 		return err
 	}
@@ -325,6 +339,27 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 	p.cfg.Verbose = o.verbose
 	p.cfg.DryRun = o.dryRun
 	p.cfg.Warn = say.warning
+	return nil
+}
+
+// checkTempDir makes sure that held output can spill into dir, before any
+// job runs: found out halfway, the run would have to stop.
+func checkTempDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("create it, or name another folder", "--tmpdir %s does not exist", dir)
+	case err != nil:
+		return fmt.Errorf("--tmpdir: %w", err)
+	case !fi.IsDir():
+		return usagef("name a folder", "--tmpdir %s is not a folder", dir)
+	}
+	f, err := os.CreateTemp(dir, "concurr-check-*")
+	if err != nil {
+		return usagef("name a folder you can write to", "--tmpdir %s is not writable: %v", dir, errors.Unwrap(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,13 +39,13 @@ type progressMeter struct {
 	hosts        []*hostProgress // in the order given
 	byName       map[string]*hostProgress
 	listed       bool // the hosts' header is printed
-	headed       bool // the status line's header is printed
+	header       string // the status line's header as last printed
 	running      map[uint64]*hostProgress
 	done, failed uint64
 	total        uint64
-	known        bool // total is known: the inputs were read to their end
-	preset       bool // total was known before the run, and the run's own count replaces it
-	newestArgs   []string
+	newestArgs   []string // of the job that started last
+	known        bool     // total is known: the inputs were read to their end
+	preset       bool     // total was known before the run, and the run's own count replaces it
 
 	// GNU Parallel's smoothing of the ETA (compute_eta).
 	firstDone   time.Time
@@ -57,13 +58,29 @@ type hostProgress struct {
 	name         string
 	cores, slots int
 	up           bool
-	inflight     int // sent to it and not ended
+	inflight     []sentJob // sent to it and not ended, oldest first
 	completed    int
 }
 
-// running is how many of its jobs are running: the ones beyond its slots
-// wait on the node.
-func (h *hostProgress) running() int { return min(h.inflight, h.slots) }
+type sentJob struct {
+	seq  uint64
+	args []string
+}
+
+// running is how many of its jobs are running: a node starts the jobs it
+// is sent in order, and the ones beyond its slots wait there.
+func (h *hostProgress) running() int { return min(len(h.inflight), h.slots) }
+
+// remove takes a job that ended, or was lost, off the host, and returns the
+// job that starts in its place, if one was waiting.
+func (h *hostProgress) remove(seq uint64) *sentJob {
+	wasRunning := slices.IndexFunc(h.inflight, func(j sentJob) bool { return j.seq == seq }) < h.slots
+	h.inflight = slices.DeleteFunc(h.inflight, func(j sentJob) bool { return j.seq == seq })
+	if wasRunning && len(h.inflight) >= h.slots && h.slots > 0 {
+		return &h.inflight[h.slots-1]
+	}
+	return nil
+}
 
 func newProgressMeter(say *messages, hosts []string, bar, eta bool) *progressMeter {
 	m := &progressMeter{say: say, bar: bar, eta: eta && !bar, columns: terminalColumns, now: time.Now,
@@ -130,7 +147,7 @@ func (m *progressMeter) NodeDown(d sched.NodeDown) {
 	h.up = false
 	for _, seq := range d.Requeued {
 		if r := m.running[seq]; r != nil {
-			r.inflight--
+			r.remove(seq)
 			delete(m.running, seq)
 		}
 	}
@@ -141,9 +158,13 @@ func (m *progressMeter) Started(s sched.JobStarted) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	h := m.host(s.Host)
-	h.inflight++
+	h.inflight = append(h.inflight, sentJob{s.Seq, s.Args})
 	m.running[s.Seq] = h
-	m.newestArgs = s.Args
+	if len(h.inflight) <= h.slots {
+		// GNU Parallel's --bar shows the arguments of the job that
+		// started last; one sent ahead starts when a slot frees.
+		m.newestArgs = s.Args
+	}
 	m.draw(false)
 }
 
@@ -151,7 +172,9 @@ func (m *progressMeter) Ended(e sched.JobEnded) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if h := m.running[e.Seq]; h != nil {
-		h.inflight--
+		if next := h.remove(e.Seq); next != nil {
+			m.newestArgs = next.args
+		}
 		delete(m.running, e.Seq)
 	}
 	m.host(e.Host).completed++
@@ -196,8 +219,10 @@ func (m *progressMeter) draw(force bool) {
 		return
 	}
 	header, status := m.statusLine(now)
-	if header != "" && !m.headed {
-		m.headed = true
+	if header != m.header {
+		// As GNU Parallel, the header is printed again when the line
+		// changes form.
+		m.header = header
 		if !m.listed {
 			// No host has joined yet: GNU Parallel's list is printed
 			// before the first job, so it comes first here too.
@@ -267,7 +292,7 @@ func (m *progressMeter) barLine(now time.Time) string {
 	cut := min(int(float64(width)*pct), len(padded))
 	const rev, reset = "\x1b[7m", "\x1b[0m"
 	zenity := padTo(fmt.Sprintf("#   %d sec %s", eta, args), width)
-	return zenity + "\r" + strconv.FormatFloat(pct*100, 'f', -1, 64) + "\r" +
+	return zenity + "\r" + strconv.FormatFloat(pct*100, 'g', 15, 64) + "\r" +
 		rev + padded[:cut] + reset + padded[cut:] + reset
 }
 
@@ -335,9 +360,13 @@ func (m *progressMeter) statusLine(now time.Time) (header, status string) {
 				return fmt.Sprintf("%s:%d/%d/%d%%", name, h.running(), h.completed, pctOf(h))
 			}, true},
 		{"Computer:jobs running/jobs completed",
-			func(h *hostProgress, name string) string { return fmt.Sprintf("%s:%d/%d", name, h.running(), h.completed) }, false},
+			func(h *hostProgress, name string) string {
+				return fmt.Sprintf("%s:%d/%d", name, h.running(), h.completed)
+			}, false},
 		{"Computer:jobs running/jobs completed",
-			func(h *hostProgress, name string) string { return fmt.Sprintf("%s:%d/%d", name, h.running(), h.completed) }, true},
+			func(h *hostProgress, name string) string {
+				return fmt.Sprintf("%s:%d/%d", name, h.running(), h.completed)
+			}, true},
 		{"Computer:jobs completed",
 			func(h *hostProgress, name string) string { return fmt.Sprintf("%s:%d", name, h.completed) }, false},
 		{"Computer:jobs completed",

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -119,8 +121,11 @@ func (r *runReport) Ended(e sched.JobEnded) {
 		return
 	}
 	r.failed++
-	if len(r.shown) < summaryJobs {
-		r.shown = append(r.shown, failedJob{e.Seq, jobStatus(e), clip(e.Command, 60)})
+	// The first few in input order, whatever order they ended in.
+	i, _ := slices.BinarySearchFunc(r.shown, e.Seq, func(f failedJob, seq uint64) int { return cmp.Compare(f.seq, seq) })
+	if i < summaryJobs {
+		r.shown = slices.Insert(r.shown, i, failedJob{e.Seq, jobStatus(e), clip(e.Command, 60)})
+		r.shown = r.shown[:min(len(r.shown), summaryJobs)]
 	}
 }
 
