@@ -38,7 +38,7 @@ type progressMeter struct {
 	start, drawn time.Time
 	hosts        []*hostProgress // in the order given
 	byName       map[string]*hostProgress
-	listed       bool // the hosts' header is printed
+	listed       bool   // the hosts' header is printed
 	header       string // the status line's header as last printed
 	running      map[uint64]*hostProgress
 	done, failed uint64
