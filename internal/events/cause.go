@@ -32,6 +32,9 @@ func Cause(err error, joined bool) string {
 	var dns *net.DNSError
 	var timeout interface{ Timeout() bool }
 	switch {
+	case strings.Contains(text, "refused the command"):
+		// First: the agent's own message may say anything.
+		return CauseCommand
 	case errors.As(err, &dns) || containsAny(text, "no such host", "could not resolve hostname", "name or service not known", "temporary failure in name resolution"):
 		return CauseDNS
 	case errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(text, "connection refused"):
@@ -43,8 +46,6 @@ func Cause(err error, joined bool) string {
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout() ||
 		containsAny(text, "timed out", "timeout", "answered nothing", "no answer to"):
 		return CauseTimeout
-	case strings.Contains(text, "refused the command"):
-		return CauseCommand
 	case joined:
 		return CauseConnection
 	}
