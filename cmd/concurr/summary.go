@@ -39,6 +39,27 @@ type runReport struct {
 	lostAt      map[string]int
 	moved       int
 	movedShown  []movedJob
+	slowHosts   []string // hosts warned of for taking past their ConnectTimeout
+}
+
+// slow records a host that took past its ConnectTimeout to start: if it
+// neither joins nor fails by the end, it never joined, for a timeout.
+func (r *runReport) slow(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.slowHosts = append(r.slowHosts, name)
+}
+
+// settle counts the slow hosts that were still starting when the run ended
+// among those that never joined; r.mu is held.
+func (r *runReport) settle() {
+	for _, name := range r.slowHosts {
+		if r.up[name] || slices.ContainsFunc(r.neverJoined, func(h hostCause) bool { return h.name == name }) {
+			continue
+		}
+		r.neverJoined = append(r.neverJoined, hostCause{name: name, cause: events.CauseTimeout + ", still starting"})
+	}
+	r.slowHosts = nil
 }
 
 type failedJob struct {
@@ -169,6 +190,7 @@ func clip(s string, most int) string {
 func (r *runReport) lines() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.settle()
 	var out []string
 	if r.failed > 0 {
 		out = append(out, fmt.Sprintf("summary: %d of %s failed", r.failed, plural(int(r.jobs), "job")))
@@ -231,6 +253,7 @@ func plural(n int, noun string) string {
 func (r *runReport) totals() events.Totals {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.settle()
 	t := events.Totals{Jobs: r.jobs, Failed: r.failed, Moved: r.moved, HostsUp: len(r.up)}
 	for _, h := range r.neverJoined {
 		t.HostsNeverUp = append(t.HostsNeverUp, h.name)
