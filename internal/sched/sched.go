@@ -9,7 +9,8 @@
 // (dial, serve, ping, loss, rejoin) in node.go; sending it jobs, and ahead
 // of its slots, in send.go; streaming its results back in receive.go; a
 // finished job's retry, output and job log line in finish.go; --halt in
-// halt.go; --timeout in timeout.go; the protocol stream in conn.go.
+// halt.go; --timeout in timeout.go; the protocol stream in conn.go; the
+// hooks that follow a run (Progress) in observe.go.
 package sched
 
 import (
