@@ -236,8 +236,8 @@ func ReadSSHLoginFile(path string) ([]Host, error) {
 	n := 0
 	for sc.Scan() {
 		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+		line := strings.TrimSpace(stripComment(sc.Text()))
+		if line == "" {
 			continue
 		}
 		if _, err := ParseSSHLogins([]string{line}); err != nil {
@@ -249,6 +249,18 @@ func ReadSSHLoginFile(path string) ([]Host, error) {
 		return nil, fmt.Errorf("read ssh login file %s: %w", path, err)
 	}
 	return ParseSSHLogins(lines)
+}
+
+// stripComment cuts a host file's line at a # that starts it or follows
+// white space: GNU Parallel puts the line into a shell command, where such
+// a # starts a comment, so "node1 # the fast one" names node1 there too.
+func stripComment(line string) string {
+	for i, c := range line {
+		if c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
+			return line[:i]
+		}
+	}
+	return line
 }
 
 // HostsFromScheduler returns the nodes of the batch job this process runs in:

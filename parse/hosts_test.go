@@ -127,7 +127,7 @@ func TestExpandHostlist(t *testing.T) {
 
 func TestReadSSHLoginFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "slf")
-	text := "# cluster\n\n4/node1\n  alice@node[2-3]:2200  \n:\n"
+	text := "# cluster\n\n4/node1 # the fast one\n  alice@node[2-3]:2200\t# two more\n:\n"
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -232,4 +232,22 @@ func FuzzExpandHostlist(f *testing.F) {
 			t.Fatalf("%d names", len(names))
 		}
 	})
+}
+
+func TestStripComment(t *testing.T) {
+	tests := []struct{ name, line, want string }{
+		{"whole line", "# cluster", ""},
+		{"indented", "   # cluster", "   "},
+		{"trailing after a space", "node1 # the fast one", "node1 "},
+		{"trailing after a tab", "4/node2\t#gpu", "4/node2\t"},
+		{"a # inside a word stays", "exec://ssh -p 22 host#1", "exec://ssh -p 22 host#1"},
+		{"none", "alice@node3:2200", "alice@node3:2200"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := stripComment(tt.line); got != tt.want {
+				t.Errorf("stripComment(%q) = %q, want %q", tt.line, got, tt.want)
+			}
+		})
+	}
 }

@@ -194,7 +194,7 @@ func handshake(ctx context.Context, conn net.Conn, e *endpoint, deadline time.Ti
 			return nil, &Error{Node: e.alias, Err: fmt.Errorf("ssh handshake with %s timed out after %v", e.addr(), e.connectTimeout)}
 		}
 		if strings.Contains(err.Error(), "unable to authenticate") {
-			return nil, &Error{Node: e.alias, Err: fmt.Errorf("permission denied (publickey) for %s@%s", e.user, e.addr()), hint: creds.authHint()}
+			return nil, &Error{Node: e.alias, Err: fmt.Errorf("permission denied (publickey) for %s@%s: %s", e.user, e.addr(), authRefusal(err, len(creds.signers))), hint: creds.authHint()}
 		}
 		wrapped := &Error{Node: e.alias, Err: fmt.Errorf("ssh handshake with %s: %w", e.addr(), err)}
 		if droppedInHandshake(err) {
@@ -204,6 +204,23 @@ func handshake(ctx context.Context, conn net.Conn, e *endpoint, deadline time.Ti
 	}
 	conn.SetDeadline(time.Time{})
 	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// authRefusal says what was tried and what the server answered, from the
+// SSH library's "unable to authenticate, attempted methods [none
+// publickey], no supported methods remain".
+func authRefusal(err error, keys int) string {
+	tried := "no method"
+	if _, rest, ok := strings.Cut(err.Error(), "attempted methods ["); ok {
+		if methods, _, ok := strings.Cut(rest, "]"); ok && methods != "" {
+			tried = strings.Join(strings.Fields(methods), ", ")
+		}
+	}
+	offered := fmt.Sprintf("%d keys", keys)
+	if keys == 1 {
+		offered = "1 key"
+	}
+	return fmt.Sprintf("the server refused every method tried (%s; %s offered)", tried, offered)
 }
 
 // droppedInHandshake says whether the server closed or reset the

@@ -63,6 +63,7 @@ type options struct {
 	env            stringList
 	bar, eta       bool
 	progress       bool
+	jsonEvents     string
 	sshLogins      stringList
 	sshLoginFiles  stringList
 	sshCommand     string
@@ -225,6 +226,7 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"bar"}, help: "show a progress bar on stderr", bind: boolean(&o.bar)},
 		{long: []string{"eta"}, help: "show the estimated time left on stderr", bind: boolean(&o.eta)},
 		{long: []string{"progress"}, help: "show progress on stderr", bind: boolean(&o.progress)},
+		{long: []string{"json-events"}, arg: "FILE", help: "write the run's events to FILE as JSON lines, live (- is stdout)", bind: str(&o.jsonEvents, "")},
 		{long: []string{"sshlogin"}, short: "S", arg: "HOSTS", help: "run on [N/][user@]host[:port], comma-separated; : is this machine", bind: list(&o.sshLogins)},
 		{long: []string{"sshloginfile", "slf"}, arg: "FILE", help: "read hosts from FILE, one per line", bind: list(&o.sshLoginFiles)},
 		{long: []string{"controlmaster"}, short: "M", help: "accepted: concurr always shares one connection per host", bind: boolean(&o.ignored)},

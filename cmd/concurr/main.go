@@ -100,6 +100,15 @@ func (i interrupted) Error() string { return "interrupted by " + i.sig.String() 
 
 // exitStatus prints err as concurr's messages and maps it to the status.
 func exitStatus(err error, stderr io.Writer) ExitStatus {
+	status := statusOf(err)
+	if status == statusError && !errors.As(err, new(ExitStatus)) {
+		newMessages(stderr).error(err)
+	}
+	return status
+}
+
+// statusOf maps the outcome of a run to concurr's exit status.
+func statusOf(err error) ExitStatus {
 	if err == nil {
 		return 0
 	}
@@ -111,6 +120,5 @@ func exitStatus(err error, stderr io.Writer) ExitStatus {
 	if errors.As(err, &sig) {
 		return ExitStatus(128 + int(sig.sig))
 	}
-	newMessages(stderr).error(err)
 	return statusError
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"concurr/internal/hint"
@@ -17,9 +18,15 @@ import (
 
 // messages prints concurr's own lines on stderr. Each message, with its
 // hint, is one write, so that messages from several nodes do not mix.
+//
+// It also owns the progress line (--bar, --eta, --progress), the one line
+// that is redrawn in place: any other text that reaches the terminal, a
+// message or a job's output, first clears it and then draws it again
+// below, so that nothing lands on the progress line.
 type messages struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	status string // the progress line as drawn, "" when none is
 }
 
 func newMessages(stderr io.Writer) *messages { return &messages{w: stderr} }
@@ -43,11 +50,59 @@ func (m *messages) logf(format string, args ...any) {
 	m.write("concurr: " + fmt.Sprintf(format, args...) + "\n")
 }
 
-// progress redraws the --bar, --eta and --progress line in place.
-func (m *messages) progress(line string) { m.write("\r" + line + "\x1b[K") }
+// summary prints the end-of-run summary's lines (see summary.go).
+func (m *messages) summary(lines []string) {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("concurr: " + l + "\n")
+	}
+	m.write(b.String())
+}
 
-// endProgress leaves the progress line as it was last drawn.
-func (m *messages) endProgress() { m.write("\n") }
+// progress redraws the progress line in place.
+func (m *messages) progress(line string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status = line
+	io.WriteString(m.w, "\r"+line+"\x1b[K")
+}
+
+// endProgress leaves the progress line as it was last drawn, and ends it.
+func (m *messages) endProgress() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.status != "" {
+		io.WriteString(m.w, "\n")
+		m.status = ""
+	}
+}
+
+// aside runs write, which prints something else where the progress line
+// is, with the line cleared first and drawn again after.
+func (m *messages) aside(write func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.status == "" {
+		write()
+		return
+	}
+	io.WriteString(m.w, "\r\x1b[K")
+	write()
+	io.WriteString(m.w, "\r"+m.status+"\x1b[K")
+}
+
+// asideWriter is a writer to the terminal the progress line is on (the
+// jobs' stdout and stderr, when they go there), whose writes clear the line
+// and draw it again.
+type asideWriter struct {
+	say *messages
+	w   io.Writer
+}
+
+func (a asideWriter) Write(p []byte) (n int, err error) {
+	a.say.aside(func() { n, err = a.w.Write(p) })
+	return n, err
+}
 
 func (m *messages) print(kind string, err error) {
 	text := "concurr: " + kind + ": " + err.Error() + "\n"
@@ -58,9 +113,7 @@ func (m *messages) print(kind string, err error) {
 }
 
 func (m *messages) write(text string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	io.WriteString(m.w, text)
+	m.aside(func() { io.WriteString(m.w, text) })
 }
 
 // usagef is an error in how concurr was called, with a hint on what to

@@ -50,7 +50,7 @@ func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *m
 			n.Local = true
 			n.Prefetch = 16
 		} else {
-			n.Dial = dialRemote(sshOpts, h, time.Duration(i)*v.sshDelay)
+			n.Dial = dialRemote(sshOpts, h, time.Duration(i)*v.sshDelay, p.hostSlow(say))
 			n.Prefetch = 16
 			n.PingEvery, n.PingMisses = 2*time.Second, 3
 		}

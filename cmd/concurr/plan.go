@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"concurr/internal/events"
 	"concurr/internal/hint"
 	"concurr/internal/joblog"
 	"concurr/internal/output"
@@ -27,6 +30,10 @@ type runPlan struct {
 	nodes         []sched.Node
 	source        sched.Source
 	progress      *progressMeter
+	report        *runReport
+	events        *events.Writer
+	stdout        io.Writer // where the jobs' output goes, past the progress line
+	stderr        io.Writer
 	closers       []func()
 	tagText       *template.Text // --tagstring, which may need the number of jobs too
 }
@@ -50,6 +57,14 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer, 
 			p.close()
 		}
 	}()
+	if o.bar || o.eta || o.progress {
+		// The jobs' output is printed past the progress line, not on it.
+		stderr = asideWriter{say, stderr}
+		if isTerminal(stdout) {
+			stdout = asideWriter{say, stdout}
+		}
+	}
+	p.stdout, p.stderr = stdout, stderr
 	if err := p.planInputs(o, rest, stdin, say); err != nil {
 		return nil, err
 	}
@@ -65,11 +80,72 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer, 
 	if err := p.planNodes(o, values, stderr, say); err != nil {
 		return nil, err
 	}
-	if o.bar || o.eta || o.progress {
-		p.progress = newProgressMeter(say, o.bar, o.eta, o.progress)
-		p.cfg.Progress = p.progress
+	if err := p.planFollowers(o, stdout, say); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// planFollowers sets up what follows the run as it goes: the summary at
+// its end, always; --bar, --eta and --progress; --json-events.
+func (p *runPlan) planFollowers(o *options, stdout io.Writer, say *messages) error {
+	p.report = newRunReport(len(p.nodes))
+	followers := progressTee{p.report}
+	if o.bar || o.eta || o.progress {
+		names := make([]string, len(p.nodes))
+		for i, n := range p.nodes {
+			names[i] = n.Name
+		}
+		p.progress = newProgressMeter(say, names, o.bar, o.eta)
+		if _, skips := p.source.(*skippingSource); (o.bar || o.eta) && !p.onAll && !skips {
+			// As GNU Parallel, read every input first, to know how many
+			// jobs there are.
+			total, err := p.readAllInputs()
+			if err != nil {
+				return err
+			}
+			if p.cfg.Pack <= 1 {
+				p.progress.setTotal(total)
+			}
+		}
+		followers = append(followers, p.progress)
+	}
+	if o.jsonEvents != "" {
+		var w io.Writer = stdout
+		if o.jsonEvents != "-" {
+			f, err := os.Create(o.jsonEvents)
+			if err != nil {
+				return fmt.Errorf("--json-events: %w", err)
+			}
+			p.closers = append(p.closers, func() { f.Close() })
+			w = f
+		}
+		p.events = events.New(w)
+		followers = append(followers, p.events)
+	}
+	p.cfg.Progress = followers
+	return nil
+}
+
+// readAllInputs reads the inputs into memory, once, and says how many
+// records they hold.
+func (p *runPlan) readAllInputs() (uint64, error) {
+	if s, ok := p.source.(*sliceSource); ok {
+		return uint64(len(s.jobs)), nil
+	}
+	var jobs [][]string
+	for {
+		args, err := p.source.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read input: %w", err)
+		}
+		jobs = append(jobs, args)
+	}
+	p.source = &sliceSource{jobs: jobs}
+	return uint64(len(jobs)), nil
 }
 
 // optionValues are the options whose values have a grammar of their own.
@@ -142,6 +218,13 @@ func (p *runPlan) planInputs(o *options, rest []string, stdin io.Reader, say *me
 	words, sources, err := parse.SplitCommandLineWith(rest, seps)
 	if err != nil {
 		return usagef("", "%v", err)
+	}
+	if p.onAll && len(words) == 0 {
+		name := "--onall"
+		if o.nonAll {
+			name = "--nonall"
+		}
+		return usagef("give the command to run on every host, as in "+name+" -S node1,node2 uptime", "%s needs a command", name)
 	}
 	inOpts := parse.InputOptions{Delimiter: o.delimiter, Null: o.null, ColSep: o.colsep,
 		Header: o.header, Trim: o.trim, Link: o.link, ArgFiles: o.argFiles,
@@ -221,6 +304,11 @@ func stdinIsTerminal(r io.Reader) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // sliceSource yields jobs held in memory.
 type sliceSource struct{ jobs [][]string }
 
@@ -244,7 +332,12 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 	case o.lineBuffer:
 		mode = output.LineBuffer
 	}
-	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder, TempDir: o.tmpdir}
+	if o.tmpdir != "" {
+		if err := checkTempDir(o.tmpdir); err != nil {
+			return err
+		}
+	}
+	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder, TempDir: o.tmpdir, Warn: say.warning}
 	if err := p.planResults(o, stdout); err != nil {
 		return err
 	}
@@ -271,6 +364,27 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 	}
 	p.cfg.DryRun = o.dryRun
 	p.cfg.Warn = say.warning
+	return nil
+}
+
+// checkTempDir makes sure that held output can spill into dir, before any
+// job runs: found out halfway, the run would have to stop.
+func checkTempDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("create it, or name another folder", "--tmpdir %s does not exist", dir)
+	case err != nil:
+		return fmt.Errorf("--tmpdir: %w", err)
+	case !fi.IsDir():
+		return usagef("name a folder", "--tmpdir %s is not a folder", dir)
+	}
+	f, err := os.CreateTemp(dir, "concurr-check-*")
+	if err != nil {
+		return usagef("name a folder you can write to", "--tmpdir %s is not writable: %v", dir, errors.Unwrap(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
 	return nil
 }
 

@@ -37,9 +37,24 @@ func sshOptions(o *options, stderr io.Writer, say *messages) (sshx.Options, erro
 	return opts, nil
 }
 
+// hostSlow reports a host that is taking past its ConnectTimeout to start,
+// once, and has the summary name it if it never joins.
+func (p *runPlan) hostSlow(say *messages) func(string, time.Duration) {
+	return func(host string, waited time.Duration) {
+		say.warningf("%s: the agent has not started after %s (ConnectTimeout); still waiting", host, waited.Round(time.Second))
+		if p.report != nil {
+			p.report.slow(host)
+		}
+	}
+}
+
 // dialRemote starts the agent on a host over SSH, or over the transport
 // its login names, after waiting its turn under --sshdelay.
-func dialRemote(opts sshx.Options, h parse.Host, after time.Duration) func(context.Context) (*sched.Conn, error) {
+// A host that is not up once its ConnectTimeout has passed, and a second
+// more, is reported as slow through onSlow: the connection itself is bounded
+// by that timeout, but a node whose shell hangs afterwards would keep the
+// run waiting for it without a word.
+func dialRemote(opts sshx.Options, h parse.Host, after time.Duration, onSlow func(host string, waited time.Duration)) func(context.Context) (*sched.Conn, error) {
 	return func(ctx context.Context) (*sched.Conn, error) {
 		if after > 0 {
 			select {
@@ -50,6 +65,17 @@ func dialRemote(opts sshx.Options, h parse.Host, after time.Duration) func(conte
 		}
 		// Messages name the host as the run does, without its slot count.
 		h.Spec = h.String()
+		waited := opts.ConnectTimeout
+		if waited <= 0 {
+			waited = sshx.DefaultConnectTimeout
+		}
+		waited += time.Second
+		slow := time.AfterFunc(waited, func() {
+			if ctx.Err() == nil {
+				onSlow(h.Spec, waited)
+			}
+		})
+		defer slow.Stop()
 		var node *sshx.Node
 		var err error
 		if h.Transport != "" {

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/peterbourgon/ff/v3"
 	"mvdan.cc/sh/v3/shell"
@@ -60,7 +61,35 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer p.close()
-	sum, err := p.run(ctx, stdout, stderr)
+	started := time.Now()
+	if p.events != nil {
+		p.events.RunStart(buildinfo.Version, nodeNames(p.nodes))
+	}
+	sum, err := p.run(ctx)
+	err = runOutcome(ctx, sum, err)
+	if !errors.Is(err, stdoutClosed) {
+		// With the reader of the output gone, there is no one to tell.
+		say.summary(p.report.lines())
+	}
+	if p.events != nil {
+		t := p.report.totals()
+		t.Elapsed = time.Since(started).Seconds()
+		t.Exit = int(statusOf(err))
+		t.Halted = sum.Halted
+		if err != nil && !errors.As(err, new(ExitStatus)) {
+			t.Error = err.Error()
+		}
+		p.events.RunEnd(t)
+		if werr := p.events.Err(); werr != nil && !errors.Is(err, stdoutClosed) {
+			say.warningf("--json-events: %v", werr)
+		}
+	}
+	return err
+}
+
+// runOutcome is what a run that was started comes to: nil, an
+// ExitStatus, or the error that ended it.
+func runOutcome(ctx context.Context, sum sched.Summary, err error) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
@@ -121,12 +150,20 @@ func configParser(r io.Reader, set func(name, value string) error) error {
 	})
 }
 
+func nodeNames(nodes []sched.Node) []string {
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	return names
+}
+
 // run runs the planned jobs and writes out what output is still held.
-func (p *runPlan) run(ctx context.Context, stdout, stderr io.Writer) (sched.Summary, error) {
+func (p *runPlan) run(ctx context.Context) (sched.Summary, error) {
 	var sum sched.Summary
 	var err error
 	if p.onAll {
-		sum, err = runOnAll(ctx, p, stdout, stderr)
+		sum, err = runOnAll(ctx, p, p.stdout, p.stderr)
 	} else {
 		sum, err = sched.Run(ctx, p.cfg, p.nodes, p.source)
 	}

@@ -32,6 +32,9 @@ type Options struct {
 	Mode      Mode
 	KeepOrder bool   // -k: jobs' output in sequence order
 	TempDir   string // for spill files; "" is the system default
+	// Warn, when set, is told once that spilling failed (a full disk, a
+	// folder removed), after which held output stays in memory.
+	Warn func(error)
 	// MemoryLimit bounds the output held in memory across all jobs before it
 	// spills to files. 0 means 8 MiB.
 	MemoryLimit int
@@ -95,12 +98,14 @@ type Writer struct {
 	spill   spiller
 	out     [2]*bufio.Writer
 	err     error
-	next    uint64 // keep-order: the next sequence number to print
-	held    map[uint64]*Job
-	skip    map[uint64]bool
-	memory  int       // bytes held in memory by all jobs
-	room    sync.Cond // signalled when next moves while WaitRoom waits
-	waiting int       // callers of WaitRoom waiting
+	// spillFailed: a spill file could not be written, and Warn was told.
+	spillFailed bool
+	next        uint64 // keep-order: the next sequence number to print
+	held        map[uint64]*Job
+	skip        map[uint64]bool
+	memory      int       // bytes held in memory by all jobs
+	room        sync.Cond // signalled when next moves while WaitRoom waits
+	waiting     int       // callers of WaitRoom waiting
 
 	tableHeader bool // the CSV or TSV header row is written
 }
@@ -229,10 +234,20 @@ func (w *Writer) hold(j *Job, i int, data []byte) {
 		w.memory += len(data)
 		return
 	}
-	if err := w.spill.write(h, data); err != nil && w.err == nil {
-		// Dropping output silently would lose work: stop the run instead.
-		w.err = fmt.Errorf("hold the output of job %d: %w", j.Seq, err)
+	if len(h.tail) == 0 {
+		err := w.spill.write(h, data)
+		if err == nil {
+			return
+		}
+		// Finished jobs' output must not be lost to a full disk: it is
+		// held in memory instead, past the budget.
+		if !w.spillFailed && w.opts.Warn != nil {
+			w.opts.Warn(fmt.Errorf("cannot spill held output to a file (%v): holding it in memory", err))
+		}
+		w.spillFailed = true
 	}
+	h.tail = append(h.tail, data...)
+	w.memory += len(data)
 }
 
 // lines writes the complete lines in data and keeps the rest.
@@ -304,8 +319,8 @@ func (w *Writer) Discard(j *Job) {
 func (w *Writer) release(j *Job) {
 	for i := range j.held {
 		h := &j.held[i]
-		w.memory -= len(h.mem)
-		h.mem = nil
+		w.memory -= len(h.mem) + len(h.tail)
+		h.mem, h.tail = nil, nil
 		w.spill.release(h)
 	}
 }
@@ -391,16 +406,18 @@ func (w *Writer) flushHeld(j *Job) {
 		w.emit(j, i, h.mem)
 		w.memory -= len(h.mem)
 		h.mem = nil
-		if len(h.spilled) == 0 {
-			continue
+		if len(h.spilled) > 0 {
+			err := w.spill.drain(h, func(b []byte) error {
+				w.emit(j, i, b)
+				return w.err
+			})
+			if err != nil && w.err == nil {
+				w.err = fmt.Errorf("read back the output of job %d: %w", j.Seq, err)
+			}
 		}
-		err := w.spill.drain(h, func(b []byte) error {
-			w.emit(j, i, b)
-			return w.err
-		})
-		if err != nil && w.err == nil {
-			w.err = fmt.Errorf("read back the output of job %d: %w", j.Seq, err)
-		}
+		w.emit(j, i, h.tail)
+		w.memory -= len(h.tail)
+		h.tail = nil
 	}
 }
 

@@ -283,3 +283,77 @@ func TestResultsFolderProblems(t *testing.T) {
 		t.Error("a folder was made through the link")
 	}
 }
+
+// TestSpillFails: when the spill folder goes away during a run, held output
+// stays in memory, the run is warned once, and every job's output comes
+// out whole and in order, with none lost.
+func TestSpillFails(t *testing.T) {
+	tests := []struct {
+		name        string
+		spillBefore bool // some output was spilled before the folder went
+	}{
+		{"no file could ever be made", false},
+		{"the file in use is fine, the next cannot be made", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "spill")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			var stdout bytes.Buffer
+			var warnings []error
+			w := New(&stdout, &bytes.Buffer{}, Options{KeepOrder: true, MemoryLimit: 1 << 10, TempDir: dir,
+				Warn: func(err error) { warnings = append(warnings, err) }})
+			first := w.Begin(1, nil, "")
+			piece := strings.Repeat("x", 300) + "\n"
+			var later []*Job
+			if tt.spillBefore {
+				j := w.Begin(2, nil, "")
+				for range 10 {
+					w.Chunk(j, Stdout, []byte(piece))
+				}
+				later = append(later, j)
+				w.spill.current.size = spillFileSize // the next write needs a new file
+			}
+			if err := os.Remove(dir); err != nil {
+				t.Fatal(err)
+			}
+			for seq := uint64(len(later) + 2); seq <= 4; seq++ {
+				j := w.Begin(seq, nil, "")
+				for range 10 {
+					w.Chunk(j, Stdout, []byte(piece))
+				}
+				later = append(later, j)
+			}
+			if tt.spillBefore {
+				// Job 2 goes on after its spilled part.
+				w.Chunk(later[0], Stdout, []byte("end\n"))
+			}
+			for _, j := range later {
+				w.Finish(j)
+			}
+			w.Chunk(first, Stdout, []byte("first\n"))
+			w.Finish(first)
+			if err := w.Flush(); err != nil {
+				t.Fatalf("flush: %v", err)
+			}
+			want := "first\n"
+			for i := range later {
+				want += strings.Repeat(piece, 10)
+				if tt.spillBefore && i == 0 {
+					want += "end\n"
+				}
+			}
+			if stdout.String() != want {
+				t.Errorf("got %d bytes, want %d", stdout.Len(), len(want))
+			}
+			if len(warnings) != 1 {
+				t.Errorf("warnings = %v, want one", warnings)
+			}
+			if w.memory != 0 {
+				t.Errorf("memory accounting = %d after finish", w.memory)
+			}
+		})
+	}
+}

@@ -17,6 +17,9 @@ const spillFileSize = 64 << 20
 type held struct {
 	mem     []byte
 	spilled []extent
+	// tail is what came after spilled when a spill failed: it stays in
+	// memory, past the budget, rather than be lost.
+	tail []byte
 }
 
 // extent is a piece of held output in a spill file.

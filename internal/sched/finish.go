@@ -33,6 +33,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 		// A retry would meet the same folder.
 		r.warnf("job %d: %v", j.seq, err)
 	} else if failed && j.attempt < r.cfg.Retries && !r.q.over() {
+		r.reportEnded(j, nr, res, true, true, "")
 		r.cfg.Output.Discard(j.out)
 		j.avoid = nr.node.Name
 		r.q.requeue(j)
@@ -40,7 +41,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 	}
 	display := ""
 	records := r.cfg.Output.WantsRecords()
-	if r.cfg.Verbose || r.cfg.JobLog != nil || records {
+	if r.cfg.Verbose || r.cfg.JobLog != nil || records || r.cfg.Progress != nil {
 		display = r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args})
 	}
 	if r.cfg.Verbose && !r.cfg.DryRun {
@@ -67,9 +68,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 			r.fail(err)
 		}
 	}
-	if r.cfg.Progress != nil {
-		r.cfg.Progress.Ended(j.seq, failed)
-	}
+	r.reportEnded(j, nr, res, failed, false, display)
 	if res.Flags&wire.ResultTimedOut != 0 {
 		r.warnf("this job was killed because it timed out: %s",
 			r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}))

@@ -20,14 +20,16 @@ type startedSeqs struct {
 	most uint64
 }
 
-func (s *startedSeqs) Started(seq uint64) {
+func (s *startedSeqs) Started(j JobStarted) {
 	s.mu.Lock()
-	s.most = max(s.most, seq)
+	s.most = max(s.most, j.Seq)
 	s.mu.Unlock()
 }
-func (s *startedSeqs) Ended(uint64, bool) {}
-func (s *startedSeqs) SourceDone(uint64)  {}
-func (s *startedSeqs) get() uint64        { s.mu.Lock(); defer s.mu.Unlock(); return s.most }
+func (s *startedSeqs) Ended(JobEnded)    {}
+func (s *startedSeqs) NodeUp(NodeUp)     {}
+func (s *startedSeqs) NodeDown(NodeDown) {}
+func (s *startedSeqs) SourceDone(uint64) {}
+func (s *startedSeqs) get() uint64       { s.mu.Lock(); defer s.mu.Unlock(); return s.most }
 
 // TestKeepOrderWindow: under -k, behind a job that does not end, the run
 // starts at most the window's jobs, so that what it holds stays bounded;

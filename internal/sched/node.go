@@ -28,9 +28,10 @@ type nodeRun struct {
 	changed  chan struct{} // a result arrived or the node was lost
 	gone     chan struct{} // closed when the node is lost
 	dead     bool
-	closing  bool // the client ended the stream on purpose
-	lost     bool // the stream ended while jobs were in flight or to come
-	refused  bool // the agent refused the command: the node is out of the run
+	closing  bool  // the client ended the stream on purpose
+	lost     bool  // the stream ended while jobs were in flight or to come
+	refused  bool  // the agent refused the command: the node is out of the run
+	cause    error // why the stream ended, when the client knows
 
 	streams    map[uint64]*outStream // input streams being sent, by number
 	lastStream uint64
@@ -84,12 +85,15 @@ func (r *run) runNode(ctx, dialCtx context.Context, n Node) {
 			}
 			if !wasUp {
 				r.warnNode(n.Name, err)
+				r.reportDown(NodeDown{Name: n.Name, Err: err, Final: true})
 				return
 			}
 			r.warnNode(n.Name, fmt.Errorf("rejoin failed: %w", err))
+			r.reportDown(NodeDown{Name: n.Name, Err: err, Joined: true, Final: tries >= RejoinTries})
 		} else {
+			rejoin := wasUp
 			wasUp, tries, delay = true, 0, RejoinDelay
-			if !r.serveNode(ctx, n, conn) {
+			if !r.serveNode(ctx, n, conn, rejoin) {
 				return
 			}
 		}
@@ -119,7 +123,7 @@ func (r *run) sleepUnlessOver(ctx context.Context, d time.Duration) bool {
 
 // serveNode feeds one connected agent until the run is over for it. It
 // reports whether the node was lost with the run unfinished.
-func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
+func (r *run) serveNode(ctx context.Context, n Node, conn *Conn, rejoin bool) (lost bool) {
 	nr := r.newNodeRun(n, conn, nodeSlots(n, conn.Hello))
 	r.nodesMu.Lock()
 	r.nodes = append(r.nodes, nr)
@@ -148,10 +152,12 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn) (lost bool) {
 		if !r.q.over() {
 			r.warnNode(n.Name, err)
 		}
+		nr.setCause(err)
 		conn.Close()
 		r.nodeLost(nr)
 		return true
 	}
+	r.reportUp(NodeUp{Name: n.Name, Cores: int(conn.Hello.Slots), Slots: nr.slots, Rejoin: rejoin})
 	var wg sync.WaitGroup
 	nr.heard.Store(time.Now().UnixNano())
 	stopPing := make(chan struct{})
@@ -209,6 +215,7 @@ func (r *run) nodeLost(nr *nodeRun) {
 	close(nr.gone)
 	nr.lost = !nr.closing || len(nr.inflight) > 0
 	refused := nr.refused
+	lost, cause := nr.lost, nr.cause
 	orphans := make([]*job, 0, len(nr.inflight))
 	for _, j := range nr.inflight {
 		orphans = append(orphans, j)
@@ -219,6 +226,14 @@ func (r *run) nodeLost(nr *nodeRun) {
 	}
 	nr.abortReturnsLocked()
 	nr.mu.Unlock()
+	if lost || refused {
+		down := NodeDown{Name: nr.node.Name, Err: cause, Joined: true, Final: refused}
+		for _, j := range orphans {
+			down.Requeued = append(down.Requeued, j.seq)
+		}
+		slices.Sort(down.Requeued)
+		r.reportDown(down)
+	}
 	nr.signal()
 	r.nodesMu.Lock()
 	r.connected--
@@ -335,7 +350,9 @@ func (nr *nodeRun) ping(stop <-chan struct{}) {
 		}
 		quiet := time.Since(time.Unix(0, nr.heard.Load()))
 		if quiet > every*time.Duration(misses) {
-			nr.run.warnf("%s: the agent answered nothing for %s", nr.node.Name, quiet.Round(time.Second))
+			err := timeoutError{fmt.Errorf("the agent answered nothing for %s", quiet.Round(time.Second))}
+			nr.setCause(err)
+			nr.run.warnf("%s: %v", nr.node.Name, err)
 			nr.conn.Close()
 			return
 		}

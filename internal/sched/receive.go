@@ -20,6 +20,7 @@ func (nr *nodeRun) receive() {
 			expected := nr.closing && len(nr.inflight) == 0
 			nr.mu.Unlock()
 			if !expected {
+				nr.setCause(describeEOF(err))
 				r.warnf("%s: lost the agent: %v", nr.node.Name, describeEOF(err))
 			}
 			nr.conn.Close()
@@ -31,6 +32,8 @@ func (nr *nodeRun) receive() {
 			if j := nr.lookup(m.Seq); j != nil {
 				if m.Stream == wire.Stdout {
 					j.stdout += int64(len(m.Data))
+				} else {
+					j.stderr += int64(len(m.Data))
 				}
 				r.cfg.Output.Chunk(j.out, int(m.Stream), m.Data)
 			}
@@ -117,6 +120,7 @@ func clipMessage(s string) string { return clip(s, 500) }
 // the run.
 func (r *run) refused(nr *nodeRun, message string) {
 	err := fmt.Errorf("%s: the agent refused the command: %s", hostLabel(nr.node.Name), message)
+	nr.setCause(err)
 	nr.mu.Lock()
 	nr.refused = true
 	nr.mu.Unlock()

@@ -9,7 +9,8 @@
 // (dial, serve, ping, loss, rejoin) in node.go; sending it jobs, and ahead
 // of its slots, in send.go; streaming its results back in receive.go; a
 // finished job's retry, output and job log line in finish.go; --halt in
-// halt.go; --timeout in timeout.go; the protocol stream in conn.go.
+// halt.go; --timeout in timeout.go; the protocol stream in conn.go; the
+// hooks that follow a run (Progress) in observe.go.
 package sched
 
 import (
@@ -103,15 +104,9 @@ type Config struct {
 	// client's stderr. The error may carry a hint (package hint) to print
 	// after it.
 	Warn func(err error)
-	// Progress, when set, is told about every job that starts and ends.
+	// Progress, when set, is told about every node that joins or leaves
+	// and every job that starts and ends (see observe.go).
 	Progress Progress
-}
-
-// Progress follows a run for --bar, --eta and --progress.
-type Progress interface {
-	Started(seq uint64)
-	Ended(seq uint64, failed bool)
-	SourceDone(total uint64)
 }
 
 // Summary is how a run ended.
@@ -134,6 +129,7 @@ type job struct {
 	avoid   string // the node it last failed on, or was lost on
 	out     *output.Job
 	stdout  int64
+	stderr  int64
 	node    *nodeRun
 	input   *jobInput         // --pipe: the job's input
 	stream  *outStream        // the stream that sends input to the node it runs on

@@ -129,7 +129,7 @@ func (nr *nodeRun) start(j *job) error {
 		return nil
 	}
 	j.node = nr
-	j.stdout = 0
+	j.stdout, j.stderr = 0, 0
 	if r.cfg.Started != nil {
 		slot := (j.seq-1)%uint64(nr.slots) + 1
 		r.cfg.Started(r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: slot, Host: nr.node.Name, Args: j.args}))
@@ -171,9 +171,7 @@ func (nr *nodeRun) start(j *job) error {
 	j.timedOut = false
 	nr.inflight[j.seq] = j
 	nr.mu.Unlock()
-	if r.cfg.Progress != nil {
-		r.cfg.Progress.Started(j.seq)
-	}
+	r.reportStarted(j, nr)
 	var st *outStream
 	var err error
 	if r.cfg.Transfer != nil && !nr.node.Local {

@@ -117,9 +117,11 @@ func TestPipeBlocksRunOnceEach(t *testing.T) {
 // progressFunc counts ended jobs.
 type progressFunc func()
 
-func (progressFunc) Started(uint64)       {}
-func (f progressFunc) Ended(uint64, bool) { f() }
-func (progressFunc) SourceDone(uint64)    {}
+func (progressFunc) NodeUp(NodeUp)      {}
+func (progressFunc) NodeDown(NodeDown)  {}
+func (progressFunc) Started(JobStarted) {}
+func (f progressFunc) Ended(JobEnded)   { f() }
+func (progressFunc) SourceDone(uint64)  {}
 
 func TestTeeAndRoundRobin(t *testing.T) {
 	tests := []struct {
