@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -68,6 +69,59 @@ type options struct {
 	tmpdir         string
 	config         string
 	version, help  bool
+
+	// Options users reach for from GNU Parallel.
+	csv         bool          // --csv
+	maxLinesCtx string        // -L N
+	maxLines    optionalCount // -l [N], --max-lines [N]
+	shuf        bool          // --shuf
+	nice        int           // --nice N
+	retryFailed bool          // --retry-failed
+	filterHosts bool          // --filter-hosts
+	ctag        bool          // --ctag
+	ctagString  string        // --ctagstring
+	color       bool          // --color
+	limit       string        // --limit CMD
+	memFree     string        // --memfree SIZE
+	load        string        // --load MAX
+}
+
+// optionalCount is an option whose number may be left out, as GNU
+// Parallel's -l: "-l" alone, "-l2", "-l 2", "--max-lines=2".
+type optionalCount struct {
+	set   bool
+	count int // 0 when left out
+}
+
+func (c *optionalCount) String() string {
+	if !c.set {
+		return ""
+	}
+	return strconv.Itoa(c.count)
+}
+func (c *optionalCount) IsBoolFlag() bool { return true }
+func (c *optionalCount) Set(v string) error {
+	switch strings.ToLower(v) {
+	case "", "true":
+		c.set, c.count = true, 0
+		return nil
+	case "false":
+		c.set, c.count = false, 0
+		return nil
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("want a number of lines")
+	}
+	c.set, c.count = true, int(n)
+	return nil
+}
+
+// isPlainNumber reports whether an optional value follows: GNU's option
+// parser takes the next word as -l's value only when it is a number.
+func isPlainNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil && s != "" && s[0] >= '0' && s[0] <= '9'
 }
 
 // schedulerTransport is --scheduler-hosts: a switch, which may name the
@@ -108,8 +162,11 @@ type optionSpec struct {
 	long  []string // long names; the first is the one shown and used for CONCURR_ variables
 	short string   // one-letter name, or ""
 	arg   string   // the value's name in help; "" for a switch
-	help  string
-	bind  func(fs *flag.FlagSet, name string)
+	// optional marks a value that may be left out (-l, -l2, -l 2): the
+	// next word is its value only when it is a number.
+	optional bool
+	help     string
+	bind     func(fs *flag.FlagSet, name string)
 }
 
 func (o *options) specs() []optionSpec {
@@ -187,6 +244,20 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"workdir", "wd"}, arg: "DIR", help: "run jobs in DIR on each host (... makes a temporary one)", bind: str(&o.workdir, "")},
 		{long: []string{"tmpdir"}, arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
 		{long: []string{"config"}, arg: "FILE", help: "read options from FILE (one 'name value' per line)", bind: str(&o.config, "")},
+		{long: []string{"csv"}, help: "read input records as CSV (RFC 4180), fields split at --colsep (default ,)", bind: boolean(&o.csv)},
+		{long: []string{"L"}, arg: "N", help: "N input lines per job, a line ending in a blank going on with the next (as -N, repeating words)", bind: str(&o.maxLinesCtx, "")},
+		{long: []string{"max-lines"}, short: "l", arg: "[N]", optional: true, help: "N input lines per job (default 1), a line ending in a blank going on with the next (as -n)",
+			bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.maxLines, name, "") }},
+		{long: []string{"shuf"}, help: "run the jobs in a random order; {#} numbers them in that order", bind: boolean(&o.shuf)},
+		{long: []string{"nice"}, arg: "N", help: "run jobs at niceness N, on every host", bind: integer(&o.nice, 0)},
+		{long: []string{"retry-failed"}, help: "with --joblog, run again the commands the log shows as failed, and only them", bind: boolean(&o.retryFailed)},
+		{long: []string{"filter-hosts"}, help: "leave out the hosts that cannot be reached, with a warning, instead of failing their jobs", bind: boolean(&o.filterHosts)},
+		{long: []string{"ctag"}, help: "--tag, with each job's lines in a colour of its own", bind: boolean(&o.ctag)},
+		{long: []string{"ctagstring", "ctag-string"}, arg: "STR", help: "--tagstring STR, with each job's lines in a colour of its own", bind: str(&o.ctagString, "")},
+		{long: []string{"color", "colour"}, help: "print each job's lines in a colour of its own", bind: boolean(&o.color)},
+		{long: []string{"limit"}, arg: "CMD", help: "run CMD before starting a job: 0 starts it, 1 waits, 2 also kills the youngest job", bind: str(&o.limit, "")},
+		{long: []string{"memfree"}, arg: "SIZE", help: "start a job on a host only while it has SIZE (k, M, G) of memory available", bind: str(&o.memFree, "")},
+		{long: []string{"load"}, arg: "MAX", help: "start a job on a host only while fewer than MAX (or N% of cores) processes run there", bind: str(&o.load, "")},
 		{long: []string{"version"}, help: "print the version", bind: boolean(&o.version)},
 		{long: []string{"help"}, short: "h", help: "print this help", bind: boolean(&o.help)},
 	}
@@ -215,12 +286,18 @@ func (o *options) newFlagSet() (*flag.FlagSet, []optionSpec) {
 func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
 	byShort := map[byte]optionSpec{}
 	takesArg := map[string]bool{}
+	optional := map[string]bool{}
 	for _, s := range specs {
 		if s.short != "" {
 			byShort[s.short[0]] = s
 		}
 		for _, l := range s.long {
-			takesArg[l] = s.arg != ""
+			takesArg[l] = s.arg != "" && !s.optional
+			optional[l] = s.optional
+			if len(l) == 1 {
+				// A one-letter option with no long name, as GNU's -L.
+				byShort[l[0]] = s
+			}
 		}
 	}
 	out := make([]string, 0, len(args))
@@ -235,6 +312,10 @@ func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
 			if takesArg[name] && !hasValue && i+1 < len(args) {
 				i++
 				out = append(out, args[i])
+			}
+			if optional[name] && !hasValue && i+1 < len(args) && isPlainNumber(args[i+1]) {
+				i++
+				out[len(out)-1] += "=" + args[i]
 			}
 		case len(a) > 1 && a[0] == '-':
 			// A bundle of short options, the last of which may take a value.
@@ -252,6 +333,19 @@ func normalizeArgs(args []string, specs []optionSpec) ([]string, error) {
 						break
 					}
 					return nil, fmt.Errorf("unknown option -%c in %q", a[k], a)
+				}
+				if s.optional {
+					value := a[k+1:]
+					if value == "" && i+1 < len(args) && isPlainNumber(args[i+1]) {
+						i++
+						value = args[i]
+					}
+					if value == "" {
+						out = append(out, "--"+s.long[0])
+					} else {
+						out = append(out, "--"+s.long[0]+"="+value)
+					}
+					break
 				}
 				if s.arg == "" {
 					out = append(out, "--"+s.long[0])

@@ -141,15 +141,19 @@ func (p *runPlan) planInputs(o *options, rest []string, stdin io.Reader, say *me
 	}
 	inOpts := parse.InputOptions{Delimiter: o.delimiter, Null: o.null, ColSep: o.colsep,
 		Header: o.header, Trim: o.trim, Link: o.link, ArgFiles: o.argFiles,
-		EOFString: o.eof, SkipEmpty: o.noRunIfEmpty}
+		EOFString: o.eof, SkipEmpty: o.noRunIfEmpty, CSV: o.csv, Shuffle: o.shuf}
+	maxArgs, err := planLines(o, &inOpts, o.maxArgs)
+	if err != nil {
+		return err
+	}
 	if !o.nonAll && parse.UsesStdin(sources, inOpts) && stdinIsTerminal(stdin) {
 		say.hint("reading arguments from the terminal; end them with Ctrl-D")
 	}
 	switch {
-	case o.maxArgs == 0:
+	case maxArgs == 0:
 		inOpts.NoArgs = true
-	case o.maxArgs > 0:
-		inOpts.MaxArgs = o.maxArgs
+	case maxArgs > 0:
+		inOpts.MaxArgs = maxArgs
 	}
 	if o.nonAll {
 		p.source = &sliceSource{jobs: [][]string{nil}}

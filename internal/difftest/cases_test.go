@@ -156,6 +156,43 @@ func cases() []diffCase {
 		{name: "results/long-value", args: []string{"--results", "out", "echo", ":::", strings.Repeat("x", 300), "y"}, results: "out"},
 		// End of the --results block.
 
+		// Options users reach for that concurr lacked: --csv, -L, -l,
+		// --shuf, --nice, --retry-failed, --tagstring {%}, --ctag, --color,
+		// --limit, --memfree, --load. From GNU Parallel's man page and its
+		// tests (parallel-local-*).
+		{name: "gnuopts/csv", args: []string{"--csv", "echo", "[{1}/{2}/{3}]", "::::", "in.csv"},
+			files: map[string]string{"in.csv": "a,\"b,c\",d\n\"multi\nline\",x,\"q\"\"uote\"\n,empty,\n"}},
+		{name: "gnuopts/csv-untrimmed", args: []string{"--csv", "echo", "[{1}][{2}]"}, stdin: "  a , b \n"},
+		{name: "gnuopts/csv-colsep-trims", args: []string{"--csv", "--colsep", ";", "echo", "[{1}/{2}]"}, stdin: "a;\" b;c \"\n"},
+		{name: "gnuopts/csv-short-and-empty-lines", args: []string{"--csv", "echo", "[{1}/{2}]"}, stdin: "a,b\n\nc\n"},
+		{name: "gnuopts/csv-header", args: []string{"--csv", "--header", ":", "echo", "{n1}-{n2}"}, stdin: "n1,n2\n1,\"2,3\"\n"},
+		{name: "gnuopts/csv-command-line", args: []string{"--csv", "echo", "{1}={2}", ":::", "a,b", "\"x,y\",z"}},
+		{name: "gnuopts/csv-default-template", args: []string{"--csv", "echo"}, stdin: "a,\"b c\"\n"},
+		{name: "gnuopts/csv-malformed", args: []string{"--csv", "echo", "{1}"}, stdin: "x\"y,z\n", anyFailure: true},
+		{name: "gnuopts/csv-unterminated", args: []string{"--csv", "echo", "{1}"}, stdin: "a,\"open\n", anyFailure: true},
+		// RFC 4180 ends records with CRLF; GNU Parallel's Text::CSV refuses
+		// them, concurr reads them.
+		{name: "gnuopts/csv-crlf", args: []string{"--csv", "echo", "[{1}/{2}]"}, stdin: "a,b\r\n", want: &outcome{stdout: "[a/b]\n"}},
+		// GNU Parallel hands Text::CSV the two characters \t as the
+		// separator, which never matches; concurr reads \t as -d does.
+		{name: "gnuopts/csv-tab", args: []string{"--csv", "--colsep", "\\t", "echo", "[{1}/{2}]"}, stdin: "a\tb\n", want: &outcome{stdout: "[a/b]\n"}},
+		{name: "gnuopts/L2-positional", args: []string{"-L2", "echo", "{1}-{2}"}, stdin: "a b\nc d \ne\nf\ng\n"},
+		{name: "gnuopts/L-space-value", args: []string{"-L", "2", "echo", "{1}-{2}"}, stdin: "a\nb\nc\n"},
+		{name: "gnuopts/L1-continuation", args: []string{"-L1", "echo", "[{}]"}, stdin: "a b\nc d \ne\nf\n"},
+		{name: "gnuopts/l-alone", args: []string{"-l", "echo", "x{}y"}, stdin: "a b\nc d \ne\nf\n"},
+		{name: "gnuopts/l2-glued", args: []string{"-l2", "echo", "x{}y"}, stdin: "a b\nc d \ne\nf\ng\n"},
+		{name: "gnuopts/l-space-value", args: []string{"-l", "2", "echo", "x{}y"}, stdin: "a\nb\nc\n"},
+		{name: "gnuopts/max-lines", args: []string{"--max-lines", "2", "echo", "x{}y"}, stdin: "a\nb\nc\n"},
+		{name: "gnuopts/max-lines-equals", args: []string{"--max-lines=2", "echo"}, stdin: "a\nb\nc\n"},
+		{name: "gnuopts/L-command-line", args: []string{"-L2", "echo", ":::", "a", "b ", "c", "d", "e"}},
+		{name: "gnuopts/L-skips-empty-continued", args: []string{"-r", "-L1", "echo", "[{}]"}, stdin: "a \n\n  \nb\n"},
+		// --shuf: the order is random, so the cases look at what each job
+		// did, not at the order: {#} numbers the jobs as they run.
+		{name: "gnuopts/shuf-seq", args: []string{"--shuf", "echo", "{#}"}, stdin: lines(20)},
+		{name: "gnuopts/shuf-files", args: []string{"--shuf", "echo {1}{2} > {1}{2}.out", ":::", "a", "b", "c", ":::", "1", "2"}, results: "."},
+		{name: "gnuopts/shuf-dry-run-count", args: []string{"--shuf", "-N2", "echo", "{#}"}, stdin: lines(7)},
+		// End of the options block.
+
 		// Output.
 		{name: "output/tag", args: []string{"--tag", "echo", ":::", "a", "b c"}},
 		{name: "output/tag-multiline", args: []string{"--tag", "printf", "1\\n2\\n", ":::", "a"}},
