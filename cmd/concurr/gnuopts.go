@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 
+	"concurr/internal/sched"
 	"concurr/parse"
 )
 
@@ -30,4 +31,22 @@ func planLines(o *options, in *parse.InputOptions, maxArgs int) (int, error) {
 		maxArgs = lines
 	}
 	return maxArgs, nil
+}
+
+// planNodeLimits checks --memfree, --load and --nice, which every node's
+// agent applies to the jobs it starts.
+func planNodeLimits(o *options, cfg *sched.Config) error {
+	var err error
+	if cfg.MemFree, err = parse.ParseSize(o.memFree); err != nil {
+		return usagef("write a size such as 500M, 2G or 1.5G", "bad --memfree value %q: %v", o.memFree, err)
+	}
+	if _, err := parse.ParseLoad(o.load); err != nil {
+		return usagef("", "bad --load value %q: %v", o.load, err)
+	}
+	cfg.MaxLoad = o.load
+	if o.nice < -20 || o.nice > 19 {
+		return usagef("niceness goes from -20 (most favourable) to 19", "bad --nice value %d", o.nice)
+	}
+	cfg.Nice = o.nice
+	return nil
 }

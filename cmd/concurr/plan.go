@@ -259,6 +259,9 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 	p.cfg.Retries = o.retries
 	p.cfg.Halt = v.halt
 	p.cfg.Delay = v.delay
+	if err := planNodeLimits(o, &p.cfg); err != nil {
+		return err
+	}
 	if o.xargs || o.contextReplace {
 		p.cfg.Pack = 5000
 		p.cfg.PackSpread = true

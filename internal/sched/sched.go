@@ -71,6 +71,12 @@ type Config struct {
 	Retries        int           // runs per job at most, as GNU Parallel counts (0 and 1 mean once)
 	Halt           Halt
 	Delay          time.Duration // between job starts
+	// MemFree and MaxLoad are --memfree and --load, which each node's
+	// agent measures and applies before it starts a job there; Nice is
+	// --nice (see wire.Command).
+	MemFree uint64
+	MaxLoad string
+	Nice    int
 
 	Output  *output.Writer
 	JobLog  *joblog.Writer
