@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"sort"
 	"strconv"
 
+	"concurr/internal/output"
 	"concurr/internal/sched"
+	"concurr/internal/template"
 	"concurr/parse"
 )
 
@@ -50,3 +54,93 @@ func planNodeLimits(o *options, cfg *sched.Config) error {
 	cfg.Nice = o.nice
 	return nil
 }
+
+// colorReset ends each coloured line, as GNU Parallel writes it where
+// tput has no terminal to ask.
+const colorReset = "\033[m"
+
+// applyColorSpellings makes --ctag a coloured --tag, and --ctagstring a
+// coloured --tagstring, as GNU Parallel has them.
+func applyColorSpellings(o *options) {
+	o.tag = o.tag || o.ctag
+	if o.tagString == "" {
+		o.tagString = o.ctagString
+	}
+	o.color = o.color || o.ctag || o.ctagString != ""
+}
+
+// colorLineEnd is output.Options.LineEnd for --color.
+func colorLineEnd(o *options) []byte {
+	if o.color || o.ctag || o.ctagString != "" {
+		return []byte(colorReset)
+	}
+	return nil
+}
+
+// planTagExtras adds to the tag what a job's start decides: its colour
+// (--color, --ctag), chosen by its number as GNU Parallel chooses it, and
+// its slot for a --tagstring with {%}.
+func (p *runPlan) planTagExtras(o *options, mode output.Mode) error {
+	if p.tagText != nil && p.tagText.UsesSlot() {
+		if mode != output.Group {
+			return usagef("leave out -u and --line-buffer, or {%} from the tag", "--tagstring with {%%} needs grouped output: a job's slot is known only once it has started")
+		}
+		text := p.tagText
+		p.cfg.SlotTag = func(args []string, seq, slot, slots uint64, host string) []byte {
+			return []byte(text.Expand(template.Job{Seq: seq, Slot: slot, Slots: slots, Host: host, Args: args}) + "\t")
+		}
+	}
+	if !o.color {
+		return nil
+	}
+	colored := func(seq uint64, tag []byte) []byte {
+		c := gnuColors[seq%uint64(len(gnuColors))]
+		return append([]byte(c+"\033[K"), tag...)
+	}
+	if base := p.cfg.Tag; base != nil {
+		p.cfg.Tag = func(args []string, seq uint64, host string) []byte { return colored(seq, base(args, seq, host)) }
+	} else {
+		p.cfg.Tag = func(_ []string, seq uint64, _ string) []byte { return colored(seq, nil) }
+	}
+	if base := p.cfg.SlotTag; base != nil {
+		p.cfg.SlotTag = func(args []string, seq, slot, slots uint64, host string) []byte {
+			return colored(seq, base(args, seq, slot, slots, host))
+		}
+	}
+	return nil
+}
+
+// gnuColors are GNU Parallel's --color codes, in its order: readable
+// pairs of black or white text on a coloured background, ordered so that
+// neighbours differ.
+var gnuColors = func() []string {
+	type pair struct{ bg, fg int }
+	var pairs []pair
+	add := func(fg int, ranges ...[2]int) {
+		for _, r := range ranges {
+			for c := r[0]; c <= r[1]; c++ {
+				pairs = append(pairs, pair{c, fg})
+			}
+		}
+	}
+	add(0, [2]int{6, 7}, [2]int{9, 11}, [2]int{13, 15}, [2]int{40, 51}, [2]int{75, 87}, [2]int{113, 123},
+		[2]int{147, 159}, [2]int{171, 182}, [2]int{185, 231}, [2]int{249, 254})
+	add(231, [2]int{1, 9}, [2]int{12, 13}, [2]int{16, 45}, [2]int{52, 81}, [2]int{88, 114}, [2]int{124, 149},
+		[2]int{160, 178}, [2]int{180, 180}, [2]int{182, 184}, [2]int{196, 214}, [2]int{232, 250})
+	order := make([]int, len(pairs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := order[a], order[b]
+		if x%23 != y%23 {
+			return x%23 < y%23
+		}
+		return x%7 > y%7
+	})
+	colors := make([]string, len(order))
+	for i, k := range order {
+		colors[i] = fmt.Sprintf("\033[48;5;%03d;38;5;%03dm", pairs[k].bg, pairs[k].fg)
+	}
+	return colors
+}()

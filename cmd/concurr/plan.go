@@ -226,7 +226,8 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 	case o.lineBuffer:
 		mode = output.LineBuffer
 	}
-	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder, TempDir: o.tmpdir}
+	applyColorSpellings(o)
+	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder, TempDir: o.tmpdir, LineEnd: colorLineEnd(o)}
 	if err := p.planResults(o, stdout); err != nil {
 		return err
 	}
@@ -245,6 +246,9 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 		p.cfg.Tag = func(args []string, _ uint64, _ string) []byte {
 			return []byte(strings.Join(args, " ") + "\t")
 		}
+	}
+	if err := p.planTagExtras(o, mode); err != nil {
+		return err
 	}
 	p.tagHost = o.tag && o.tagString == "" && p.onAll
 	p.cfg.Verbose = o.verbose

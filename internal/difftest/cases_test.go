@@ -191,6 +191,25 @@ func cases() []diffCase {
 		{name: "gnuopts/shuf-seq", args: []string{"--shuf", "echo", "{#}"}, stdin: lines(20)},
 		{name: "gnuopts/shuf-files", args: []string{"--shuf", "echo {1}{2} > {1}{2}.out", ":::", "a", "b", "c", ":::", "1", "2"}, results: "."},
 		{name: "gnuopts/shuf-dry-run-count", args: []string{"--shuf", "-N2", "echo", "{#}"}, stdin: lines(7)},
+		{name: "gnuopts/nice", args: []string{"--nice", "7", "nice; sh -c nice | cat; echo {}", ":::", "a"}},
+		{name: "gnuopts/nice-exit-status", args: []string{"--nice", "3", "exit {}", ":::", "0", "4"}},
+		{name: "gnuopts/nice-missing-command", args: []string{"--nice", "3", "no-such-command-concurr", ":::", "a"}},
+		{name: "gnuopts/memfree-enough", args: []string{"--memfree", "1k", "echo", ":::", "a", "b"}},
+		{name: "gnuopts/memfree-binary-prefix", args: []string{"--memfree", "1M", "echo", "{#}"}, stdin: lines(3)},
+		{name: "gnuopts/load-high-limit", args: []string{"--load", "100000", "echo", ":::", "a", "b"}},
+		{name: "gnuopts/load-percent", args: []string{"--load", "100000%", "echo", ":::", "a"}},
+		// GNU Parallel evaluates a --memfree it cannot read as 0 and runs;
+		// concurr refuses it before any job runs.
+		{name: "gnuopts/memfree-bad", args: []string{"--memfree", "lots", "echo", ":::", "a"}, want: &outcome{status: 255}},
+		{name: "gnuopts/tagstring-slot", args: []string{"-j2", "--tagstring", "{%}", "sleep 0.{}; echo {}", ":::", "6", "1", "1"}},
+		{name: "gnuopts/ctag", args: []string{"--ctag", "echo", ":::", "a", "b"}},
+		{name: "gnuopts/color", args: []string{"--color", "printf", "'1\n2\n'", ":::", "a", "b"}},
+		{name: "gnuopts/color-tag", args: []string{"--color", "--tag", "echo", ":::", "a", "b c"}},
+		{name: "gnuopts/color-no-final-newline", args: []string{"--color", "printf", "x", ":::", "a"}},
+		{name: "gnuopts/color-many-jobs", args: []string{"--color", "echo"}, stdin: lines(320)},
+		{name: "gnuopts/ctagstring", args: []string{"--ctagstring", "X{}", "echo", ":::", "a"}},
+		{name: "gnuopts/colour-spelling", args: []string{"--colour", "echo", ":::", "a"}},
+		{name: "gnuopts/color-stderr", args: []string{"--color", "echo out; echo err >&2", ":::", "a"}},
 		// End of the options block.
 
 		// Output.

@@ -78,11 +78,14 @@ type Config struct {
 	MaxLoad string
 	Nice    int
 
-	Output  *output.Writer
-	JobLog  *joblog.Writer
-	Tag     func(args []string, seq uint64, host string) []byte // nil: no tag
-	Verbose bool                                                // print each command before its output
-	Skip    func(seq uint64) bool                               // --resume: jobs not to run
+	Output *output.Writer
+	JobLog *joblog.Writer
+	Tag    func(args []string, seq uint64, host string) []byte // nil: no tag
+	// SlotTag, when set, makes the tag again as the job ends, from its
+	// slot (--tagstring with {%}), for output held until then.
+	SlotTag func(args []string, seq, slot, slots uint64, host string) []byte
+	Verbose bool                  // print each command before its output
+	Skip    func(seq uint64) bool // --resume: jobs not to run
 	// ResultsDir names where a job's --results files go (see
 	// output.Writer.Begin).
 	ResultsDir func(args []string, seq uint64) string
