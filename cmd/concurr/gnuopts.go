@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 
+	"concurr/internal/joblog"
 	"concurr/internal/output"
 	"concurr/internal/sched"
 	"concurr/internal/template"
@@ -144,3 +145,26 @@ var gnuColors = func() []string {
 	}
 	return colors
 }()
+
+// planRetryFailed makes the run of --retry-failed: as in GNU Parallel,
+// the command line's template and inputs are ignored, and job N runs the
+// command the job log recorded for job N. The jobs the log shows as
+// succeeded are skipped (planJobControl), keeping their numbers.
+func (p *runPlan) planRetryFailed(o *options, say *messages) error {
+	entries, err := joblog.Read(o.jobLog, say.warning)
+	if err != nil {
+		return err
+	}
+	var last uint64
+	for seq := range entries {
+		last = max(last, seq)
+	}
+	jobs := make([][]string, last)
+	for seq := uint64(1); seq <= last; seq++ {
+		// A number missing from the log has no command: it runs nothing.
+		jobs[seq-1] = []string{entries[seq].Command}
+	}
+	p.source = &sliceSource{jobs: jobs}
+	p.cfg.Template, err = compileTemplate(o, nil, nil, 0)
+	return err
+}

@@ -108,6 +108,9 @@ func parseValues(o *options) (optionValues, error) {
 	if (o.resume || o.resumeFailed) && o.jobLog == "" {
 		return v, usagef("add --joblog FILE naming the log of the run to resume", "--resume needs --joblog")
 	}
+	if o.retryFailed && o.jobLog == "" {
+		return v, usagef("add --joblog FILE naming the log whose failed jobs to run again", "--retry-failed needs --joblog")
+	}
 	if o.contextReplace && o.xargs {
 		return v, usagef("", "-X and -m cannot be used together")
 	}
@@ -128,6 +131,9 @@ func schedHalt(h parse.Halt) sched.Halt {
 // planInputs opens the input sources and compiles the command template,
 // which needs to know the sources' column names and positions.
 func (p *runPlan) planInputs(o *options, rest []string, stdin io.Reader, say *messages) error {
+	if o.retryFailed {
+		return p.planRetryFailed(o, say)
+	}
 	seps := parse.DefaultSeparators
 	if o.argSep != "" {
 		seps.Args = o.argSep
@@ -275,13 +281,13 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 		}
 	}
 	if o.jobLog != "" {
-		resume := o.resume || o.resumeFailed
+		resume := o.resume || o.resumeFailed || o.retryFailed
 		if resume {
 			done, err := joblog.Read(o.jobLog, say.warning)
 			if err != nil {
 				return err
 			}
-			failedToo := o.resumeFailed
+			failedToo := o.resumeFailed || o.retryFailed
 			p.cfg.Skip = func(seq uint64) bool {
 				e, ok := done[seq]
 				return ok && !(failedToo && e.Failed())

@@ -6,6 +6,13 @@ import "strings"
 // attempt and succeed on its second.
 const failOnce = `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo attempt $n {}; [ $n -ge 2 ]`
 
+// retryLog is a job log in which jobs 2 and 4 failed, job 4 by a signal.
+const retryLog = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n" +
+	"1\t:\t1.000\t0.001\t0\t2\t0\t0\techo a\n" +
+	"2\t:\t1.000\t0.001\t0\t2\t1\t0\techo b; exit 1\n" +
+	"4\t:\t1.000\t0.001\t0\t0\t0\t9\techo d\n" +
+	"3\t:\t1.000\t0.001\t0\t2\t0\t0\techo c\n"
+
 func cases() []diffCase {
 	return []diffCase{
 		// Input sources.
@@ -210,6 +217,17 @@ func cases() []diffCase {
 		{name: "gnuopts/ctagstring", args: []string{"--ctagstring", "X{}", "echo", ":::", "a"}},
 		{name: "gnuopts/colour-spelling", args: []string{"--colour", "echo", ":::", "a"}},
 		{name: "gnuopts/color-stderr", args: []string{"--color", "echo out; echo err >&2", ":::", "a"}},
+		// --retry-failed runs the failed commands of a job log, ignoring
+		// the command line's template and inputs, and appends to the log.
+		{name: "gnuopts/retry-failed", args: []string{"--joblog", "jobs.log", "--retry-failed", "ignored", ":::", "ignored"},
+			files: map[string]string{"jobs.log": retryLog}, joblog: "jobs.log"},
+		{name: "gnuopts/retry-failed-no-template", args: []string{"-j1", "--joblog", "jobs.log", "--retry-failed"},
+			files: map[string]string{"jobs.log": retryLog}, joblog: "jobs.log"},
+		{name: "gnuopts/retry-failed-all-succeeded", args: []string{"--joblog", "jobs.log", "--retry-failed"},
+			files: map[string]string{"jobs.log": "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n1\t:\t1.000\t0.001\t0\t2\t0\t0\techo a\n"}, joblog: "jobs.log"},
+		// GNU Parallel ignores --retry-failed without --joblog and runs the
+		// command line; concurr says that the log is missing.
+		{name: "gnuopts/retry-failed-needs-joblog", args: []string{"--retry-failed", "echo"}, want: &outcome{status: 255}},
 		// End of the options block.
 
 		// Output.
