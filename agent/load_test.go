@@ -103,20 +103,22 @@ func TestRunningProcesses(t *testing.T) {
 
 func TestLimitsTooBusy(t *testing.T) {
 	tests := []struct {
-		name   string
-		limits limits
-		m      measurement
-		busy   bool
+		name    string
+		memFree uint64
+		maxLoad float64
+		m       measurement
+		busy    bool
 	}{
-		{"enough memory", limits{memFree: 100}, measurement{available: 100}, false},
-		{"too little memory", limits{memFree: 100}, measurement{available: 99}, true},
-		{"load below", limits{maxLoad: 2}, measurement{running: 1}, false},
-		{"load at the limit", limits{maxLoad: 2}, measurement{running: 2}, true},
-		{"both, memory short", limits{memFree: 10, maxLoad: 4}, measurement{available: 5, running: 0}, true},
+		{"enough memory", 100, 0, measurement{available: 100}, false},
+		{"too little memory", 100, 0, measurement{available: 99}, true},
+		{"load below", 0, 2, measurement{running: 1}, false},
+		{"load at the limit", 0, 2, measurement{running: 2}, true},
+		{"both, memory short", 10, 4, measurement{available: 5, running: 0}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.limits.tooBusy(tt.m) != ""; got != tt.busy {
+			l := &limits{memFree: tt.memFree, maxLoad: tt.maxLoad}
+			if got := l.tooBusy(tt.m) != ""; got != tt.busy {
 				t.Errorf("tooBusy = %v, want %v", got, tt.busy)
 			}
 		})

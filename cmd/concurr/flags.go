@@ -77,7 +77,6 @@ type options struct {
 	shuf        bool          // --shuf
 	nice        int           // --nice N
 	retryFailed bool          // --retry-failed
-	filterHosts bool          // --filter-hosts
 	ctag        bool          // --ctag
 	ctagString  string        // --ctagstring
 	color       bool          // --color
@@ -251,7 +250,6 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"shuf"}, help: "run the jobs in a random order; {#} numbers them in that order", bind: boolean(&o.shuf)},
 		{long: []string{"nice"}, arg: "N", help: "run jobs at niceness N, on every host", bind: integer(&o.nice, 0)},
 		{long: []string{"retry-failed"}, help: "with --joblog, run again the commands the log shows as failed, and only them", bind: boolean(&o.retryFailed)},
-		{long: []string{"filter-hosts"}, help: "leave out the hosts that cannot be reached, with a warning, instead of failing their jobs", bind: boolean(&o.filterHosts)},
 		{long: []string{"ctag"}, help: "--tag, with each job's lines in a colour of its own", bind: boolean(&o.ctag)},
 		{long: []string{"ctagstring", "ctag-string"}, arg: "STR", help: "--tagstring STR, with each job's lines in a colour of its own", bind: str(&o.ctagString, "")},
 		{long: []string{"color", "colour"}, help: "print each job's lines in a colour of its own", bind: boolean(&o.color)},

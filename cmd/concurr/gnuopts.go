@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"sort"
 	"strconv"
+	"sync"
 
 	"concurr/internal/joblog"
 	"concurr/internal/output"
@@ -40,7 +46,10 @@ func planLines(o *options, in *parse.InputOptions, maxArgs int) (int, error) {
 
 // planNodeLimits checks --memfree, --load and --nice, which every node's
 // agent applies to the jobs it starts.
-func planNodeLimits(o *options, cfg *sched.Config) error {
+func planNodeLimits(o *options, cfg *sched.Config, stdout, stderr io.Writer, say *messages) error {
+	if o.limit != "" {
+		cfg.Limit = limitCommand(o.limit, stdout, stderr, say)
+	}
 	var err error
 	if cfg.MemFree, err = parse.ParseSize(o.memFree); err != nil {
 		return usagef("write a size such as 500M, 2G or 1.5G", "bad --memfree value %q: %v", o.memFree, err)
@@ -167,4 +176,45 @@ func (p *runPlan) planRetryFailed(o *options, say *messages) error {
 	p.source = &sliceSource{jobs: jobs}
 	p.cfg.Template, err = compileTemplate(o, nil, nil, 0)
 	return err
+}
+
+// limitCommand is --limit: the command runs on this machine before each
+// job starts, with SSHLOGIN naming the host the job would go to, in the
+// user's shell as GNU Parallel runs it. Its exit status is the answer: 0
+// start the job, 1 wait, 2 kill the youngest job (which concurr takes as
+// wait). A command that cannot be run at all holds nothing back: the
+// warning says why.
+func limitCommand(command string, stdout, stderr io.Writer, say *messages) func(ctx context.Context, host string) int {
+	shell := os.Getenv("PARALLEL_SHELL")
+	if shell == "" {
+		shell = os.Getenv("SHELL")
+	}
+	if shell == "" {
+		shell = "/bin/sh"
+	}
+	var warnOnce sync.Once
+	return func(ctx context.Context, host string) int {
+		cmd := exec.CommandContext(ctx, shell, "-c", command)
+		cmd.Env = append(os.Environ(), "SSHLOGIN="+host)
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		err := cmd.Run()
+		if exit, ok := errors.AsType[*exec.ExitError](err); ok {
+			return exit.ExitCode()
+		}
+		if err != nil && ctx.Err() == nil {
+			warnOnce.Do(func() { say.warning(fmt.Errorf("--limit: %w", err)) })
+		}
+		return 0
+	}
+}
+
+// planLimitNodes sends nothing ahead to nodes under --limit, so that each
+// job is sent, and so asked about, just before it starts.
+func (p *runPlan) planLimitNodes() {
+	if p.cfg.Limit == nil {
+		return
+	}
+	for i := range p.nodes {
+		p.nodes[i].Prefetch = 0
+	}
 }

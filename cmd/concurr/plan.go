@@ -64,6 +64,7 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer, 
 	if err := p.planNodes(o, values, stderr, say); err != nil {
 		return nil, err
 	}
+	p.planLimitNodes()
 	if o.bar || o.eta || o.progress {
 		p.progress = newProgressMeter(say, o.bar, o.eta, o.progress)
 		p.cfg.Progress = p.progress
@@ -269,7 +270,7 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 	p.cfg.Retries = o.retries
 	p.cfg.Halt = v.halt
 	p.cfg.Delay = v.delay
-	if err := planNodeLimits(o, &p.cfg); err != nil {
+	if err := planNodeLimits(o, &p.cfg, stdout, say.w, say); err != nil {
 		return err
 	}
 	if o.xargs || o.contextReplace {

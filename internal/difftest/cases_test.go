@@ -228,6 +228,9 @@ func cases() []diffCase {
 		// GNU Parallel ignores --retry-failed without --joblog and runs the
 		// command line; concurr says that the log is missing.
 		{name: "gnuopts/retry-failed-needs-joblog", args: []string{"--retry-failed", "echo"}, want: &outcome{status: 255}},
+		{name: "gnuopts/limit-allows", args: []string{"--limit", "true", "echo", ":::", "a", "b"}},
+		{name: "gnuopts/limit-waits", args: []string{"--limit", `n=$(cat count 2>/dev/null || echo 0); echo $((n+1)) > count; [ $n -ge 3 ]`, "echo", ":::", "a", "b"}},
+		{name: "gnuopts/limit-sshlogin", args: []string{"-j1", "--limit", `echo "$SSHLOGIN" > who`, "true", ":::", "a"}, results: "."},
 		// End of the options block.
 
 		// Output.

@@ -77,6 +77,10 @@ type Config struct {
 	MemFree uint64
 	MaxLoad string
 	Nice    int
+	// Limit, when set, is asked before a job is sent to a node (--limit):
+	// 0 lets it go, anything else holds the node back and asks again.
+	// Nodes should then be sent nothing ahead (Node.Prefetch 0).
+	Limit func(ctx context.Context, host string) int
 
 	Output *output.Writer
 	JobLog *joblog.Writer
@@ -155,6 +159,8 @@ type run struct {
 	refusal   error      // the last node's refusal of the command, if one refused
 	refusing  int        // nodes that refused the command
 	lastStart time.Time
+
+	limitWarnOnce sync.Once
 }
 
 // Run runs every job from src on the nodes and reports how it went. It
