@@ -32,6 +32,9 @@ type command struct {
 	tempDir string // removed when the command's slots have exited
 	host    string
 	slots   int
+	limits  *limits // --memfree and --load; nil for none
+	nice    int64   // --nice
+	niceCmd string  // nice(1), when nice is set
 
 	// mayMakeFIFOs says whether the command's jobs may leave process
 	// substitutions' FIFOs for the slot to release (see fifo.go).
@@ -96,6 +99,13 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 	}
 	c.env = newBaseEnviron(slices.Concat(os.Environ(), hostVars(m.Host), m.Env), shadowed)
 	c.tmpPrefix = filepath.Join(os.TempDir(), fmt.Sprintf("par%d-%d-", os.Getpid(), m.ID))
+	if c.limits, err = newLimits(m.MemFree, m.MaxLoad, "/"); err != nil {
+		return nil, err
+	}
+	c.nice = m.Nice
+	if c.niceCmd, err = findNice(m.Nice); err != nil {
+		return nil, err
+	}
 	if c.dir, c.tempDir, err = workdir(s.cwd, m.Workdir); err != nil {
 		return nil, err
 	}
@@ -265,11 +275,15 @@ func (c *command) runSlot() {
 	sl.devnull, err = os.Open(os.DevNull)
 	if err == nil {
 		defer sl.devnull.Close()
+		handlers := []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{execMiddleware}
+		if c.nice != 0 {
+			handlers = append([]func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{niceMiddleware(c.nice, c.niceCmd)}, handlers...)
+		}
 		sl.runner, err = interp.New(
 			interp.Env(&sl.env),
 			interp.Dir(c.dir),
 			interp.StdIO(sl.devnull, nil, nil),
-			interp.ExecHandlers(execMiddleware),
+			interp.ExecHandlers(handlers...),
 			interp.CallHandler(beforeCall),
 			interp.OpenHandler(openRedirect),
 		)
@@ -307,6 +321,15 @@ func (c *command) runSlot() {
 			return
 		}
 		sl.n, sl.name = n, c.slotNames[n-1]
+		if err == nil && c.limits != nil {
+			// --memfree and --load: the job waits here until the node has room.
+			if lerr := c.limits.wait(c.s.ctx, j.killed, c.s.logf); lerr != nil && c.s.ctx.Err() == nil {
+				fmt.Fprintf(&j.stderr, "concurr: slot %d: %v\n", n, lerr)
+				c.s.finish(j, &wire.Result{Seq: j.seq, Exit: 255, Slot: n, Start: time.Now().UnixNano(), Flags: wire.ResultNotRun})
+				c.freeSlot(n)
+				continue
+			}
+		}
 		if err != nil {
 			// Without an interpreter no job can run; say why for each.
 			fmt.Fprintf(&j.stderr, "concurr: slot %d: %v\n", n, err)
@@ -316,6 +339,13 @@ func (c *command) runSlot() {
 		}
 		c.freeSlot(n)
 	}
+}
+
+// killed reports whether the job was killed before it started.
+func (j *job) killed() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.killSig != 0
 }
 
 // run runs one job and reports its Result.

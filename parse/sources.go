@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -151,6 +153,17 @@ type InputOptions struct {
 	ArgFiles  []string // -a FILE, each a source before those of the command line; "-" is stdin
 	EOFString string   // -E: a record equal to it ends its source
 	SkipEmpty bool     // -r: records of white space only are skipped
+	// CSV is --csv: each record is RFC 4180 CSV, its fields split at
+	// ColSep (one character, "," when empty); a quoted field may hold the
+	// delimiter, so such a record goes on after it.
+	CSV bool
+	// JoinLines is -L and -l: a record ending in white space goes on with
+	// the next one, as GNU Parallel and xargs read lines for -L.
+	JoinLines bool
+	// Shuffle is --shuf: every job's values are read first and the jobs
+	// come out in a random order (before -N groups them, as in GNU
+	// Parallel).
+	Shuffle bool
 }
 
 // UnescapePrintf interprets the escapes GNU Parallel accepts in -d and
@@ -205,7 +218,7 @@ type Inputs struct {
 	link      bool
 	groups    [][]int // nest mode: linked runs of source indices; group 0 holds source 0
 	groupLen  []int   // nest mode: length of each group after zipping (group 0: held members only, -1 if none)
-	splitter  func(string) []string
+	splitter  func(string) ([]string, error)
 	trimLeft  bool
 	trimRight bool
 
@@ -220,6 +233,7 @@ type Inputs struct {
 	maxHeld    int        // link mode: the longest held source
 	round      int        // link mode: tuples produced so far
 	odometer   []int      // nest mode: the index into each group
+	shuffled   [][]string // --shuf: the tuples not yet taken, once read
 
 	scratch []string // the current record's single value, reused
 	job     []string // the job being assembled, reused
@@ -360,6 +374,14 @@ func (in *Inputs) setTrim(opts InputOptions) error {
 }
 
 func (in *Inputs) setColSep(opts InputOptions) error {
+	if opts.CSV {
+		sep, err := csvSeparator(opts.ColSep)
+		if err != nil {
+			return err
+		}
+		in.splitter = csvSplitter(sep)
+		return nil
+	}
 	colsep := opts.ColSep
 	if colsep == "" && opts.Header != "" {
 		colsep = "\t"
@@ -372,9 +394,9 @@ func (in *Inputs) setColSep(opts InputOptions) error {
 		return fmt.Errorf("--colsep %q: %w", colsep, err)
 	}
 	if lit, complete := re.LiteralPrefix(); complete && lit != "" {
-		in.splitter = func(s string) []string { return strings.Split(s, lit) }
+		in.splitter = func(s string) ([]string, error) { return strings.Split(s, lit), nil }
 	} else {
-		in.splitter = func(s string) []string { return re.Split(s, -1) }
+		in.splitter = func(s string) ([]string, error) { return re.Split(s, -1), nil }
 	}
 	return nil
 }
@@ -448,7 +470,10 @@ func (in *Inputs) readHeaders(sources []*srcSource) error {
 		if line == "" {
 			continue
 		}
-		names := in.splitter(line)
+		names, err := in.splitter(line)
+		if err != nil {
+			return fmt.Errorf("header of %s is not CSV: %v", src.name, err)
+		}
 		// Perl's split without a limit drops trailing empty fields.
 		for len(names) > 0 && names[len(names)-1] == "" {
 			names = names[:len(names)-1]
@@ -479,41 +504,83 @@ func (in *Inputs) readAll(src *srcSource) error {
 }
 
 // readRecord reads a source's next record and splits it into trimmed
-// columns; ok is false at the end of the source.
+// columns; ok is false at the end of the source. A record may span several
+// of the reader's: a CSV field left open by its quotes goes on after the
+// delimiter, which it keeps, and under -L a record ending in white space
+// goes on with the next, as GNU Parallel reads them.
 func (in *Inputs) readRecord(src *srcSource) (cols []string, ok bool, err error) {
 	rr := src.rr
+	var joined []byte // the record so far, while it spans several
+	spanning, inQuote := false, false
 	for {
 		rec, ok, err := rr.next()
 		if err != nil {
 			return nil, false, fmt.Errorf("read input file %s: %w", src.name, err)
 		}
 		if !ok {
-			return nil, false, nil
+			if !spanning {
+				return nil, false, nil
+			}
+			// The input ends the record it was in.
+			return in.splitRecord(src, joined)
+		}
+		if in.opts.CSV && csvOpen(rec) {
+			inQuote = !inQuote
+		}
+		if inQuote {
+			joined = append(append(joined, rec...), rr.delim...)
+			spanning = true
+			continue
 		}
 		if in.opts.EOFString != "" && string(rec) == in.opts.EOFString {
 			rr.stop()
+			if spanning {
+				return in.splitRecord(src, joined)
+			}
 			return nil, false, nil
 		}
+		if spanning {
+			joined = append(joined, rec...)
+			rec, spanning = joined, false
+		}
 		if in.opts.SkipEmpty && srcBlank(rec) {
+			joined = joined[:0]
 			continue
 		}
-		if in.opts.NoArgs {
-			return nil, true, nil
+		if in.opts.JoinLines && len(rec) > 0 && srcSpace(rec[len(rec)-1]) {
+			joined = append(joined[:0], rec...)
+			spanning = true
+			continue
 		}
-		s := string(in.trimBytes(rec))
-		if in.splitter == nil {
-			in.scratch = append(in.scratch[:0], s)
-			return in.scratch[:1:1], true, nil
-		}
-		if s == "" {
-			return []string{""}, true, nil
-		}
-		cols := in.splitter(s)
-		for i, c := range cols {
-			cols[i] = in.trimString(c)
-		}
-		return cols, true, nil
+		return in.splitRecord(src, rec)
 	}
+}
+
+// splitRecord turns one whole record into its trimmed columns.
+func (in *Inputs) splitRecord(src *srcSource, rec []byte) (cols []string, ok bool, err error) {
+	if in.opts.NoArgs {
+		return nil, true, nil
+	}
+	s := string(in.trimBytes(rec))
+	if in.splitter == nil {
+		in.scratch = append(in.scratch[:0], s)
+		return in.scratch[:1:1], true, nil
+	}
+	if in.opts.CSV {
+		// RFC 4180 ends records with CRLF.
+		s = strings.TrimSuffix(s, "\r")
+	}
+	if s == "" {
+		return []string{""}, true, nil
+	}
+	cols, err = in.splitter(s)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: the record %q is not CSV: %v", src.name, s, err)
+	}
+	for i, c := range cols {
+		cols[i] = in.trimString(c)
+	}
+	return cols, true, nil
 }
 
 // srcSpace is Perl's \s on bytes.
@@ -626,7 +693,7 @@ func (in *Inputs) Next() ([]string, error) {
 	}
 	in.job = in.job[:0]
 	for n := 0; n < group; n++ {
-		more, err := in.nextTuple()
+		more, err := in.takeTuple()
 		if err != nil {
 			in.done = true
 			return nil, err
@@ -660,6 +727,38 @@ func (in *Inputs) keep(values []string) []string {
 	start := len(in.slab)
 	in.slab = append(in.slab, values...)
 	return in.slab[start : start+n : start+n]
+}
+
+// takeTuple emits the next tuple: in GNU Parallel's order, or under
+// --shuf from all of them read first and shuffled.
+func (in *Inputs) takeTuple() (bool, error) {
+	if !in.opts.Shuffle {
+		return in.nextTuple()
+	}
+	if in.shuffled == nil {
+		in.shuffled = [][]string{}
+		for {
+			in.job = in.job[:0]
+			more, err := in.nextTuple()
+			if err != nil {
+				return false, err
+			}
+			if !more {
+				break
+			}
+			in.shuffled = append(in.shuffled, slices.Clone(in.job))
+		}
+		in.job = in.job[:0]
+		rand.Shuffle(len(in.shuffled), func(i, j int) {
+			in.shuffled[i], in.shuffled[j] = in.shuffled[j], in.shuffled[i]
+		})
+	}
+	if len(in.shuffled) == 0 {
+		return false, nil
+	}
+	in.emit(in.shuffled[0])
+	in.shuffled = in.shuffled[1:]
+	return true, nil
 }
 
 // nextTuple emits one record of each source, in GNU Parallel's order.

@@ -87,10 +87,61 @@ type options struct {
 	recStart       setString // --recstart
 	recEnd         setString // --recend
 	regexp         bool      // --regexp: --recstart and --recend are regular expressions
-	maxLines       int       // -L: lines per record, with --pipe
 	roundRobin     bool      // --round-robin
 	cat, fifo, tee bool      // --cat, --fifo, --tee
 	groupBy        string    // --group-by
+
+	// Options users reach for from GNU Parallel.
+	csv         bool          // --csv
+	maxLinesCtx string        // -L N
+	maxLines    optionalCount // -l [N], --max-lines [N]
+	shuf        bool          // --shuf
+	nice        int           // --nice N
+	retryFailed bool          // --retry-failed
+	ctag        bool          // --ctag
+	ctagString  string        // --ctagstring
+	color       bool          // --color
+	limit       string        // --limit CMD
+	memFree     string        // --memfree SIZE
+	load        string        // --load MAX
+}
+
+// optionalCount is an option whose number may be left out, as GNU
+// Parallel's -l: "-l" alone, "-l2", "-l 2", "--max-lines=2".
+type optionalCount struct {
+	set   bool
+	count int // 0 when left out
+}
+
+func (c *optionalCount) String() string {
+	if !c.set {
+		return ""
+	}
+	return strconv.Itoa(c.count)
+}
+func (c *optionalCount) IsBoolFlag() bool { return true }
+func (c *optionalCount) Set(v string) error {
+	switch strings.ToLower(v) {
+	case "", "true":
+		c.set, c.count = true, 0
+		return nil
+	case "false":
+		c.set, c.count = false, 0
+		return nil
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("want a number of lines")
+	}
+	c.set, c.count = true, int(n)
+	return nil
+}
+
+// isPlainNumber reports whether an optional value follows: GNU's option
+// parser takes the next word as -l's value only when it is a number.
+func isPlainNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil && s != "" && s[0] >= '0' && s[0] <= '9'
 }
 
 // schedulerTransport is --scheduler-hosts: a switch, which may name the
@@ -143,8 +194,10 @@ type optionSpec struct {
 	arg   string   // the value's name in help; "" for a switch
 	// optional is the value of an option whose value may be left out
 	// (-i, -e): GNU Parallel then takes the next argument only when it
-	// does not look like an option.
+	// does not look like an option, or with numeric (-l) only when it is a
+	// number.
 	optional bool
+	numeric  bool
 	bare     string // an optional option's value when left out
 	help     string
 	bind     func(fs *flag.FlagSet, name string)
@@ -252,12 +305,24 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"recstart"}, arg: "STR", help: "with --pipe, records start with STR", bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.recStart, name, "") }},
 		{long: []string{"recend"}, arg: "STR", help: "with --pipe, records end with STR (default \\n; '' for none)", bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.recEnd, name, "") }},
 		{long: []string{"regexp", "regex"}, help: "--recstart and --recend are regular expressions", bind: boolean(&o.regexp)},
-		{long: []string{"max-lines"}, short: "L", arg: "N", help: "with --pipe, records of N lines", bind: integer(&o.maxLines, 0)},
 		{long: []string{"round-robin", "roundrobin", "round"}, help: "with --pipe, one job per slot, blocks spread over them", bind: boolean(&o.roundRobin)},
 		{long: []string{"cat"}, help: "with --pipe, give each job its block as a temporary file named by {}", bind: boolean(&o.cat)},
 		{long: []string{"fifo"}, help: "with --pipe, give each job its block through a named pipe named by {}", bind: boolean(&o.fifo)},
 		{long: []string{"tee"}, help: "with --pipe, give every job (of ::: arguments) the whole input", bind: boolean(&o.tee)},
 		{long: []string{"group-by", "groupby"}, arg: "COL", help: "with --pipe, records are runs of lines with the same value in column COL (number or --header name)", bind: str(&o.groupBy, "")},
+		{long: []string{"csv"}, help: "read input records as CSV (RFC 4180), fields split at --colsep (default ,)", bind: boolean(&o.csv)},
+		{long: []string{"L"}, arg: "N", help: "N input lines per job, a line ending in a blank going on with the next (as -N, repeating words); with --pipe, records of N lines", bind: str(&o.maxLinesCtx, "")},
+		{long: []string{"max-lines"}, short: "l", arg: "[N]", optional: true, numeric: true, help: "N input lines per job (default 1), a line ending in a blank going on with the next (as -n)",
+			bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.maxLines, name, "") }},
+		{long: []string{"shuf"}, help: "run the jobs in a random order; {#} numbers them in that order", bind: boolean(&o.shuf)},
+		{long: []string{"nice"}, arg: "N", help: "run jobs at niceness N, on every host", bind: integer(&o.nice, 0)},
+		{long: []string{"retry-failed"}, help: "with --joblog, run again the commands the log shows as failed, and only them", bind: boolean(&o.retryFailed)},
+		{long: []string{"ctag"}, help: "--tag, with each job's lines in a colour of its own", bind: boolean(&o.ctag)},
+		{long: []string{"ctagstring", "ctag-string"}, arg: "STR", help: "--tagstring STR, with each job's lines in a colour of its own", bind: str(&o.ctagString, "")},
+		{long: []string{"color", "colour"}, help: "print each job's lines in a colour of its own", bind: boolean(&o.color)},
+		{long: []string{"limit"}, arg: "CMD", help: "run CMD before starting a job: 0 starts it, 1 waits, 2 also kills the youngest job", bind: str(&o.limit, "")},
+		{long: []string{"memfree"}, arg: "SIZE", help: "start a job on a host only while it has SIZE (k, M, G) of memory available", bind: str(&o.memFree, "")},
+		{long: []string{"load"}, arg: "MAX", help: "start a job on a host only while fewer than MAX (or N% of cores) processes run there", bind: str(&o.load, "")},
 		{long: []string{"version"}, short: "V", help: "print the version", bind: boolean(&o.version)},
 		{long: []string{"help"}, short: "h", help: "print this help", bind: boolean(&o.help)},
 	}
@@ -361,6 +426,10 @@ func normalizeArgs(args []string, specs []optionSpec) (options, rest []string, e
 		}
 		for _, l := range s.long {
 			byLong[l] = s
+			if len(l) == 1 {
+				// A one-letter option with no long name, as GNU's -L.
+				byShort[l[0]] = s
+			}
 		}
 	}
 	out := make([]string, 0, len(args))
@@ -371,7 +440,7 @@ func normalizeArgs(args []string, specs []optionSpec) (options, rest []string, e
 		case attached:
 			return rest, nil
 		case s.optional:
-			if *i+1 < len(args) && takesOptionalValue(args[*i+1]) {
+			if next := *i + 1; next < len(args) && (s.numeric && isPlainNumber(args[next]) || !s.numeric && takesOptionalValue(args[next])) {
 				*i++
 				return args[*i], nil
 			}
@@ -426,6 +495,19 @@ func normalizeArgs(args []string, specs []optionSpec) (options, rest []string, e
 						break
 					}
 					return nil, nil, fmt.Errorf("unknown option -%c in %q", a[k], a)
+				}
+				if s.optional {
+					value := a[k+1:]
+					if value == "" && i+1 < len(args) && isPlainNumber(args[i+1]) {
+						i++
+						value = args[i]
+					}
+					if value == "" {
+						out = append(out, "--"+s.long[0])
+					} else {
+						out = append(out, "--"+s.long[0]+"="+value)
+					}
+					break
 				}
 				if s.arg == "" {
 					out = append(out, "--"+s.long[0])

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"concurr/internal/pipe"
@@ -38,7 +39,7 @@ func (p *runPlan) planPipe(o *options, rest []string, stdin io.Reader, say *mess
 	}
 	opts := pipe.Options{RecStart: o.recStart.value, RecStartSet: o.recStart.set,
 		RecEnd: o.recEnd.value, RecEndSet: o.recEnd.set, Regexp: o.regexp,
-		Lines: o.maxLines, Header: o.header, Warn: func(s string) { say.warningf("%s", s) }}
+		Lines: pipeLines(o), Header: o.header, Warn: func(s string) { say.warningf("%s", s) }}
 	if n := max(o.maxArgs, o.maxReplaceArgs); n > 0 {
 		opts.Records = int(n) // -n or -N: records per block
 	}
@@ -217,4 +218,16 @@ func (s *partSource) Next() (sched.Block, error) {
 	part := s.parts[0]
 	s.parts = s.parts[1:]
 	return sched.Block{Data: s.header, Path: part.Path, Offset: part.Offset, Length: part.Length}, nil
+}
+
+// pipeLines is -L (or -l, --max-lines) with --pipe: records of that many
+// lines; 0 when not given.
+func pipeLines(o *options) int {
+	if n, err := strconv.Atoi(o.maxLinesCtx); err == nil && n > 0 {
+		return n
+	}
+	if o.maxLines.set {
+		return max(o.maxLines.count, 1)
+	}
+	return 0
 }

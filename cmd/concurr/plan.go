@@ -80,6 +80,7 @@ func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer, 
 	if err := p.planNodes(o, values, stderr, say); err != nil {
 		return nil, err
 	}
+	p.planLimitNodes()
 	if err := p.planFollowers(o, stdout, say); err != nil {
 		return nil, err
 	}
@@ -185,6 +186,9 @@ func parseValues(o *options) (optionValues, error) {
 	if (o.resume || o.resumeFailed) && o.jobLog == "" {
 		return v, usagef("add --joblog FILE naming the log of the run to resume", "--resume needs --joblog")
 	}
+	if o.retryFailed && o.jobLog == "" {
+		return v, usagef("add --joblog FILE naming the log whose failed jobs to run again", "--retry-failed needs --joblog")
+	}
 	if o.contextReplace && o.xargs {
 		return v, usagef("", "-X and -m cannot be used together")
 	}
@@ -205,6 +209,9 @@ func schedHalt(h parse.Halt) sched.Halt {
 // planInputs opens the input sources and compiles the command template,
 // which needs to know the sources' column names and positions.
 func (p *runPlan) planInputs(o *options, rest []string, stdin io.Reader, say *messages) error {
+	if o.retryFailed {
+		return p.planRetryFailed(o, say)
+	}
 	if o.pipeMode() {
 		return p.planPipe(o, rest, stdin, say)
 	}
@@ -228,17 +235,21 @@ func (p *runPlan) planInputs(o *options, rest []string, stdin io.Reader, say *me
 	}
 	inOpts := parse.InputOptions{Delimiter: o.delimiter, Null: o.null, ColSep: o.colsep,
 		Header: o.header, Trim: o.trim, Link: o.link, ArgFiles: o.argFiles,
-		EOFString: o.eof, SkipEmpty: o.noRunIfEmpty}
+		EOFString: o.eof, SkipEmpty: o.noRunIfEmpty, CSV: o.csv, Shuffle: o.shuf}
+	maxArgs, err := planLines(o, &inOpts, o.argsPerJob())
+	if err != nil {
+		return err
+	}
 	if !o.nonAll && parse.UsesStdin(sources, inOpts) && stdinIsTerminal(stdin) {
 		say.hint("reading arguments from the terminal; end them with Ctrl-D")
 	}
 	// Packing (-m, -X) reads records one by one and packs them itself, up
 	// to -n or -N of them.
-	switch n := o.argsPerJob(); {
-	case n == 0:
+	switch {
+	case maxArgs == 0:
 		inOpts.NoArgs = true
-	case n > 0 && !o.packs():
-		inOpts.MaxArgs = n
+	case maxArgs > 0 && !o.packs():
+		inOpts.MaxArgs = maxArgs
 	}
 	if o.nonAll {
 		p.source = &sliceSource{jobs: [][]string{nil}}
@@ -337,7 +348,8 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 			return err
 		}
 	}
-	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder, TempDir: o.tmpdir, Warn: say.warning}
+	applyColorSpellings(o)
+	p.outputOptions = output.Options{Mode: mode, KeepOrder: o.keepOrder, TempDir: o.tmpdir, Warn: say.warning, LineEnd: colorLineEnd(o)}
 	if err := p.planResults(o, stdout); err != nil {
 		return err
 	}
@@ -356,6 +368,9 @@ func (p *runPlan) planOutput(o *options, stdout, stderr io.Writer, say *messages
 		p.cfg.Tag = func(args []string, _ uint64, _ string) []byte {
 			return []byte(strings.Join(args, " ") + "\t")
 		}
+	}
+	if err := p.planTagExtras(o, mode); err != nil {
+		return err
 	}
 	p.tagHost = o.tag && o.tagString == "" && p.onAll
 	p.cfg.Verbose = o.verbose
@@ -394,6 +409,9 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 	p.cfg.Retries = o.retries
 	p.cfg.Halt = v.halt
 	p.cfg.Delay = v.delay
+	if err := planNodeLimits(o, &p.cfg, stdout, say.w, say); err != nil {
+		return err
+	}
 	if o.packs() {
 		p.cfg.Pack = maxPack
 		if n := o.argsPerJob(); n > 0 {
@@ -418,13 +436,13 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 	if rest, ok := strings.CutPrefix(logPath, "+"); ok && rest != "" {
 		logPath, appending = rest, true
 	}
-	resume := o.resume || o.resumeFailed
+	resume := o.resume || o.resumeFailed || o.retryFailed
 	if logPath != "" && resume {
 		done, err := joblog.Read(logPath, say.warning)
 		if err != nil {
 			return err
 		}
-		failedToo := o.resumeFailed
+		failedToo := o.resumeFailed || o.retryFailed
 		p.cfg.Skip = func(seq uint64) bool {
 			e, ok := done[seq]
 			return ok && !(failedToo && e.Failed())

@@ -6,6 +6,13 @@ import "strings"
 // attempt and succeed on its second.
 const failOnce = `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo attempt $n {}; [ $n -ge 2 ]`
 
+// retryLog is a job log in which jobs 2 and 4 failed, job 4 by a signal.
+const retryLog = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n" +
+	"1\t:\t1.000\t0.001\t0\t2\t0\t0\techo a\n" +
+	"2\t:\t1.000\t0.001\t0\t2\t1\t0\techo b; exit 1\n" +
+	"4\t:\t1.000\t0.001\t0\t0\t0\t9\techo d\n" +
+	"3\t:\t1.000\t0.001\t0\t2\t0\t0\techo c\n"
+
 func cases() []diffCase {
 	return append(baseCases(), pipeCases()...)
 }
@@ -159,6 +166,76 @@ func baseCases() []diffCase {
 		{name: "results/escaped-values", args: []string{"--results", "out", "echo", ":::", "a/b", "c\td", `e\f`}, results: "out"},
 		{name: "results/long-value", args: []string{"--results", "out", "echo", ":::", strings.Repeat("x", 300), "y"}, results: "out"},
 		// End of the --results block.
+
+		// Options users reach for that concurr lacked: --csv, -L, -l,
+		// --shuf, --nice, --retry-failed, --tagstring {%}, --ctag, --color,
+		// --limit, --memfree, --load. From GNU Parallel's man page and its
+		// tests (parallel-local-*).
+		{name: "gnuopts/csv", args: []string{"--csv", "echo", "[{1}/{2}/{3}]", "::::", "in.csv"},
+			files: map[string]string{"in.csv": "a,\"b,c\",d\n\"multi\nline\",x,\"q\"\"uote\"\n,empty,\n"}},
+		{name: "gnuopts/csv-untrimmed", args: []string{"--csv", "echo", "[{1}][{2}]"}, stdin: "  a , b \n"},
+		{name: "gnuopts/csv-colsep-trims", args: []string{"--csv", "--colsep", ";", "echo", "[{1}/{2}]"}, stdin: "a;\" b;c \"\n"},
+		{name: "gnuopts/csv-short-and-empty-lines", args: []string{"--csv", "echo", "[{1}/{2}]"}, stdin: "a,b\n\nc\n"},
+		{name: "gnuopts/csv-header", args: []string{"--csv", "--header", ":", "echo", "{n1}-{n2}"}, stdin: "n1,n2\n1,\"2,3\"\n"},
+		{name: "gnuopts/csv-command-line", args: []string{"--csv", "echo", "{1}={2}", ":::", "a,b", "\"x,y\",z"}},
+		{name: "gnuopts/csv-default-template", args: []string{"--csv", "echo"}, stdin: "a,\"b c\"\n"},
+		{name: "gnuopts/csv-malformed", args: []string{"--csv", "echo", "{1}"}, stdin: "x\"y,z\n", anyFailure: true},
+		{name: "gnuopts/csv-unterminated", args: []string{"--csv", "echo", "{1}"}, stdin: "a,\"open\n", anyFailure: true},
+		// RFC 4180 ends records with CRLF; GNU Parallel's Text::CSV refuses
+		// them, concurr reads them.
+		{name: "gnuopts/csv-crlf", args: []string{"--csv", "echo", "[{1}/{2}]"}, stdin: "a,b\r\n", want: &outcome{stdout: "[a/b]\n"}},
+		// GNU Parallel hands Text::CSV the two characters \t as the
+		// separator, which never matches; concurr reads \t as -d does.
+		{name: "gnuopts/csv-tab", args: []string{"--csv", "--colsep", "\\t", "echo", "[{1}/{2}]"}, stdin: "a\tb\n", want: &outcome{stdout: "[a/b]\n"}},
+		{name: "gnuopts/L2-positional", args: []string{"-L2", "echo", "{1}-{2}"}, stdin: "a b\nc d \ne\nf\ng\n"},
+		{name: "gnuopts/L-space-value", args: []string{"-L", "2", "echo", "{1}-{2}"}, stdin: "a\nb\nc\n"},
+		{name: "gnuopts/L1-continuation", args: []string{"-L1", "echo", "[{}]"}, stdin: "a b\nc d \ne\nf\n"},
+		{name: "gnuopts/l-alone", args: []string{"-l", "echo", "x{}y"}, stdin: "a b\nc d \ne\nf\n"},
+		{name: "gnuopts/l2-glued", args: []string{"-l2", "echo", "x{}y"}, stdin: "a b\nc d \ne\nf\ng\n"},
+		{name: "gnuopts/l-space-value", args: []string{"-l", "2", "echo", "x{}y"}, stdin: "a\nb\nc\n"},
+		{name: "gnuopts/max-lines", args: []string{"--max-lines", "2", "echo", "x{}y"}, stdin: "a\nb\nc\n"},
+		{name: "gnuopts/max-lines-equals", args: []string{"--max-lines=2", "echo"}, stdin: "a\nb\nc\n"},
+		{name: "gnuopts/L-command-line", args: []string{"-L2", "echo", ":::", "a", "b ", "c", "d", "e"}},
+		{name: "gnuopts/L-skips-empty-continued", args: []string{"-r", "-L1", "echo", "[{}]"}, stdin: "a \n\n  \nb\n"},
+		// --shuf: the order is random, so the cases look at what each job
+		// did, not at the order: {#} numbers the jobs as they run.
+		{name: "gnuopts/shuf-seq", args: []string{"--shuf", "echo", "{#}"}, stdin: lines(20)},
+		{name: "gnuopts/shuf-files", args: []string{"--shuf", "echo {1}{2} > {1}{2}.out", ":::", "a", "b", "c", ":::", "1", "2"}, results: "."},
+		{name: "gnuopts/shuf-dry-run-count", args: []string{"--shuf", "-N2", "echo", "{#}"}, stdin: lines(7)},
+		{name: "gnuopts/nice", args: []string{"--nice", "7", "nice; sh -c nice | cat; echo {}", ":::", "a"}},
+		{name: "gnuopts/nice-exit-status", args: []string{"--nice", "3", "exit {}", ":::", "0", "4"}},
+		{name: "gnuopts/nice-missing-command", args: []string{"--nice", "3", "no-such-command-concurr", ":::", "a"}},
+		{name: "gnuopts/memfree-enough", args: []string{"--memfree", "1k", "echo", ":::", "a", "b"}},
+		{name: "gnuopts/memfree-binary-prefix", args: []string{"--memfree", "1M", "echo", "{#}"}, stdin: lines(3)},
+		{name: "gnuopts/load-high-limit", args: []string{"--load", "100000", "echo", ":::", "a", "b"}},
+		{name: "gnuopts/load-percent", args: []string{"--load", "100000%", "echo", ":::", "a"}},
+		// GNU Parallel evaluates a --memfree it cannot read as 0 and runs;
+		// concurr refuses it before any job runs.
+		{name: "gnuopts/memfree-bad", args: []string{"--memfree", "lots", "echo", ":::", "a"}, want: &outcome{status: 255}},
+		{name: "gnuopts/tagstring-slot", args: []string{"-j2", "--tagstring", "{%}", "sleep 0.{}; echo {}", ":::", "6", "1", "1"}},
+		{name: "gnuopts/ctag", args: []string{"--ctag", "echo", ":::", "a", "b"}},
+		{name: "gnuopts/color", args: []string{"--color", "printf", "'1\n2\n'", ":::", "a", "b"}},
+		{name: "gnuopts/color-tag", args: []string{"--color", "--tag", "echo", ":::", "a", "b c"}},
+		{name: "gnuopts/color-no-final-newline", args: []string{"--color", "printf", "x", ":::", "a"}},
+		{name: "gnuopts/color-many-jobs", args: []string{"--color", "echo"}, stdin: lines(320)},
+		{name: "gnuopts/ctagstring", args: []string{"--ctagstring", "X{}", "echo", ":::", "a"}},
+		{name: "gnuopts/colour-spelling", args: []string{"--colour", "echo", ":::", "a"}},
+		{name: "gnuopts/color-stderr", args: []string{"--color", "echo out; echo err >&2", ":::", "a"}},
+		// --retry-failed runs the failed commands of a job log, ignoring
+		// the command line's template and inputs, and appends to the log.
+		{name: "gnuopts/retry-failed", args: []string{"--joblog", "jobs.log", "--retry-failed", "ignored", ":::", "ignored"},
+			files: map[string]string{"jobs.log": retryLog}, joblog: "jobs.log"},
+		{name: "gnuopts/retry-failed-no-template", args: []string{"-j1", "--joblog", "jobs.log", "--retry-failed"},
+			files: map[string]string{"jobs.log": retryLog}, joblog: "jobs.log"},
+		{name: "gnuopts/retry-failed-all-succeeded", args: []string{"--joblog", "jobs.log", "--retry-failed"},
+			files: map[string]string{"jobs.log": "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n1\t:\t1.000\t0.001\t0\t2\t0\t0\techo a\n"}, joblog: "jobs.log"},
+		// GNU Parallel ignores --retry-failed without --joblog and runs the
+		// command line; concurr says that the log is missing.
+		{name: "gnuopts/retry-failed-needs-joblog", args: []string{"--retry-failed", "echo"}, want: &outcome{status: 255}},
+		{name: "gnuopts/limit-allows", args: []string{"--limit", "true", "echo", ":::", "a", "b"}},
+		{name: "gnuopts/limit-waits", args: []string{"--limit", `n=$(cat count 2>/dev/null || echo 0); echo $((n+1)) > count; [ $n -ge 3 ]`, "echo", ":::", "a", "b"}},
+		{name: "gnuopts/limit-sshlogin", args: []string{"-j1", "--limit", `echo "$SSHLOGIN" > who`, "true", ":::", "a"}, results: "."},
+		// End of the options block.
 
 		// Output.
 		{name: "output/tag", args: []string{"--tag", "echo", ":::", "a", "b c"}},

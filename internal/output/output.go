@@ -56,6 +56,10 @@ type Options struct {
 	Table      Table
 	TableOut   io.Writer
 	TableNames []string
+	// LineEnd, with a job's Tag, goes before the newline of every line, and
+	// a line the job leaves open is ended with it and a newline: --color's
+	// reset, which GNU Parallel writes so.
+	LineEnd []byte
 }
 
 // Streams.
@@ -283,7 +287,13 @@ func (w *Writer) emit(j *Job, i int, data []byte) {
 			_, w.err = out.Write(data)
 			return
 		}
-		if _, w.err = out.Write(data[:n+1]); w.err != nil {
+		if w.opts.LineEnd != nil {
+			out.Write(data[:n])
+			out.Write(w.opts.LineEnd)
+			if _, w.err = out.Write(data[n : n+1]); w.err != nil {
+				return
+			}
+		} else if _, w.err = out.Write(data[:n+1]); w.err != nil {
 			return
 		}
 		j.midLine[i] = false
@@ -393,6 +403,11 @@ func (w *Writer) print(j *Job) {
 	for i := range j.partial {
 		w.emit(j, i, j.partial[i])
 		j.partial[i] = nil
+		if w.opts.LineEnd != nil && j.Tag != nil && j.midLine[i] && w.err == nil {
+			w.out[i].Write(w.opts.LineEnd)
+			_, w.err = w.out[i].Write([]byte{'\n'})
+			j.midLine[i] = false
+		}
 	}
 }
 

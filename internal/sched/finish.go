@@ -62,6 +62,9 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 		j.out.Record = &output.Record{Host: e.Host, Start: e.Start, Runtime: e.Runtime, Send: e.Send,
 			Receive: e.Receive, Exit: e.Exit, Signal: e.Signal, Command: e.Command, Args: j.args}
 	}
+	if r.cfg.SlotTag != nil {
+		j.out.Tag = r.cfg.SlotTag(j.args, j.seq, res.Slot, uint64(nr.slots), nr.node.Name)
+	}
 	r.cfg.Output.Finish(j.out)
 	if r.cfg.JobLog != nil {
 		if err := r.cfg.JobLog.Write(e); err != nil {

@@ -87,11 +87,24 @@ type Config struct {
 	Retries        int           // runs per job at most, as GNU Parallel counts (0 and 1 mean once)
 	Halt           Halt
 	Delay          time.Duration // between job starts
+	// MemFree and MaxLoad are --memfree and --load, which each node's
+	// agent measures and applies before it starts a job there; Nice is
+	// --nice (see wire.Command).
+	MemFree uint64
+	MaxLoad string
+	Nice    int
+	// Limit, when set, is asked before a job is sent to a node (--limit):
+	// 0 lets it go, anything else holds the node back and asks again.
+	// Nodes should then be sent nothing ahead (Node.Prefetch 0).
+	Limit func(ctx context.Context, host string) int
 
 	Output  *output.Writer
 	JobLog  *joblog.Writer
 	Tag     func(args []string, seq uint64, host string) []byte // nil: no tag
-	Verbose bool                                                // -v: print each command before its output
+	// SlotTag, when set, makes the tag again as the job ends, from its
+	// slot (--tagstring with {%}), for output held until then.
+	SlotTag func(args []string, seq, slot, slots uint64, host string) []byte
+	Verbose bool // -v: print each command before its output
 	// Started, when set, is given each job's command as it starts
 	// (--verbose, -t), dry runs included.
 	Started func(command string)
@@ -168,6 +181,8 @@ type run struct {
 	refusal   error      // the last node's refusal of the command, if one refused
 	refusing  int        // nodes that refused the command
 	lastStart time.Time
+
+	limitWarnOnce sync.Once
 }
 
 // Run runs every job from src on the nodes and reports how it went. It

@@ -24,6 +24,9 @@ func (nr *nodeRun) send(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
+		if !nr.waitLimit(ctx) {
+			return
+		}
 		j, ok := r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, nr.isIdle, true)
 		if !ok {
 			return
@@ -44,6 +47,9 @@ func (nr *nodeRun) send(ctx context.Context) {
 			case <-nr.credit:
 			default:
 				break more
+			}
+			if !nr.waitLimit(ctx) {
+				return
 			}
 			j, ok = r.q.take(nr.node.Name, r.nodesInRun, nr.isDead, nr.isIdle, false)
 			if j == nil {

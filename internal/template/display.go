@@ -166,6 +166,17 @@ func (x *Text) UsesTotal() bool {
 	return false
 }
 
+// UsesSlot reports whether the text needs the job's slot, {%} or {0%},
+// which is known only once the job has started.
+func (x *Text) UsesSlot() bool {
+	for _, s := range x.segs {
+		if s.ref && (s.key.kind == KindSlot || s.key.kind == KindSlotPadded) {
+			return true
+		}
+	}
+	return false
+}
+
 // Expand returns the text with job j's raw values in place; several values
 // are joined by spaces.
 func (x *Text) Expand(j Job) string { return expandSegs(x.segs, x.Total, j) }

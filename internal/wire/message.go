@@ -32,6 +32,13 @@ type Command struct {
 	Workdir  string   // where jobs run; empty means the agent's directory, "..." a temporary one
 	Host     string   // the host's name as the client knows it, for {host}
 	Slots    uint64   // how many jobs of this command run at once; 0 means Hello's count
+	// MemFree and MaxLoad hold back the next job on the node while it has
+	// less than MemFree bytes of memory available, or while MaxLoad (a
+	// number, or N% of its cores) processes or more run there; 0 and ""
+	// mean no limit. Nice is the niceness jobs run at.
+	MemFree uint64
+	MaxLoad string
+	Nice    int64
 }
 
 // Input is one job for a command.
@@ -129,7 +136,10 @@ func (m *Command) AppendTo(b []byte) []byte {
 	b = varbin.AppendStrings(b, m.Env)
 	b = varbin.AppendString(b, m.Workdir)
 	b = varbin.AppendString(b, m.Host)
-	return varbin.AppendUvarint(b, m.Slots)
+	b = varbin.AppendUvarint(b, m.Slots)
+	b = varbin.AppendUvarint(b, m.MemFree)
+	b = varbin.AppendString(b, m.MaxLoad)
+	return varbin.AppendVarint(b, m.Nice)
 }
 
 func (m *Input) AppendTo(b []byte) []byte {
@@ -203,7 +213,8 @@ func Decode(f Frame) (Message, error) {
 		m = &Hello{Version: d.Uvarint(), BuildID: d.String(), OS: d.String(), Arch: d.String(),
 			Hostname: d.String(), Slots: d.Uvarint(), PID: d.Uvarint()}
 	case TypeCommand:
-		m = &Command{ID: d.Uvarint(), Template: d.Bytes(), Env: d.Strings(), Workdir: d.String(), Host: d.String(), Slots: d.Uvarint()}
+		m = &Command{ID: d.Uvarint(), Template: d.Bytes(), Env: d.Strings(), Workdir: d.String(), Host: d.String(), Slots: d.Uvarint(),
+			MemFree: d.Uvarint(), MaxLoad: d.String(), Nice: d.Varint()}
 	case TypeInput:
 		m = &Input{Command: d.Uvarint(), Seq: d.Uvarint(), Args: d.Strings(), Timeout: d.Uvarint()}
 	case TypeOutput:
