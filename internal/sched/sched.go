@@ -98,9 +98,9 @@ type Config struct {
 	// Nodes should then be sent nothing ahead (Node.Prefetch 0).
 	Limit func(ctx context.Context, host string) int
 
-	Output  *output.Writer
-	JobLog  *joblog.Writer
-	Tag     func(args []string, seq uint64, host string) []byte // nil: no tag
+	Output *output.Writer
+	JobLog *joblog.Writer
+	Tag    func(args []string, seq uint64, host string) []byte // nil: no tag
 	// SlotTag, when set, makes the tag again as the job ends, from its
 	// slot (--tagstring with {%}), for output held until then.
 	SlotTag func(args []string, seq, slot, slots uint64, host string) []byte
