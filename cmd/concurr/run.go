@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if h := hint.Of(err); h != "" {
 			return usagef(h, "%s", flagError(err))
 		}
-		return usagef(helpHint, "%s", flagError(err))
+		return usagef(flagHint(err, specs), "%s", flagError(err))
 	}
 	if o.help {
 		usage(stdout, specs)
