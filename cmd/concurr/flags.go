@@ -7,10 +7,10 @@ import (
 	"io"
 	"math"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+
+	"concurr/internal/optdoc"
 )
 
 // options are the command-line options, named as GNU Parallel names them.
@@ -199,8 +199,11 @@ type optionSpec struct {
 	optional bool
 	numeric  bool
 	bare     string // an optional option's value when left out
-	help     string
-	bind     func(fs *flag.FlagSet, name string)
+	// group is the heading the option is listed under in --help, the man
+	// page and the completions; one of optdoc.Groups.
+	group string
+	help  string
+	bind  func(fs *flag.FlagSet, name string)
 }
 
 func (o *options) specs() []optionSpec {
@@ -228,103 +231,103 @@ func (o *options) specs() []optionSpec {
 	// The spellings are GNU Parallel's, in its order; the first long name
 	// is the one shown and used for CONCURR_ variables.
 	return []optionSpec{
-		{long: []string{"jobs"}, short: "j", arg: "N", help: "jobs at once per host: N, N% of cores, +N or -N cores (default: usable cores)", bind: str(&o.jobs, "")},
-		{long: []string{"max-procs", "maxprocs"}, short: "P", arg: "N", help: "same as -j", bind: str(&o.jobs, "")},
-		{long: []string{"keep-order", "keeporder"}, short: "k", help: "print jobs' output in input order", bind: boolean(&o.keepOrder)},
-		{long: []string{"no-keep-order", "nokeeporder", "nok", "no-k"}, help: "cancel an earlier --keep-order, as from --config", bind: unset(&o.keepOrder)},
-		{long: []string{"group"}, help: "print each job's output together when it ends (default)", bind: boolean(&o.group)},
-		{long: []string{"line-buffer", "line-buffered", "linebuffer", "linebuffered", "lb"}, help: "print whole lines as jobs produce them", bind: boolean(&o.lineBuffer)},
-		{long: []string{"ungroup"}, short: "u", help: "print output as it comes, unbuffered", bind: boolean(&o.ungroup)},
-		{long: []string{"tag"}, help: "prefix output lines with the job's arguments", bind: boolean(&o.tag)},
-		{long: []string{"tagstring", "tag-string"}, arg: "STR", help: "prefix output lines with STR (replacement strings allowed)", bind: str(&o.tagString, "")},
-		{long: []string{"I"}, short: "I", arg: "STR", help: "use STR instead of {}", bind: str(&o.replace, "")},
-		{long: []string{"replace"}, short: "i", arg: "STR", optional: true, bare: "{}", help: "as -I; alone, or with a value attached (-iSTR), as xargs -i", bind: str(&o.replace, "")},
-		{long: []string{"extensionreplace", "er"}, arg: "STR", help: "use STR instead of {.}", bind: str(&o.extReplace, "")},
-		{long: []string{"basenamereplace", "bnr"}, arg: "STR", help: "use STR instead of {/}", bind: str(&o.baseReplace, "")},
-		{long: []string{"dirnamereplace", "dnr"}, arg: "STR", help: "use STR instead of {//}", bind: str(&o.dirReplace, "")},
-		{long: []string{"basenameextensionreplace", "bner"}, arg: "STR", help: "use STR instead of {/.}", bind: str(&o.baseExtReplace, "")},
-		{long: []string{"seqreplace"}, arg: "STR", help: "use STR instead of {#}", bind: str(&o.seqReplace, "")},
-		{long: []string{"slotreplace"}, arg: "STR", help: "use STR instead of {%}", bind: str(&o.slotReplace, "")},
-		{long: []string{"xargs"}, short: "m", help: "put as many arguments as fit in one command", bind: boolean(&o.xargs)},
-		{long: []string{"context-replace"}, short: "X", help: "like -m, repeating each word that holds a replacement string for each argument", bind: boolean(&o.contextReplace)},
-		{long: []string{"max-chars", "maxchars"}, short: "s", arg: "N", help: "with -m and -X, limit a command to N characters (k, M, G suffixes)", bind: number(&o.maxChars, 0)},
-		{long: []string{"quote"}, short: "q", help: "quote the command so that it is not shell code", bind: boolean(&o.quote)},
-		{long: []string{"plus"}, help: "add GNU Parallel's --plus replacement strings: {..} {+.} {%.gz} {/a/b} {:1:2} ...", bind: boolean(&o.plus)},
-		{long: []string{"arg-file", "argfile"}, short: "a", arg: "FILE", help: "read arguments from FILE (- is stdin); repeatable", bind: list(&o.argFiles)},
-		{long: []string{"delimiter"}, short: "d", arg: "DELIM", help: "input items end with DELIM (\\n, \\t, \\0 understood)", bind: str(&o.delimiter, "")},
-		{long: []string{"null"}, short: "0", help: "input items end with NUL", bind: boolean(&o.null)},
-		{long: []string{"colsep", "col-sep"}, short: "C", arg: "REGEX", help: "split each input line into columns {1} {2} …", bind: str(&o.colsep, "")},
-		{long: []string{"header"}, arg: "REGEX", help: "the first input line names the columns, for {name} (use :)", bind: str(&o.header, "")},
-		{long: []string{"max-args", "maxargs"}, short: "n", arg: "N", help: "N arguments per job at most, as xargs -n (k, M, G suffixes)", bind: number(&o.maxArgs, -1)},
-		{long: []string{"max-replace-args", "maxreplaceargs"}, short: "N", arg: "N", help: "N arguments per job ({1}…{N}), each word around {} repeated for each; -N0 runs once per input with none", bind: number(&o.maxReplaceArgs, -1)},
-		{long: []string{"trim"}, arg: "lr", help: "trim white space from arguments: n, l, r, lr", bind: str(&o.trim, "")},
-		{long: []string{"E"}, short: "E", arg: "STR", help: "an input item equal to STR ends the input", bind: str(&o.eof, "")},
-		{long: []string{"eof"}, short: "e", arg: "STR", optional: true, help: "as -E; alone, it ends nothing", bind: str(&o.eof, "")},
-		{long: []string{"no-run-if-empty", "norunifempty"}, short: "r", help: "skip input items that are only white space", bind: boolean(&o.noRunIfEmpty)},
-		{long: []string{"arg-sep", "argsep"}, arg: "SEP", help: "use SEP instead of ::: (and disable the : alias)", bind: str(&o.argSep, "")},
-		{long: []string{"arg-file-sep", "argfilesep"}, arg: "SEP", help: "use SEP instead of :::: (and disable the :: alias)", bind: str(&o.argFileSep, "")},
-		{long: []string{"link", "xapply"}, help: "link input sources instead of combining them", bind: boolean(&o.link)},
-		{long: []string{"halt", "halt-on-error", "haltonerror"}, arg: "WHEN", help: "stop on failures: now|soon,fail|success|done=N|N%", bind: str(&o.halt, "")},
-		{long: []string{"retries"}, arg: "N", help: "run a failing job up to N times, on another host if there is one", bind: integer(&o.retries, 0)},
-		{long: []string{"timeout"}, arg: "SECS", help: "kill jobs running longer than SECS, or N% of the median runtime", bind: str(&o.timeout, "")},
-		{long: []string{"delay"}, arg: "SECS", help: "wait SECS between job starts", bind: str(&o.delay, "")},
-		{long: []string{"dry-run", "dryrun", "dr"}, help: "print the commands instead of running them", bind: boolean(&o.dryRun)},
-		{long: []string{"v"}, short: "v", help: "print each command on stdout, before its output", bind: boolean(&o.verbose)},
-		{long: []string{"verbose"}, short: "t", help: "print each command on stderr as it starts", bind: boolean(&o.verboseStderr)},
-		{long: []string{"joblog", "jl"}, arg: "FILE", help: "log finished jobs to FILE (- is stdout, +FILE appends)", bind: str(&o.jobLog, "")},
-		{long: []string{"resume"}, help: "with --joblog, skip jobs the log shows as run", bind: boolean(&o.resume)},
-		{long: []string{"resume-failed", "resumefailed"}, help: "with --joblog, skip jobs the log shows as succeeded", bind: boolean(&o.resumeFailed)},
-		{long: []string{"results", "result", "res"}, arg: "DIR", help: "save each job's output in files under DIR", bind: str(&o.results, "")},
-		{long: []string{"env"}, arg: "VAR", help: "pass the variable VAR to remote jobs; repeatable", bind: list(&o.env)},
-		{long: []string{"bar"}, help: "show a progress bar on stderr", bind: boolean(&o.bar)},
-		{long: []string{"eta"}, help: "show the estimated time left on stderr", bind: boolean(&o.eta)},
-		{long: []string{"progress"}, help: "show progress on stderr", bind: boolean(&o.progress)},
-		{long: []string{"json-events"}, arg: "FILE", help: "write the run's events to FILE as JSON lines, live (- is stdout)", bind: str(&o.jsonEvents, "")},
-		{long: []string{"sshlogin"}, short: "S", arg: "HOSTS", help: "run on [N/][user@]host[:port], comma-separated; : is this machine", bind: list(&o.sshLogins)},
-		{long: []string{"sshloginfile", "slf"}, arg: "FILE", help: "read hosts from FILE, one per line", bind: list(&o.sshLoginFiles)},
-		{long: []string{"controlmaster"}, short: "M", help: "accepted: concurr always shares one connection per host", bind: boolean(&o.ignored)},
-		{long: []string{"scheduler-hosts"}, help: "run on the hosts of the Slurm or PBS job this runs in, over srun or pbs_tmrsh where there is one (--scheduler-hosts=ssh for SSH)",
+		{long: []string{"jobs"}, group: "Job control", short: "j", arg: "N", help: "jobs at once per host: N, N% of cores, +N or -N cores (default: usable cores)", bind: str(&o.jobs, "")},
+		{long: []string{"max-procs", "maxprocs"}, group: "Job control", short: "P", arg: "N", help: "same as -j", bind: str(&o.jobs, "")},
+		{long: []string{"keep-order", "keeporder"}, group: "Output", short: "k", help: "print jobs' output in input order", bind: boolean(&o.keepOrder)},
+		{long: []string{"no-keep-order", "nokeeporder", "nok", "no-k"}, group: "Output", help: "cancel an earlier --keep-order, as from --config", bind: unset(&o.keepOrder)},
+		{long: []string{"group"}, group: "Output", help: "print each job's output together when it ends (default)", bind: boolean(&o.group)},
+		{long: []string{"line-buffer", "line-buffered", "linebuffer", "linebuffered", "lb"}, group: "Output", help: "print whole lines as jobs produce them", bind: boolean(&o.lineBuffer)},
+		{long: []string{"ungroup"}, group: "Output", short: "u", help: "print output as it comes, unbuffered", bind: boolean(&o.ungroup)},
+		{long: []string{"tag"}, group: "Output", help: "prefix output lines with the job's arguments", bind: boolean(&o.tag)},
+		{long: []string{"tagstring", "tag-string"}, group: "Output", arg: "STR", help: "prefix output lines with STR (replacement strings allowed)", bind: str(&o.tagString, "")},
+		{long: []string{"I"}, group: "Command", short: "I", arg: "STR", help: "use STR instead of {}", bind: str(&o.replace, "")},
+		{long: []string{"replace"}, group: "Command", short: "i", arg: "STR", optional: true, bare: "{}", help: "as -I; alone, or with a value attached (-iSTR), as xargs -i", bind: str(&o.replace, "")},
+		{long: []string{"extensionreplace", "er"}, group: "Command", arg: "STR", help: "use STR instead of {.}", bind: str(&o.extReplace, "")},
+		{long: []string{"basenamereplace", "bnr"}, group: "Command", arg: "STR", help: "use STR instead of {/}", bind: str(&o.baseReplace, "")},
+		{long: []string{"dirnamereplace", "dnr"}, group: "Command", arg: "STR", help: "use STR instead of {//}", bind: str(&o.dirReplace, "")},
+		{long: []string{"basenameextensionreplace", "bner"}, group: "Command", arg: "STR", help: "use STR instead of {/.}", bind: str(&o.baseExtReplace, "")},
+		{long: []string{"seqreplace"}, group: "Command", arg: "STR", help: "use STR instead of {#}", bind: str(&o.seqReplace, "")},
+		{long: []string{"slotreplace"}, group: "Command", arg: "STR", help: "use STR instead of {%}", bind: str(&o.slotReplace, "")},
+		{long: []string{"xargs"}, group: "Command", short: "m", help: "put as many arguments as fit in one command", bind: boolean(&o.xargs)},
+		{long: []string{"context-replace"}, group: "Command", short: "X", help: "like -m, repeating each word that holds a replacement string for each argument", bind: boolean(&o.contextReplace)},
+		{long: []string{"max-chars", "maxchars"}, group: "Command", short: "s", arg: "N", help: "with -m and -X, limit a command to N characters (k, M, G suffixes)", bind: number(&o.maxChars, 0)},
+		{long: []string{"quote"}, group: "Command", short: "q", help: "quote the command so that it is not shell code", bind: boolean(&o.quote)},
+		{long: []string{"plus"}, group: "Command", help: "add GNU Parallel's --plus replacement strings: {..} {+.} {%.gz} {/a/b} {:1:2} ...", bind: boolean(&o.plus)},
+		{long: []string{"arg-file", "argfile"}, group: "Input", short: "a", arg: "FILE", help: "read arguments from FILE (- is stdin); repeatable", bind: list(&o.argFiles)},
+		{long: []string{"delimiter"}, group: "Input", short: "d", arg: "DELIM", help: "input items end with DELIM (\\n, \\t, \\0 understood)", bind: str(&o.delimiter, "")},
+		{long: []string{"null"}, group: "Input", short: "0", help: "input items end with NUL", bind: boolean(&o.null)},
+		{long: []string{"colsep", "col-sep"}, group: "Input", short: "C", arg: "REGEX", help: "split each input line into columns {1} {2} …", bind: str(&o.colsep, "")},
+		{long: []string{"header"}, group: "Input", arg: "REGEX", help: "the first input line names the columns, for {name} (use :)", bind: str(&o.header, "")},
+		{long: []string{"max-args", "maxargs"}, group: "Input", short: "n", arg: "N", help: "N arguments per job at most, as xargs -n (k, M, G suffixes)", bind: number(&o.maxArgs, -1)},
+		{long: []string{"max-replace-args", "maxreplaceargs"}, group: "Input", short: "N", arg: "N", help: "N arguments per job ({1}…{N}), each word around {} repeated for each; -N0 runs once per input with none", bind: number(&o.maxReplaceArgs, -1)},
+		{long: []string{"trim"}, group: "Input", arg: "lr", help: "trim white space from arguments: n, l, r, lr", bind: str(&o.trim, "")},
+		{long: []string{"E"}, group: "Input", short: "E", arg: "STR", help: "an input item equal to STR ends the input", bind: str(&o.eof, "")},
+		{long: []string{"eof"}, group: "Input", short: "e", arg: "STR", optional: true, help: "as -E; alone, it ends nothing", bind: str(&o.eof, "")},
+		{long: []string{"no-run-if-empty", "norunifempty"}, group: "Input", short: "r", help: "skip input items that are only white space", bind: boolean(&o.noRunIfEmpty)},
+		{long: []string{"arg-sep", "argsep"}, group: "Input", arg: "SEP", help: "use SEP instead of ::: (and disable the : alias)", bind: str(&o.argSep, "")},
+		{long: []string{"arg-file-sep", "argfilesep"}, group: "Input", arg: "SEP", help: "use SEP instead of :::: (and disable the :: alias)", bind: str(&o.argFileSep, "")},
+		{long: []string{"link", "xapply"}, group: "Input", help: "link input sources instead of combining them", bind: boolean(&o.link)},
+		{long: []string{"halt", "halt-on-error", "haltonerror"}, group: "Job control", arg: "WHEN", help: "stop on failures: now|soon,fail|success|done=N|N%", bind: str(&o.halt, "")},
+		{long: []string{"retries"}, group: "Job control", arg: "N", help: "run a failing job up to N times, on another host if there is one", bind: integer(&o.retries, 0)},
+		{long: []string{"timeout"}, group: "Job control", arg: "SECS", help: "kill jobs running longer than SECS, or N% of the median runtime", bind: str(&o.timeout, "")},
+		{long: []string{"delay"}, group: "Job control", arg: "SECS", help: "wait SECS between job starts", bind: str(&o.delay, "")},
+		{long: []string{"dry-run", "dryrun", "dr"}, group: "Job control", help: "print the commands instead of running them", bind: boolean(&o.dryRun)},
+		{long: []string{"v"}, group: "Output", short: "v", help: "print each command on stdout, before its output", bind: boolean(&o.verbose)},
+		{long: []string{"verbose"}, group: "Output", short: "t", help: "print each command on stderr as it starts", bind: boolean(&o.verboseStderr)},
+		{long: []string{"joblog", "jl"}, group: "Job control", arg: "FILE", help: "log finished jobs to FILE (- is stdout, +FILE appends)", bind: str(&o.jobLog, "")},
+		{long: []string{"resume"}, group: "Job control", help: "with --joblog, skip jobs the log shows as run", bind: boolean(&o.resume)},
+		{long: []string{"resume-failed", "resumefailed"}, group: "Job control", help: "with --joblog, skip jobs the log shows as succeeded", bind: boolean(&o.resumeFailed)},
+		{long: []string{"results", "result", "res"}, group: "Output", arg: "DIR", help: "save each job's output in files under DIR", bind: str(&o.results, "")},
+		{long: []string{"env"}, group: "Remote hosts", arg: "VAR", help: "pass the variable VAR to remote jobs; repeatable", bind: list(&o.env)},
+		{long: []string{"bar"}, group: "Output", help: "show a progress bar on stderr", bind: boolean(&o.bar)},
+		{long: []string{"eta"}, group: "Output", help: "show the estimated time left on stderr", bind: boolean(&o.eta)},
+		{long: []string{"progress"}, group: "Output", help: "show progress on stderr", bind: boolean(&o.progress)},
+		{long: []string{"json-events"}, group: "Output", arg: "FILE", help: "write the run's events to FILE as JSON lines, live (- is stdout)", bind: str(&o.jsonEvents, "")},
+		{long: []string{"sshlogin"}, group: "Remote hosts", short: "S", arg: "HOSTS", help: "run on [N/][user@]host[:port], comma-separated; : is this machine", bind: list(&o.sshLogins)},
+		{long: []string{"sshloginfile", "slf"}, group: "Remote hosts", arg: "FILE", help: "read hosts from FILE, one per line", bind: list(&o.sshLoginFiles)},
+		{long: []string{"controlmaster"}, group: "Remote hosts", short: "M", help: "accepted: concurr always shares one connection per host", bind: boolean(&o.ignored)},
+		{long: []string{"scheduler-hosts"}, group: "Remote hosts", help: "run on the hosts of the Slurm or PBS job this runs in, over srun or pbs_tmrsh where there is one (--scheduler-hosts=ssh for SSH)",
 			bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.schedulerHosts, name, "") }},
-		{long: []string{"ssh"}, arg: "CMD", help: "reach hosts with this OpenSSH command instead of the built-in client", bind: str(&o.sshCommand, "")},
-		{long: []string{"ssh-config"}, short: "F", arg: "FILE", help: "ssh_config file to resolve hosts with", bind: str(&o.sshConfig, "")},
-		{long: []string{"sshdelay", "ssh-delay"}, arg: "SECS", help: "wait SECS between starting SSH connections", bind: str(&o.sshDelay, "")},
-		{long: []string{"onall"}, help: "run every job on every host", bind: boolean(&o.onAll)},
-		{long: []string{"nonall"}, help: "run the command, without arguments, on every host", bind: boolean(&o.nonAll)},
-		{long: []string{"workdir", "work-dir", "wd"}, arg: "DIR", help: "run jobs in DIR on each host (... makes a temporary one)", bind: str(&o.workdir, "")},
-		{long: []string{"tmpdir", "tempdir"}, arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
-		{long: []string{"config"}, arg: "FILE", help: "read options from FILE (one 'name value' per line, dashes optional)", bind: str(&o.config, "")},
-		{long: []string{"will-cite", "willcite", "nn", "nonotice", "no-notice"}, help: "accepted: concurr shows no citation notice", bind: boolean(&o.ignored)},
-		{long: []string{"transferfile", "tf"}, arg: "FILE", help: "send FILE (replacement strings allowed) to the remote host before each job", bind: list(&o.transferFiles)},
-		{long: []string{"transfer"}, help: "send the input file ({}) to the remote host before each job", bind: boolean(&o.transfer)},
-		{long: []string{"return"}, arg: "FILE", help: "bring FILE back from the remote host after each job", bind: list(&o.returns)},
-		{long: []string{"cleanup"}, help: "remove transferred and returned files from the remote host after each job", bind: boolean(&o.cleanup)},
-		{long: []string{"trc"}, arg: "FILE", help: "--transfer, --return FILE and --cleanup", bind: list(&o.trc)},
-		{long: []string{"pipe", "spreadstdin"}, help: "split stdin into blocks, one per job, on the job's stdin", bind: boolean(&o.pipe)},
-		{long: []string{"pipepart", "pipe-part"}, help: "like --pipe, with blocks of the file named by -a, read in place", bind: boolean(&o.pipePart)},
-		{long: []string{"block", "block-size", "blocksize"}, arg: "SIZE", help: "with --pipe, bytes per block (K, M, G; default 1M); negative with --pipepart: blocks per slot", bind: str(&o.block, "")},
-		{long: []string{"recstart"}, arg: "STR", help: "with --pipe, records start with STR", bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.recStart, name, "") }},
-		{long: []string{"recend"}, arg: "STR", help: "with --pipe, records end with STR (default \\n; '' for none)", bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.recEnd, name, "") }},
-		{long: []string{"regexp", "regex"}, help: "--recstart and --recend are regular expressions", bind: boolean(&o.regexp)},
-		{long: []string{"round-robin", "roundrobin", "round"}, help: "with --pipe, one job per slot, blocks spread over them", bind: boolean(&o.roundRobin)},
-		{long: []string{"cat"}, help: "with --pipe, give each job its block as a temporary file named by {}", bind: boolean(&o.cat)},
-		{long: []string{"fifo"}, help: "with --pipe, give each job its block through a named pipe named by {}", bind: boolean(&o.fifo)},
-		{long: []string{"tee"}, help: "with --pipe, give every job (of ::: arguments) the whole input", bind: boolean(&o.tee)},
-		{long: []string{"group-by", "groupby"}, arg: "COL", help: "with --pipe, records are runs of lines with the same value in column COL (number or --header name)", bind: str(&o.groupBy, "")},
-		{long: []string{"csv"}, help: "read input records as CSV (RFC 4180), fields split at --colsep (default ,)", bind: boolean(&o.csv)},
-		{long: []string{"L"}, arg: "N", help: "N input lines per job, a line ending in a blank going on with the next (as -N, repeating words); with --pipe, records of N lines", bind: str(&o.maxLinesCtx, "")},
-		{long: []string{"max-lines"}, short: "l", arg: "[N]", optional: true, numeric: true, help: "N input lines per job (default 1), a line ending in a blank going on with the next (as -n)",
+		{long: []string{"ssh"}, group: "Remote hosts", arg: "CMD", help: "reach hosts with this OpenSSH command instead of the built-in client", bind: str(&o.sshCommand, "")},
+		{long: []string{"ssh-config"}, group: "Remote hosts", short: "F", arg: "FILE", help: "ssh_config file to resolve hosts with", bind: str(&o.sshConfig, "")},
+		{long: []string{"sshdelay", "ssh-delay"}, group: "Remote hosts", arg: "SECS", help: "wait SECS between starting SSH connections", bind: str(&o.sshDelay, "")},
+		{long: []string{"onall"}, group: "Remote hosts", help: "run every job on every host", bind: boolean(&o.onAll)},
+		{long: []string{"nonall"}, group: "Remote hosts", help: "run the command, without arguments, on every host", bind: boolean(&o.nonAll)},
+		{long: []string{"workdir", "work-dir", "wd"}, group: "Remote hosts", arg: "DIR", help: "run jobs in DIR on each host (... makes a temporary one)", bind: str(&o.workdir, "")},
+		{long: []string{"tmpdir", "tempdir"}, group: "Other", arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
+		{long: []string{"config"}, group: "Other", arg: "FILE", help: "read options from FILE (one 'name value' per line, dashes optional)", bind: str(&o.config, "")},
+		{long: []string{"will-cite", "willcite", "nn", "nonotice", "no-notice"}, group: "Other", help: "accepted: concurr shows no citation notice", bind: boolean(&o.ignored)},
+		{long: []string{"transferfile", "tf"}, group: "Files", arg: "FILE", help: "send FILE (replacement strings allowed) to the remote host before each job", bind: list(&o.transferFiles)},
+		{long: []string{"transfer"}, group: "Files", help: "send the input file ({}) to the remote host before each job", bind: boolean(&o.transfer)},
+		{long: []string{"return"}, group: "Files", arg: "FILE", help: "bring FILE back from the remote host after each job", bind: list(&o.returns)},
+		{long: []string{"cleanup"}, group: "Files", help: "remove transferred and returned files from the remote host after each job", bind: boolean(&o.cleanup)},
+		{long: []string{"trc"}, group: "Files", arg: "FILE", help: "--transfer, --return FILE and --cleanup", bind: list(&o.trc)},
+		{long: []string{"pipe", "spreadstdin"}, group: "--pipe", help: "split stdin into blocks, one per job, on the job's stdin", bind: boolean(&o.pipe)},
+		{long: []string{"pipepart", "pipe-part"}, group: "--pipe", help: "like --pipe, with blocks of the file named by -a, read in place", bind: boolean(&o.pipePart)},
+		{long: []string{"block", "block-size", "blocksize"}, group: "--pipe", arg: "SIZE", help: "with --pipe, bytes per block (K, M, G; default 1M); negative with --pipepart: blocks per slot", bind: str(&o.block, "")},
+		{long: []string{"recstart"}, group: "--pipe", arg: "STR", help: "with --pipe, records start with STR", bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.recStart, name, "") }},
+		{long: []string{"recend"}, group: "--pipe", arg: "STR", help: "with --pipe, records end with STR (default \\n; '' for none)", bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.recEnd, name, "") }},
+		{long: []string{"regexp", "regex"}, group: "--pipe", help: "--recstart and --recend are regular expressions", bind: boolean(&o.regexp)},
+		{long: []string{"round-robin", "roundrobin", "round"}, group: "--pipe", help: "with --pipe, one job per slot, blocks spread over them", bind: boolean(&o.roundRobin)},
+		{long: []string{"cat"}, group: "--pipe", help: "with --pipe, give each job its block as a temporary file named by {}", bind: boolean(&o.cat)},
+		{long: []string{"fifo"}, group: "--pipe", help: "with --pipe, give each job its block through a named pipe named by {}", bind: boolean(&o.fifo)},
+		{long: []string{"tee"}, group: "--pipe", help: "with --pipe, give every job (of ::: arguments) the whole input", bind: boolean(&o.tee)},
+		{long: []string{"group-by", "groupby"}, group: "--pipe", arg: "COL", help: "with --pipe, records are runs of lines with the same value in column COL (number or --header name)", bind: str(&o.groupBy, "")},
+		{long: []string{"csv"}, group: "Input", help: "read input records as CSV (RFC 4180), fields split at --colsep (default ,)", bind: boolean(&o.csv)},
+		{long: []string{"L"}, group: "Input", arg: "N", help: "N input lines per job, a line ending in a blank going on with the next (as -N, repeating words); with --pipe, records of N lines", bind: str(&o.maxLinesCtx, "")},
+		{long: []string{"max-lines"}, group: "Input", short: "l", arg: "[N]", optional: true, numeric: true, help: "N input lines per job (default 1), a line ending in a blank going on with the next (as -n)",
 			bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.maxLines, name, "") }},
-		{long: []string{"shuf"}, help: "run the jobs in a random order; {#} numbers them in that order", bind: boolean(&o.shuf)},
-		{long: []string{"nice"}, arg: "N", help: "run jobs at niceness N, on every host", bind: integer(&o.nice, 0)},
-		{long: []string{"retry-failed"}, help: "with --joblog, run again the commands the log shows as failed, and only them", bind: boolean(&o.retryFailed)},
-		{long: []string{"ctag"}, help: "--tag, with each job's lines in a colour of its own", bind: boolean(&o.ctag)},
-		{long: []string{"ctagstring", "ctag-string"}, arg: "STR", help: "--tagstring STR, with each job's lines in a colour of its own", bind: str(&o.ctagString, "")},
-		{long: []string{"color", "colour"}, help: "print each job's lines in a colour of its own", bind: boolean(&o.color)},
-		{long: []string{"limit"}, arg: "CMD", help: "run CMD before starting a job: 0 starts it, 1 waits, 2 also kills the youngest job", bind: str(&o.limit, "")},
-		{long: []string{"memfree"}, arg: "SIZE", help: "start a job on a host only while it has SIZE (k, M, G) of memory available", bind: str(&o.memFree, "")},
-		{long: []string{"load"}, arg: "MAX", help: "start a job on a host only while fewer than MAX (or N% of cores) processes run there", bind: str(&o.load, "")},
-		{long: []string{"version"}, short: "V", help: "print the version", bind: boolean(&o.version)},
-		{long: []string{"help"}, short: "h", help: "print this help", bind: boolean(&o.help)},
+		{long: []string{"shuf"}, group: "Input", help: "run the jobs in a random order; {#} numbers them in that order", bind: boolean(&o.shuf)},
+		{long: []string{"nice"}, group: "Job control", arg: "N", help: "run jobs at niceness N, on every host", bind: integer(&o.nice, 0)},
+		{long: []string{"retry-failed"}, group: "Job control", help: "with --joblog, run again the commands the log shows as failed, and only them", bind: boolean(&o.retryFailed)},
+		{long: []string{"ctag"}, group: "Output", help: "--tag, with each job's lines in a colour of its own", bind: boolean(&o.ctag)},
+		{long: []string{"ctagstring", "ctag-string"}, group: "Output", arg: "STR", help: "--tagstring STR, with each job's lines in a colour of its own", bind: str(&o.ctagString, "")},
+		{long: []string{"color", "colour"}, group: "Output", help: "print each job's lines in a colour of its own", bind: boolean(&o.color)},
+		{long: []string{"limit"}, group: "Job control", arg: "CMD", help: "run CMD before starting a job: 0 starts it, 1 waits, 2 also kills the youngest job", bind: str(&o.limit, "")},
+		{long: []string{"memfree"}, group: "Job control", arg: "SIZE", help: "start a job on a host only while it has SIZE (k, M, G) of memory available", bind: str(&o.memFree, "")},
+		{long: []string{"load"}, group: "Job control", arg: "MAX", help: "start a job on a host only while fewer than MAX (or N% of cores) processes run there", bind: str(&o.load, "")},
+		{long: []string{"version"}, group: "Other", short: "V", help: "print the version", bind: boolean(&o.version)},
+		{long: []string{"help"}, group: "Other", short: "h", help: "print this help", bind: boolean(&o.help)},
 	}
 }
 
@@ -535,55 +538,21 @@ func takesOptionalValue(arg string) bool {
 
 // usage prints the help text.
 func usage(w io.Writer, specs []optionSpec) {
-	fmt.Fprint(w, `usage: concurr [options] [command [args with {}]] [::: args | :::: files]...
+	// The table's groups are checked by a test; a write error to stdout
+	// leaves nothing to report to.
+	_ = optdoc.WriteHelp(w, docOptions(specs))
+}
 
-Run a command for every input, concurrently, on this machine and on hosts
-reached over SSH. Options and replacement strings follow GNU Parallel.
-
-  concurr 'echo job {#} on slot {%}: {}' ::: a b c
-  find . -name '*.log' | concurr -k --tag 'wc -l {}'
-  concurr -S node1,4/node2 'gzip -9 {}' :::: files.txt
-
-Options:
-`)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	sorted := append([]optionSpec(nil), specs...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].long[0] < sorted[j].long[0] })
-	for _, s := range sorted {
+// docOptions are the documented options of the table, for package optdoc.
+func docOptions(specs []optionSpec) []optdoc.Option {
+	var opts []optdoc.Option
+	for _, s := range specs {
 		if s.help == "" {
 			continue
 		}
-		names := ""
-		if s.short != "" && s.short != s.long[0] {
-			names = "-" + s.short + ", "
-		}
-		for i, l := range s.long {
-			if i > 0 {
-				names += ", "
-			}
-			if len(l) == 1 {
-				names += "-" + l
-			} else {
-				names += "--" + l
-			}
-		}
-		if s.arg != "" {
-			names += " " + s.arg
-		}
-		fmt.Fprintf(tw, "  %s\t%s\n", names, s.help)
+		opts = append(opts, optdoc.Option{Long: s.long, Short: s.short, Arg: s.arg, Group: s.group, Help: s.help})
 	}
-	tw.Flush()
-	fmt.Fprint(w, `
-Replacement strings: {} {.} {/} {//} {/.} {#} {%} {host}, and {n} {n.} {n/}
-{n//} {n/.} for input position n (negative n counts from the end).
-
-Options can also be set as CONCURR_<NAME> environment variables (for example
-CONCURR_JOBS=4) or in the file named by --config.
-
-Exit status: 0 when every job succeeded; 1-100 the number of failed jobs;
-101 more than 100 failed; with --halt ...fail, the failing job's status;
-130 or 143 when interrupted; 255 for a usage or setup error.
-`)
+	return opts
 }
 
 // flagError turns the flag and ff packages' wording into concurr's, naming
