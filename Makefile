@@ -29,7 +29,7 @@ STATICCHECK ?= $(shell $(STATICCHECK_INSTALLED) -version 2>/dev/null | grep -q '
 	&& echo $(STATICCHECK_INSTALLED) \
 	|| echo $(GO) run honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION))
 
-.PHONY: all build test race lint fuzz e2e bench dist clean
+.PHONY: all build test race lint fuzz e2e bench dist clean man
 
 all: build
 
@@ -94,6 +94,12 @@ dist:
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath \
 			-o $(BIN)/concurr-$$os-$$arch ./cmd/concurr; \
 	done
+
+# man writes the man page (and the shell completions) from the option
+# table in cmd/concurr/flags.go; the files are committed, and a test in
+# cmd/concurr fails when they are out of date.
+man:
+	$(GO) run ./tools/gendocs
 
 clean:
 	rm -rf $(BIN)

@@ -162,3 +162,15 @@ Every spelling of every option, with examples: man concurr, and the README.
 	_, err = io.WriteString(w, b.String())
 	return err
 }
+
+// A File is one generated file: its path under the repository and how to
+// write it.
+type File struct {
+	Path  string
+	Write func(io.Writer, []Option) error
+}
+
+// Files are the files make man writes and a test keeps up to date.
+var Files = []File{
+	{"docs/concurr.1", WriteMan},
+}

@@ -38,8 +38,8 @@ func TestNames(t *testing.T) {
 	if got := o.Names(false); got != "-k, --keep-order" {
 		t.Errorf("Names(false) = %q", got)
 	}
-	o = Option{Long: []string{"jobs", "j"}, Short: "j", Arg: "N"}
-	if got := o.Names(true); got != "-j, --jobs, -j N" {
+	o = Option{Long: []string{"max-procs", "maxprocs"}, Short: "P", Arg: "N"}
+	if got := o.Names(true); got != "-P, --max-procs, --maxprocs N" {
 		t.Errorf("Names(true) = %q", got)
 	}
 }
