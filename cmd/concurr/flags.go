@@ -550,7 +550,7 @@ func docOptions(specs []optionSpec) []optdoc.Option {
 		if s.help == "" {
 			continue
 		}
-		opts = append(opts, optdoc.Option{Long: s.long, Short: s.short, Arg: s.arg, Group: s.group, Help: s.help})
+		opts = append(opts, optdoc.Option{Long: s.long, Short: s.short, Arg: s.arg, Optional: s.optional, Group: s.group, Help: s.help})
 	}
 	return opts
 }

@@ -15,8 +15,11 @@ type Option struct {
 	Long  []string // long names; the first is the one shown
 	Short string   // one-letter name, or ""
 	Arg   string   // the value's name; "" for a switch
-	Group string   // one of Groups
-	Help  string   // one line, lower case, no final period
+	// Optional is set when the value may be left out (-i, -e, -l): the
+	// next argument is then not taken for granted as the value.
+	Optional bool
+	Group    string // one of Groups
+	Help     string // one line, lower case, no final period
 }
 
 // Groups are the headings options are listed under, in order.
@@ -173,4 +176,7 @@ type File struct {
 // Files are the files make man writes and a test keeps up to date.
 var Files = []File{
 	{"docs/concurr.1", WriteMan},
+	{"docs/completions/concurr.bash", WriteBash},
+	{"docs/completions/_concurr", WriteZsh},
+	{"docs/completions/concurr.fish", WriteFish},
 }

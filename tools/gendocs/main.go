@@ -132,6 +132,8 @@ func readSpec(elt ast.Expr) (optdoc.Option, error) {
 			o.Group, err = stringLit(kv.Value)
 		case "help":
 			o.Help, err = stringLit(kv.Value)
+		case "optional":
+			o.Optional, err = boolLit(kv.Value)
 		}
 		if err != nil {
 			return o, fmt.Errorf("%s: %w", key, err)
@@ -151,3 +153,10 @@ func stringLit(e ast.Expr) (string, error) {
 	return strconv.Unquote(lit.Value)
 }
 
+func boolLit(e ast.Expr) (bool, error) {
+	id, ok := e.(*ast.Ident)
+	if !ok || id.Name != "true" && id.Name != "false" {
+		return false, fmt.Errorf("not true or false")
+	}
+	return id.Name == "true", nil
+}
