@@ -15,6 +15,14 @@
 
 GO        ?= go
 BIN       := bin
+# make install puts files under $(DESTDIR)$(PREFIX).
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR     = $(DESTDIR)$(PREFIX)/bin
+MANDIR     = $(DESTDIR)$(PREFIX)/share/man/man1
+BASHDIR    = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHDIR     = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHDIR    = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 PKG       := ./...
 FUZZTIME  ?= 20s
 DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
@@ -29,7 +37,7 @@ STATICCHECK ?= $(shell $(STATICCHECK_INSTALLED) -version 2>/dev/null | grep -q '
 	&& echo $(STATICCHECK_INSTALLED) \
 	|| echo $(GO) run honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION))
 
-.PHONY: all build test race lint fuzz e2e bench dist clean man
+.PHONY: all build test race lint fuzz e2e bench dist clean man install uninstall
 
 all: build
 
@@ -100,6 +108,24 @@ dist:
 # cmd/concurr fails when they are out of date.
 man:
 	$(GO) run ./tools/gendocs
+
+# install puts the static binary, the man page and the completions under
+# PREFIX (make install PREFIX=$$HOME/.local). Binaries for other platforms
+# that make dist built go beside it, where concurr looks for the one a
+# node of that platform needs.
+install: build
+	install -d $(BINDIR) $(MANDIR) $(BASHDIR) $(ZSHDIR) $(FISHDIR)
+	install -m 755 $(BIN)/concurr $(BINDIR)/concurr
+	@set -e; for f in $(wildcard $(BIN)/concurr-*-*); do \
+		echo "install -m 755 $$f $(BINDIR)/"; install -m 755 $$f $(BINDIR)/; done
+	install -m 644 docs/concurr.1 $(MANDIR)/concurr.1
+	install -m 644 docs/completions/concurr.bash $(BASHDIR)/concurr
+	install -m 644 docs/completions/_concurr $(ZSHDIR)/_concurr
+	install -m 644 docs/completions/concurr.fish $(FISHDIR)/concurr.fish
+
+uninstall:
+	rm -f $(BINDIR)/concurr $(BINDIR)/concurr-*-* $(MANDIR)/concurr.1 \
+		$(BASHDIR)/concurr $(ZSHDIR)/_concurr $(FISHDIR)/concurr.fish
 
 clean:
 	rm -rf $(BIN)
