@@ -123,3 +123,34 @@ func TestFishCompletion(t *testing.T) {
 		})
 	}
 }
+
+// TestZshCompletionHosts runs the committed zsh completion for -S, where
+// zsh is installed, with compadd and compset stood in for (they work only
+// inside zsh's completion system), to check which hosts it offers.
+func TestZshCompletionHosts(t *testing.T) {
+	zsh, err := exec.LookPath("zsh")
+	if err != nil {
+		t.Skip("no zsh")
+	}
+	script, err := filepath.Abs("../../docs/completions/_concurr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ssh_config"), []byte("Host node1 node2 *.example.com\nHost gpu-box\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(zsh, "-f", "-c", `compset() { :; }
+compadd() { [[ $1 == -- ]] && shift; print -rl -- "$@"; }
+words=(concurr -F ssh_config -S node1,g); CURRENT=5; PREFIX=node1,g
+source $1`, "zsh", script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got, want := strings.Fields(string(out)), []string{"node1", "node2", "gpu-box"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("hosts offered: got %q, want %q", got, want)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -30,5 +31,18 @@ func TestGeneratedDocsUpToDate(t *testing.T) {
 				t.Errorf("%s is not up to date with the option table: run make man", f.Path)
 			}
 		})
+	}
+}
+
+// TestManPageRenders has groff, where installed, format the committed man
+// page with every warning on: a roff mistake fails here.
+func TestManPageRenders(t *testing.T) {
+	groff, err := exec.LookPath("groff")
+	if err != nil {
+		t.Skip("no groff")
+	}
+	out, err := exec.Command(groff, "-man", "-ww", "-z", filepath.Join("..", "..", "docs", "concurr.1")).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Errorf("groff: %v\n%s", err, out)
 	}
 }
