@@ -499,19 +499,6 @@ func normalizeArgs(args []string, specs []optionSpec) (options, rest []string, e
 					}
 					return nil, nil, fmt.Errorf("unknown option -%c in %q", a[k], a)
 				}
-				if s.optional {
-					value := a[k+1:]
-					if value == "" && i+1 < len(args) && isPlainNumber(args[i+1]) {
-						i++
-						value = args[i]
-					}
-					if value == "" {
-						out = append(out, "--"+s.long[0])
-					} else {
-						out = append(out, "--"+s.long[0]+"="+value)
-					}
-					break
-				}
 				if s.arg == "" {
 					out = append(out, "--"+s.long[0])
 					continue

@@ -11,15 +11,15 @@ func TestNormalizeOptionalAndOneLetterOptions(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"-l alone", []string{"-l", "echo"}, []string{"--max-lines", "echo"}},
+		{"-l alone", []string{"-l", "echo"}, []string{"--max-lines=", "echo"}},
 		{"-l glued", []string{"-l2", "echo"}, []string{"--max-lines=2", "echo"}},
 		{"-l then a number", []string{"-l", "2", "echo"}, []string{"--max-lines=2", "echo"}},
-		{"-l before -0", []string{"-l", "-0", "echo"}, []string{"--max-lines", "--null", "echo"}},
+		{"-l before -0", []string{"-l", "-0", "echo"}, []string{"--max-lines=", "--null", "echo"}},
 		{"--max-lines then a number", []string{"--max-lines", "3", "echo"}, []string{"--max-lines=3", "echo"}},
 		{"--max-lines then a command", []string{"--max-lines", "echo"}, []string{"--max-lines=", "echo"}},
 		{"-L glued", []string{"-L2", "echo"}, []string{"--L=2", "echo"}},
 		{"-L spaced", []string{"-L", "2", "echo"}, []string{"--L=2", "echo"}},
-		{"bundle ending in -l", []string{"-kl", "echo"}, []string{"--keep-order", "--max-lines", "echo"}},
+		{"bundle ending in -l", []string{"-kl", "echo"}, []string{"--keep-order", "--max-lines=", "echo"}},
 	}
 	var o options
 	_, specs := o.newFlagSet()
