@@ -71,19 +71,7 @@ func execExternal(ctx context.Context, args []string) error {
 	}
 	path, err := interp.LookPathDir(hc.Dir, hc.Env, args[0])
 	if err != nil {
-		fmt.Fprintln(hc.Stderr, err)
-		if strings.Contains(args[0], "/") {
-			file := args[0]
-			if !filepath.IsAbs(file) {
-				file = filepath.Join(hc.Dir, file)
-			}
-			if _, serr := os.Stat(file); serr == nil {
-				// It exists but is a directory or not executable: as
-				// shells say, found but cannot be run.
-				return interp.ExitStatus(126)
-			}
-		}
-		return interp.ExitStatus(127)
+		return notFound(hc.Stderr, hc.Dir, hc.Env, args[0])
 	}
 	if filepath.Base(path) == "kill" {
 		if sig, ok := killsShell(args); ok {
@@ -99,8 +87,7 @@ func execExternal(ctx context.Context, args []string) error {
 	case errors.Is(err, syscall.ENOEXEC):
 		return runScript(ctx, hc, path, args)
 	case !errors.Is(err, errNotSpawned):
-		fmt.Fprintln(hc.Stderr, err)
-		return startFailure(err)
+		return startFailed(hc.Stderr, args[0], err)
 	}
 	stdout, stderr = processWriters(j, stdout, stderr)
 	newCmd := func() *exec.Cmd {
@@ -132,8 +119,7 @@ func execExternal(ctx context.Context, args []string) error {
 		return interp.ExitStatus(128 + int(syscall.SIGTERM))
 	}
 	if err != nil {
-		fmt.Fprintln(hc.Stderr, err)
-		return startFailure(err)
+		return startFailed(hc.Stderr, args[0], err)
 	}
 	j.addGroup(cmd.Process.Pid)
 	err = cmd.Wait()
@@ -152,16 +138,6 @@ func execExternal(ctx context.Context, args []string) error {
 		fmt.Fprintln(hc.Stderr, err)
 		return interp.ExitStatus(127)
 	}
-}
-
-// startFailure is the status of a command that could not start: 127 when
-// its file (or its #! interpreter) is missing, 126 when it was found but
-// could not run (not executable, arguments too long), as shells report.
-func startFailure(err error) error {
-	if errors.Is(err, syscall.ENOENT) {
-		return interp.ExitStatus(127)
-	}
-	return interp.ExitStatus(126)
 }
 
 // exitOf returns the interpreter's status for a process that ended with ws,
