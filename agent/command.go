@@ -28,6 +28,7 @@ type command struct {
 	program *template.Program
 	file    *syntax.File // the parsed script; nil for FromInput templates
 	env     *baseEnviron
+	funcs   exportedFuncs // bash's exported functions, defined in every job
 	dir     string
 	tempDir string // removed when the command's slots have exited
 	host    string
@@ -98,6 +99,7 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 		shadowed[v.Name] = true
 	}
 	c.env = newBaseEnviron(slices.Concat(os.Environ(), hostVars(m.Host), m.Env), shadowed)
+	c.funcs = importFuncs(c.env.pairs)
 	c.tmpPrefix = filepath.Join(os.TempDir(), fmt.Sprintf("par%d-%d-", os.Getpid(), m.ID))
 	if c.limits, err = newLimits(m.MemFree, m.MaxLoad, "/"); err != nil {
 		return nil, err
@@ -493,6 +495,7 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 	c.program.Bind(template.Job{Seq: j.seq, Slot: sl.n, Slots: uint64(c.slots), Host: c.host, Args: j.args}, sl.bindVar)
 	r := sl.runner
 	r.Reset()
+	c.funcs.define(r)
 	if err := interp.StdIO(stdin, &j.stdout, &j.stderr)(r); err != nil {
 		fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
 		return 255

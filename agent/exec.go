@@ -71,6 +71,12 @@ func execExternal(ctx context.Context, args []string) error {
 	}
 	path, err := interp.LookPathDir(hc.Dir, hc.Env, args[0])
 	if err != nil {
+		if ferr, ok := j.cmd.funcs.bad[args[0]]; ok {
+			// Bash would have warned at its start; the job that calls
+			// the function is where the user looks.
+			fmt.Fprintf(hc.Stderr, "%s: cannot import the exported function %s: %v\n", args[0], BashFuncVar(args[0]), ferr)
+			return interp.ExitStatus(127)
+		}
 		return notFound(hc.Stderr, hc.Dir, hc.Env, args[0])
 	}
 	if filepath.Base(path) == "kill" {
