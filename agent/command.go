@@ -277,9 +277,9 @@ func (c *command) runSlot() {
 	sl.devnull, err = os.Open(os.DevNull)
 	if err == nil {
 		defer sl.devnull.Close()
-		handlers := []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{execMiddleware}
+		handlers := []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{bashMiddleware, execMiddleware}
 		if c.nice != 0 {
-			handlers = append([]func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{niceMiddleware(c.nice, c.niceCmd)}, handlers...)
+			handlers = []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{bashMiddleware, niceMiddleware(c.nice, c.niceCmd), execMiddleware}
 		}
 		sl.runner, err = interp.New(
 			interp.Env(&sl.env),

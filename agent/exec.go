@@ -246,7 +246,8 @@ func runScript(ctx context.Context, hc interp.HandlerContext, path string, args 
 		interp.Dir(hc.Dir),
 		interp.Env(env),
 		interp.StdIO(stdin, hc.Stdout, hc.Stderr),
-		interp.ExecHandlers(execMiddleware),
+		interp.ExecHandlers(bashMiddleware, execMiddleware),
+		interp.CallHandler(beforeCall),
 	)
 	if err != nil {
 		fmt.Fprintln(hc.Stderr, err)

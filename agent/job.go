@@ -250,6 +250,7 @@ func beforeCall(ctx context.Context, args []string) ([]string, error) {
 		j.stdout.flush()
 		j.stderr.flush()
 	}
+	args = bashBuiltin(ctx, args)
 	if args[0] == "kill" {
 		hc := interp.HandlerCtx(ctx)
 		if path, err := interp.LookPathDir(hc.Dir, hc.Env, "kill"); err == nil {
