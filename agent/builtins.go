@@ -18,12 +18,16 @@ import (
 const (
 	internalPrefix = "\x00concurr:"
 	internalFail   = internalPrefix + "fail" // args: status, message
+	internalUmask  = internalPrefix + "umask"
+	internalUlimit = internalPrefix + "ulimit"
 )
 
 // bashBuiltin rewrites a call of a builtin that concurr implements; other
 // calls come back as they are.
 func bashBuiltin(ctx context.Context, args []string) []string {
 	switch args[0] {
+	case "umask", "ulimit":
+		return append([]string{internalPrefix + args[0]}, args[1:]...)
 	case "printf":
 		if len(args) > 1 && (args[1] == "-v" || strings.HasPrefix(args[1], "-v") && len(args[1]) > 2) {
 			return printfToVar(args)
@@ -130,6 +134,19 @@ func bashMiddleware(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 			fmt.Fprintln(hc.Stderr, args[2])
 			status, _ := strconv.Atoi(args[1])
 			return interp.ExitStatus(status)
+		case internalUmask, internalUlimit:
+			j := jobOf(ctx)
+			if j == nil {
+				break
+			}
+			builtin := umaskBuiltin
+			if args[0] == internalUlimit {
+				builtin = ulimitBuiltin
+			}
+			if status := builtin(&j.proc, args[1:], hc.Stdout, hc.Stderr); status != 0 {
+				return interp.ExitStatus(status)
+			}
+			return nil
 		}
 		fmt.Fprintf(hc.Stderr, "%s: internal error: unknown builtin\n", strings.TrimPrefix(args[0], internalPrefix))
 		return interp.ExitStatus(2)

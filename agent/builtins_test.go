@@ -65,3 +65,72 @@ func TestPrintfToVariable(t *testing.T) {
 		{name: "plain printf unchanged", tmpl: `printf '%s\n' -v`, stdout: "-v\n"},
 	})
 }
+
+func TestUmask(t *testing.T) {
+	runBashBuiltinCases(t, []bashBuiltinCase{
+		{name: "set and print", tmpl: `umask 027; umask`, stdout: "0027\n"},
+		{name: "symbolic print", tmpl: `umask 022; umask -S`, stdout: "u=rwx,g=rx,o=rx\n"},
+		{name: "reusable print", tmpl: `umask 077; umask -p`, stdout: "umask 0077\n"},
+		{name: "symbolic set", tmpl: `umask u=rwx,g=rx,o=; umask; umask g-x; umask`, stdout: "0027\n0037\n"},
+		{name: "children get it", tmpl: `umask 077; sh -c umask`, stdout: "0077\n"},
+		{name: "children make files with it",
+			tmpl: `d=$(mktemp -d); umask 027; touch "$d/f"; stat -c %a "$d/f"; rm -r "$d"`, stdout: "640\n"},
+		{name: "redirections make files with it",
+			tmpl: `d=$(mktemp -d); umask 077; echo x > "$d/f"; stat -c %a "$d/f"; umask 000; echo x > "$d/g"; stat -c %a "$d/g"; rm -r "$d"`,
+			stdout: "600\n666\n"},
+		{name: "an existing file keeps its mode",
+			tmpl: `d=$(mktemp -d); touch "$d/f"; chmod 640 "$d/f"; umask 000; echo x > "$d/f"; stat -c %a "$d/f"; rm -r "$d"`, stdout: "640\n"},
+		{name: "out of range", tmpl: `umask 999`, stderr: "umask: 999: octal number out of range\n", exit: 1},
+		{name: "bad symbolic mode", tmpl: `umask a=rwx,x`, stderr: "umask: `x': invalid symbolic mode operator\n", exit: 1},
+		{name: "bad option", tmpl: `umask -z`, stderr: "umask: -z: invalid option\n", exit: 2},
+	})
+}
+
+func TestUmaskIsTheJobs(t *testing.T) {
+	c := startAgent(t, Options{Slots: 1})
+	c.send(&wire.Command{ID: 1, Template: script(`umask; umask 077`), Slots: 1},
+		&wire.Input{Command: 1, Seq: 1}, &wire.Input{Command: 1, Seq: 2})
+	res := c.collect(20*time.Second, 1, 2)
+	if a, b := res[1].stdout.String(), res[2].stdout.String(); a != b {
+		t.Errorf("the second job's umask is %q, the first's %q: a job's umask leaked to the next", b, a)
+	}
+}
+
+func TestUlimit(t *testing.T) {
+	runBashBuiltinCases(t, []bashBuiltinCase{
+		{name: "set and print", tmpl: `ulimit -n 64; ulimit -n; ulimit -Hn`, stdout: "64\n64\n"},
+		{name: "children get it", tmpl: `ulimit -n 64; sh -c 'ulimit -n'`, stdout: "64\n"},
+		{name: "soft only", tmpl: `h=$(ulimit -Hn); ulimit -Sn 10; sh -c 'ulimit -Sn'; [ "$(sh -c 'ulimit -Hn')" = "$h" ] && echo hard kept`, stdout: "10\nhard kept\n"},
+		{name: "scaled in kbytes", tmpl: `ulimit -v 100000; sh -c 'ulimit -v'`, stdout: "100000\n"},
+		{name: "cpu seconds", tmpl: `ulimit -t 5; sh -c 'ulimit -t'`, stdout: "5\n"},
+		{name: "file size is the default", tmpl: `ulimit 2048; ulimit; bash -c 'ulimit -f'`, stdout: "2048\n2048\n"},
+		{name: "enforced on a child", tmpl: `ulimit -f 1; head -c 4096 /dev/zero > /dev/null && echo fine; sh -c 'head -c 4096 /dev/zero > "$(mktemp -u)"' 2>/dev/null || echo stopped`,
+			stdout: "fine\nstopped\n"},
+		{name: "all, in bash's layout", tmpl: `ulimit -a | grep -e '-n)' | sed 's/[0-9]*$//'`, stdout: "open files                          (-n) \n"},
+		{name: "soft above hard", tmpl: `ulimit -Sn 40; ulimit -Hn 50; ulimit -Sn 60`, stderr: "ulimit: open files: cannot modify limit: Invalid argument\n", exit: 1},
+		{name: "not a number", tmpl: `ulimit -n abc`, stderr: "ulimit: abc: invalid number\n", exit: 1},
+		{name: "bad option", tmpl: `ulimit -z`, stderr: "ulimit: -z: invalid option\nulimit: usage: ", exit: 2},
+		{name: "pipe size cannot change", tmpl: `ulimit -p; ulimit -p 16`, stdout: "8\n", stderr: "ulimit: pipe size: cannot modify limit: Invalid argument\n", exit: 1},
+	})
+}
+
+func TestExecHelper(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		status int
+		stderr string
+	}{
+		{name: "no command", args: []string{"umask", "18", "--"}, status: 126, stderr: "no command"},
+		{name: "bad limit", args: []string{"limit", "x", "--", "/bin/true", "true"}, status: 126, stderr: "bad limit"},
+		{name: "missing file", args: []string{"--", "/no/such/file", "f"}, status: 127, stderr: "f: cannot execute: required file not found\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr strings.Builder
+			if status := execHelper(tt.args, &stderr); status != tt.status || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("execHelper = %d %q, want %d %q", status, stderr.String(), tt.status, tt.stderr)
+			}
+		})
+	}
+}

@@ -84,6 +84,8 @@ func execExternal(ctx context.Context, args []string) error {
 			return j.killShell(sig)
 		}
 	}
+	name := args[0]
+	path, args = j.proc.wrap(path, args)
 	env := execEnv(hc.Env, j.cmd.env)
 	stdout, stderr := jobStreams(j, hc.Stdout, hc.Stderr)
 	ws, err := spawnDirect(ctx, j, path, args, env, hc.Dir, hc.Stdin, stdout, stderr)
@@ -93,7 +95,7 @@ func execExternal(ctx context.Context, args []string) error {
 	case errors.Is(err, syscall.ENOEXEC):
 		return runScript(ctx, hc, path, args)
 	case !errors.Is(err, errNotSpawned):
-		return startFailed(hc.Stderr, args[0], err)
+		return startFailed(hc.Stderr, name, err)
 	}
 	stdout, stderr = processWriters(j, stdout, stderr)
 	newCmd := func() *exec.Cmd {
@@ -125,7 +127,7 @@ func execExternal(ctx context.Context, args []string) error {
 		return interp.ExitStatus(128 + int(syscall.SIGTERM))
 	}
 	if err != nil {
-		return startFailed(hc.Stderr, args[0], err)
+		return startFailed(hc.Stderr, name, err)
 	}
 	j.addGroup(cmd.Process.Pid)
 	err = cmd.Wait()

@@ -29,6 +29,9 @@ type job struct {
 
 	stdout, stderr outWriter
 
+	// proc holds what the job's umask and ulimit set for its processes.
+	proc procSettings
+
 	// values is the first backing array of the job's replacement values
 	// (see jobEnviron.setValues), here to save an allocation per job.
 	values [4]string
