@@ -76,7 +76,7 @@ func TestUmask(t *testing.T) {
 		{name: "children make files with it",
 			tmpl: `d=$(mktemp -d); umask 027; touch "$d/f"; stat -c %a "$d/f"; rm -r "$d"`, stdout: "640\n"},
 		{name: "redirections make files with it",
-			tmpl: `d=$(mktemp -d); umask 077; echo x > "$d/f"; stat -c %a "$d/f"; umask 000; echo x > "$d/g"; stat -c %a "$d/g"; rm -r "$d"`,
+			tmpl:   `d=$(mktemp -d); umask 077; echo x > "$d/f"; stat -c %a "$d/f"; umask 000; echo x > "$d/g"; stat -c %a "$d/g"; rm -r "$d"`,
 			stdout: "600\n666\n"},
 		{name: "an existing file keeps its mode",
 			tmpl: `d=$(mktemp -d); touch "$d/f"; chmod 640 "$d/f"; umask 000; echo x > "$d/f"; stat -c %a "$d/f"; rm -r "$d"`, stdout: "640\n"},
