@@ -134,3 +134,18 @@ func TestExecHelper(t *testing.T) {
 		})
 	}
 }
+
+func TestAssignmentBackslashes(t *testing.T) {
+	runBashBuiltinCases(t, []bashBuiltinCase{
+		{name: "quote idiom", tmpl: `v='it'\''s'; echo "$v"`, stdout: "it's\n"},
+		{name: "escaped quote", tmpl: `v=a\'b; echo "$v"`, stdout: "a'b\n"},
+		{name: "escaped dollar", tmpl: `v=\$x; echo "$v"`, stdout: "$x\n"},
+		{name: "escaped space", tmpl: `v=a\ b; echo "$v"`, stdout: "a b\n"},
+		{name: "escaped backslash", tmpl: `v=a\\b; echo "$v"`, stdout: "a\\b\n"},
+		{name: "in export and local", tmpl: `export w=a\'b; f() { local l=c\'d; echo "$w $l"; }; f`, stdout: "a'b c'd\n"},
+		{name: "in a prefix assignment", tmpl: `v=a\'b sh -c 'echo "$v"'`, stdout: "a'b\n"},
+		{name: "double quotes unchanged", tmpl: `v="a\"b\\c\$d"; echo "$v"`, stdout: "a\"b\\c$d\n"},
+		{name: "tilde still expands", tmpl: `HOME=/h; v=~; echo "$v"`, stdout: "/h\n"},
+		{name: "expansions still expand", tmpl: `x=1; v=\'$x\'; echo "$v"`, stdout: "'1'\n"},
+	})
+}

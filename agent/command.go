@@ -115,7 +115,11 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 }
 
 func parseScript(src string) (*syntax.File, error) {
-	return syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	file, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	if err == nil {
+		unescapeAssignments(file)
+	}
+	return file, err
 }
 
 // workdir resolves a Command's Workdir against the agent's directory: ""

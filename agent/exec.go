@@ -239,6 +239,7 @@ func runScript(ctx context.Context, hc interp.HandlerContext, path string, args 
 		fmt.Fprintln(hc.Stderr, err)
 		return interp.ExitStatus(2)
 	}
+	unescapeAssignments(file)
 	var stdin io.Reader
 	if hc.Stdin != nil {
 		stdin = hc.Stdin

@@ -70,6 +70,7 @@ func parseFunc(name, def string) (*syntax.Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
+	unescapeAssignments(file)
 	if len(file.Stmts) != 1 {
 		return nil, errors.New("the definition has more than the function")
 	}
