@@ -7,7 +7,7 @@ import (
 )
 
 // unescapeAssignments works around the interpreter keeping the backslashes
-// of an assignment's unquoted value: v='it'\”s' gave "it\'s" where bash
+// of an assignment's unquoted value: v=it\'s gave "it\'s" where bash
 // gives "it's". Each unquoted literal with a backslash in an assignment's
 // value becomes the single-quoted text it stands for, which the
 // interpreter takes as it is. A literal that starts with ~ is left alone,
