@@ -1241,7 +1241,7 @@ func TestFaultLocalHostileInput(t *testing.T) {
 		{name: "NUL byte in an argument to an external command", args: []string{"-k", "/bin/echo {}"},
 			stdin: "a\x00b\nc\n", stdout: "c\n", status: 1,
 			check: func(t *testing.T, stdout, stderr string) {
-				if stdout != "c\n" || !strings.Contains(stderr, "invalid argument") {
+				if stdout != "c\n" || !strings.Contains(stderr, "/bin/echo: Invalid argument") {
 					t.Errorf("stdout %q, stderr %q", stdout, stderr)
 				}
 			}},
