@@ -28,6 +28,7 @@ type command struct {
 	program *template.Program
 	file    *syntax.File // the parsed script; nil for FromInput templates
 	env     *baseEnviron
+	funcs   exportedFuncs // bash's exported functions, defined in every job
 	dir     string
 	tempDir string // removed when the command's slots have exited
 	host    string
@@ -98,6 +99,7 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 		shadowed[v.Name] = true
 	}
 	c.env = newBaseEnviron(slices.Concat(os.Environ(), hostVars(m.Host), m.Env), shadowed)
+	c.funcs = importFuncs(c.env.pairs)
 	c.tmpPrefix = filepath.Join(os.TempDir(), fmt.Sprintf("par%d-%d-", os.Getpid(), m.ID))
 	if c.limits, err = newLimits(m.MemFree, m.MaxLoad, "/"); err != nil {
 		return nil, err
@@ -113,7 +115,11 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 }
 
 func parseScript(src string) (*syntax.File, error) {
-	return syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	file, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	if err == nil {
+		unescapeAssignments(file)
+	}
+	return file, err
 }
 
 // workdir resolves a Command's Workdir against the agent's directory: ""
@@ -275,9 +281,9 @@ func (c *command) runSlot() {
 	sl.devnull, err = os.Open(os.DevNull)
 	if err == nil {
 		defer sl.devnull.Close()
-		handlers := []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{execMiddleware}
+		handlers := []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{bashMiddleware, execMiddleware}
 		if c.nice != 0 {
-			handlers = append([]func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{niceMiddleware(c.nice, c.niceCmd)}, handlers...)
+			handlers = []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{bashMiddleware, niceMiddleware(c.nice, c.niceCmd), execMiddleware}
 		}
 		sl.runner, err = interp.New(
 			interp.Env(&sl.env),
@@ -493,6 +499,7 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 	c.program.Bind(template.Job{Seq: j.seq, Slot: sl.n, Slots: uint64(c.slots), Host: c.host, Args: j.args}, sl.bindVar)
 	r := sl.runner
 	r.Reset()
+	c.funcs.define(r)
 	if err := interp.StdIO(stdin, &j.stdout, &j.stderr)(r); err != nil {
 		fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
 		return 255

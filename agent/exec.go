@@ -71,25 +71,21 @@ func execExternal(ctx context.Context, args []string) error {
 	}
 	path, err := interp.LookPathDir(hc.Dir, hc.Env, args[0])
 	if err != nil {
-		fmt.Fprintln(hc.Stderr, err)
-		if strings.Contains(args[0], "/") {
-			file := args[0]
-			if !filepath.IsAbs(file) {
-				file = filepath.Join(hc.Dir, file)
-			}
-			if _, serr := os.Stat(file); serr == nil {
-				// It exists but is a directory or not executable: as
-				// shells say, found but cannot be run.
-				return interp.ExitStatus(126)
-			}
+		if ferr, ok := j.cmd.funcs.bad[args[0]]; ok {
+			// Bash would have warned at its start; the job that calls
+			// the function is where the user looks.
+			fmt.Fprintf(hc.Stderr, "%s: cannot import the exported function %s: %v\n", args[0], BashFuncVar(args[0]), ferr)
+			return interp.ExitStatus(127)
 		}
-		return interp.ExitStatus(127)
+		return notFound(hc.Stderr, hc.Dir, hc.Env, args[0])
 	}
 	if filepath.Base(path) == "kill" {
 		if sig, ok := killsShell(args); ok {
 			return j.killShell(sig)
 		}
 	}
+	name := args[0]
+	path, args = j.proc.wrap(path, args)
 	env := execEnv(hc.Env, j.cmd.env)
 	stdout, stderr := jobStreams(j, hc.Stdout, hc.Stderr)
 	ws, err := spawnDirect(ctx, j, path, args, env, hc.Dir, hc.Stdin, stdout, stderr)
@@ -99,8 +95,7 @@ func execExternal(ctx context.Context, args []string) error {
 	case errors.Is(err, syscall.ENOEXEC):
 		return runScript(ctx, hc, path, args)
 	case !errors.Is(err, errNotSpawned):
-		fmt.Fprintln(hc.Stderr, err)
-		return startFailure(err)
+		return startFailed(hc.Stderr, name, err)
 	}
 	stdout, stderr = processWriters(j, stdout, stderr)
 	newCmd := func() *exec.Cmd {
@@ -132,8 +127,7 @@ func execExternal(ctx context.Context, args []string) error {
 		return interp.ExitStatus(128 + int(syscall.SIGTERM))
 	}
 	if err != nil {
-		fmt.Fprintln(hc.Stderr, err)
-		return startFailure(err)
+		return startFailed(hc.Stderr, name, err)
 	}
 	j.addGroup(cmd.Process.Pid)
 	err = cmd.Wait()
@@ -152,16 +146,6 @@ func execExternal(ctx context.Context, args []string) error {
 		fmt.Fprintln(hc.Stderr, err)
 		return interp.ExitStatus(127)
 	}
-}
-
-// startFailure is the status of a command that could not start: 127 when
-// its file (or its #! interpreter) is missing, 126 when it was found but
-// could not run (not executable, arguments too long), as shells report.
-func startFailure(err error) error {
-	if errors.Is(err, syscall.ENOENT) {
-		return interp.ExitStatus(127)
-	}
-	return interp.ExitStatus(126)
 }
 
 // exitOf returns the interpreter's status for a process that ended with ws,
@@ -255,6 +239,7 @@ func runScript(ctx context.Context, hc interp.HandlerContext, path string, args 
 		fmt.Fprintln(hc.Stderr, err)
 		return interp.ExitStatus(2)
 	}
+	unescapeAssignments(file)
 	var stdin io.Reader
 	if hc.Stdin != nil {
 		stdin = hc.Stdin
@@ -264,7 +249,8 @@ func runScript(ctx context.Context, hc interp.HandlerContext, path string, args 
 		interp.Dir(hc.Dir),
 		interp.Env(env),
 		interp.StdIO(stdin, hc.Stdout, hc.Stderr),
-		interp.ExecHandlers(execMiddleware),
+		interp.ExecHandlers(bashMiddleware, execMiddleware),
+		interp.CallHandler(beforeCall),
 	)
 	if err != nil {
 		fmt.Fprintln(hc.Stderr, err)

@@ -29,6 +29,9 @@ type job struct {
 
 	stdout, stderr outWriter
 
+	// proc holds what the job's umask and ulimit set for its processes.
+	proc procSettings
+
 	// values is the first backing array of the job's replacement values
 	// (see jobEnviron.setValues), here to save an allocation per job.
 	values [4]string
@@ -250,6 +253,7 @@ func beforeCall(ctx context.Context, args []string) ([]string, error) {
 		j.stdout.flush()
 		j.stderr.flush()
 	}
+	args = bashBuiltin(ctx, args)
 	if args[0] == "kill" {
 		hc := interp.HandlerCtx(ctx)
 		if path, err := interp.LookPathDir(hc.Dir, hc.Env, "kill"); err == nil {

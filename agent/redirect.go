@@ -69,7 +69,26 @@ func openRedirect(ctx context.Context, path string, flag int, perm os.FileMode) 
 	if path != "" && !filepath.IsAbs(path) {
 		path = filepath.Join(interp.HandlerCtx(ctx).Dir, path)
 	}
+	var created bool
+	mask, masked := 0, false
+	if j := jobOf(ctx); j != nil && flag&os.O_CREATE != 0 {
+		if mask, masked = j.proc.jobUmask(); masked {
+			// The agent's umask is not the job's: a file the redirection
+			// creates gets the job's mask instead. The file may appear
+			// between the two calls; then it keeps the mode it was made with.
+			_, serr := os.Lstat(path)
+			created = os.IsNotExist(serr)
+		}
+	}
 	f, err := os.OpenFile(path, flag, perm)
+	if err == nil && created {
+		// Bash creates files with 0666 less the umask; the interpreter
+		// asks for fewer permissions than that.
+		if cerr := f.Chmod(0o666 &^ os.FileMode(mask)); cerr != nil {
+			f.Close()
+			return nil, cerr
+		}
+	}
 	if err != nil || flag&(os.O_WRONLY|os.O_RDWR) == 0 {
 		return f, err
 	}

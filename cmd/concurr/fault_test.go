@@ -1171,6 +1171,43 @@ func TestFaultEnvSecretRemote(t *testing.T) {
 	}
 }
 
+// TestFaultEnvFunctionRemote checks that a function bash exported reaches a
+// remote host only when --env names it, as GNU Parallel requires.
+func TestFaultEnvFunctionRemote(t *testing.T) {
+	t.Parallel()
+	c := newFaultCluster(t)
+	c.addServer("h1", false)
+	dir := t.TempDir()
+	function := "BASH_FUNC_doit%%=() {  echo \"doing $1\"\n}"
+	tests := []struct {
+		name   string
+		extra  []string
+		status int
+		stdout string
+		stderr string
+	}{
+		{name: "not named", status: 1, stderr: "doit: command not found\n"},
+		{name: "named with --env", extra: []string{"--env", "doit"}, stdout: "doing x\n"},
+		{name: "another named", extra: []string{"--env", "OTHER_VAR"}, status: 1, stderr: "doit: command not found\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"-F", c.config, "-S", "h1"}, tt.extra...)
+			args = append(args, "doit", ":::", "x")
+			r := startConcurr(t, dir, c.clientHome, []string{function, "OTHER_VAR=other"}, nil, args...)
+			if status := r.wait(20 * time.Second); status != tt.status {
+				t.Fatalf("exit status %d, want %d: %s", status, tt.status, r.stderr.String())
+			}
+			if got := r.stdout.String(); got != tt.stdout {
+				t.Errorf("stdout = %q, want %q", got, tt.stdout)
+			}
+			if !strings.Contains(r.stderr.String(), tt.stderr) {
+				t.Errorf("stderr = %q, want it to contain %q", r.stderr.String(), tt.stderr)
+			}
+		})
+	}
+}
+
 // TestFaultLocalHostileInput feeds a local run input and templates that
 // have broken other tools: each gets the right result or a clear error,
 // never a panic, a hang or lost output.
@@ -1204,7 +1241,7 @@ func TestFaultLocalHostileInput(t *testing.T) {
 		{name: "NUL byte in an argument to an external command", args: []string{"-k", "/bin/echo {}"},
 			stdin: "a\x00b\nc\n", stdout: "c\n", status: 1,
 			check: func(t *testing.T, stdout, stderr string) {
-				if stdout != "c\n" || !strings.Contains(stderr, "invalid argument") {
+				if stdout != "c\n" || !strings.Contains(stderr, "/bin/echo: Invalid argument") {
 					t.Errorf("stdout %q, stderr %q", stdout, stderr)
 				}
 			}},

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"concurr/agent"
 	"concurr/internal/events"
 	"concurr/internal/hint"
 	"concurr/internal/joblog"
@@ -470,6 +471,12 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 	for _, name := range o.env {
 		if v, ok := os.LookupEnv(name); ok {
 			p.cfg.Env = append(p.cfg.Env, name+"="+v)
+		}
+		// A function that bash exported goes with the name too, as in
+		// GNU Parallel: --env doit sends the function doit.
+		fn := agent.BashFuncVar(name)
+		if v, ok := os.LookupEnv(fn); ok {
+			p.cfg.Env = append(p.cfg.Env, fn+"="+v)
 		}
 	}
 	p.cfg.Workdir = o.workdir
