@@ -243,7 +243,7 @@ func droppedInHandshake(err error) bool {
 // stdin and stdout. A handshake that fails because the command failed is
 // final, not tried again, and its message is the command's stderr.
 func dialProxyCommand(ctx, dctx context.Context, name string, e *endpoint, opts *Options) (*ssh.Client, error) {
-	conn, err := startProxyCommand(e.proxyCommand)
+	conn, err := startProxyCommand(e.proxyCommand, e.knownHostsAddr())
 	if err != nil {
 		return nil, &Error{Node: name, Err: fmt.Errorf("ProxyCommand %q for %s: %w", e.proxyCommand, e.alias, err)}
 	}

@@ -86,6 +86,7 @@ func localHostName() string {
 // proxyConn is a connection over a ProxyCommand's stdin and stdout.
 type proxyConn struct {
 	command string
+	remote  string // the server's address as known_hosts names it
 	cmd     *exec.Cmd
 	in      *os.File // our end of its stdin
 	out     *os.File // our end of its stdout
@@ -97,8 +98,10 @@ type proxyConn struct {
 }
 
 // startProxyCommand runs command with /bin/sh, as OpenSSH does, in a
-// process group of its own so that Close ends whatever it started.
-func startProxyCommand(command string) (*proxyConn, error) {
+// process group of its own so that Close ends whatever it started. The
+// connection's remote address is remote: the host key is checked against
+// the server's name, as ssh does, the command hiding its address.
+func startProxyCommand(command, remote string) (*proxyConn, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -125,7 +128,7 @@ func startProxyCommand(command string) (*proxyConn, error) {
 		outR.Close()
 		return nil, err
 	}
-	p := &proxyConn{command: command, cmd: cmd, in: inW, out: outR, stderr: stderr, exited: make(chan struct{})}
+	p := &proxyConn{command: command, remote: remote, cmd: cmd, in: inW, out: outR, stderr: stderr, exited: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.exited)
@@ -183,7 +186,7 @@ func (p *proxyConn) failure(wait time.Duration) (reason string, ok bool) {
 }
 
 func (p *proxyConn) LocalAddr() net.Addr  { return proxyAddr("ProxyCommand") }
-func (p *proxyConn) RemoteAddr() net.Addr { return proxyAddr(p.command) }
+func (p *proxyConn) RemoteAddr() net.Addr { return proxyAddr(p.remote) }
 
 func (p *proxyConn) SetDeadline(t time.Time) error {
 	return errors.Join(p.in.SetDeadline(t), p.out.SetDeadline(t))
@@ -191,7 +194,7 @@ func (p *proxyConn) SetDeadline(t time.Time) error {
 func (p *proxyConn) SetReadDeadline(t time.Time) error  { return p.out.SetReadDeadline(t) }
 func (p *proxyConn) SetWriteDeadline(t time.Time) error { return p.in.SetWriteDeadline(t) }
 
-// proxyAddr names the far end of a proxyConn.
+// proxyAddr is an end of a proxyConn.
 type proxyAddr string
 
 func (a proxyAddr) Network() string { return "proxycommand" }
