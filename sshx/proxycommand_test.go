@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -167,4 +168,68 @@ func mustExecutable(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return exe
+}
+
+// TestProxyCommandSSHD reaches OpenSSH's sshd through a ProxyCommand, and
+// through a ProxyJump hop that has one; the system's ssh, given the same
+// config, takes the same way.
+func TestProxyCommandSSHD(t *testing.T) {
+	sshtest.RequireE2E(t)
+	d := sshtest.StartSSHD(t, 2)
+	base, err := os.ReadFile(d.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	log := filepath.Join(dir, "proxy.log")
+	// The first value given wins: these blocks come before the generated ones.
+	config := writeConfig(t, "Host node2\n  ProxyJump node1\nHost node1\n"+proxyCommand(t, log, dir)+string(base))
+	user := localUser()
+
+	t.Run("ProxyCommand", func(t *testing.T) {
+		os.Remove(log)
+		var logs logLines
+		n := start(t, "node1", options(config, &logs))
+		hello(t, n)
+		n.Close()
+		if got, want := readLog(t, log), fmt.Sprintf("127.0.0.1 %d node1 %s ", d.Ports[0], user); len(got) != 1 || !strings.HasPrefix(got[0], want) {
+			t.Errorf("the proxy ran with %q, want %q", got, want)
+		}
+	})
+
+	t.Run("ProxyCommand on a ProxyJump hop", func(t *testing.T) {
+		os.Remove(log)
+		var logs logLines
+		n := start(t, "node2", options(config, &logs))
+		hello(t, n)
+		n.Close()
+		want := fmt.Sprintf("127.0.0.1 %d node1 %s ", d.Ports[0], user)
+		if got := readLog(t, log); len(got) != 1 || !strings.HasPrefix(got[0], want) {
+			t.Errorf("the proxy ran with %q, want %q", got, want)
+		}
+		os.Remove(log)
+		if out, err := exec.Command("ssh", "-F", config, "node2", "true").CombinedOutput(); err != nil {
+			t.Fatalf("ssh node2 true: %v: %s", err, out)
+		}
+		if got := readLog(t, log); len(got) != 1 || !strings.HasPrefix(got[0], want) {
+			t.Errorf("with the system's ssh, the proxy ran with %q, want %q", got, want)
+		}
+	})
+
+	t.Run("failing", func(t *testing.T) {
+		config := writeConfig(t, "Host node1\n  ProxyCommand sh -c 'echo bastion said no >&2; exit 255'\n"+string(base))
+		var logs logLines
+		begin := time.Now()
+		_, err := Start(context.Background(), host(t, "node1"), options(config, &logs))
+		if err == nil || !strings.HasPrefix(err.Error(), "node1: ProxyCommand ") || !strings.Contains(err.Error(), "bastion said no") {
+			t.Errorf("err = %v", err)
+		}
+		if elapsed := time.Since(begin); elapsed > 2*time.Second {
+			t.Errorf("took %v", elapsed)
+		}
+	})
+
+	if left := proctest.Cmdline(dir).WaitNone(3 * time.Second); len(left) != 0 {
+		t.Errorf("ProxyCommand left running: %v", left)
+	}
 }
