@@ -2,6 +2,7 @@ package sshx
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -270,9 +271,19 @@ func TestProxyCommandTokens(t *testing.T) {
 			}
 		})
 	}
-	if len(connectionHash(e)) != 40 {
-		t.Errorf("%%C is %q, not a SHA-1 in hex", connectionHash(e))
-	}
+	t.Run("connection hash as ssh says", func(t *testing.T) {
+		if _, err := exec.LookPath("ssh"); err != nil {
+			t.Skip("no ssh")
+		}
+		config := writeConfig(t, "Host web\n  HostName web.example.test\n  Port 2200\n  User deploy\n")
+		out, err := exec.Command("ssh", "-F", config, "-G", "-o", "ControlPath=/x/%C", "web").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "controlpath /x/" + connectionHash(e) + "\n"; !strings.Contains(string(out), want) {
+			t.Errorf("ssh -G says %q, want %q", out, want)
+		}
+	})
 }
 
 // TestResolveProxyCommand checks which of ProxyCommand and ProxyJump

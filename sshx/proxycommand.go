@@ -97,7 +97,7 @@ type proxyConn struct {
 	closeOnce sync.Once
 }
 
-// startProxyCommand runs command with /bin/sh, as OpenSSH does, in a
+// startProxyCommand runs command with $SHELL, as OpenSSH does, in a
 // process group of its own so that Close ends whatever it started. The
 // connection's remote address is remote: the host key is checked against
 // the server's name, as ssh does, the command hiding its address.
@@ -112,8 +112,13 @@ func startProxyCommand(command, remote string) (*proxyConn, error) {
 		inW.Close()
 		return nil, err
 	}
-	// "exec" spares a shell process between us and the command, as ssh does.
-	cmd := exec.Command("/bin/sh", "-c", "exec "+command)
+	// As ssh does: the user's shell, or sh, and "exec" so that no shell
+	// stays between us and the command.
+	shell := os.Getenv("SHELL")
+	if shell == "" {
+		shell = "/bin/sh"
+	}
+	cmd := exec.Command(shell, "-c", "exec "+command)
 	cmd.Stdin, cmd.Stdout = inR, outW
 	stderr := newTailBuffer(proxyStderrMax, nil)
 	cmd.Stderr = stderr
