@@ -257,7 +257,14 @@ func dialProxyCommand(ctx, dctx context.Context, name string, e *endpoint, opts 
 	reason, failed := conn.failure(200 * time.Millisecond)
 	conn.Close()
 	var dropped *droppedError
-	if !failed || ctx.Err() != nil || !errors.As(err, &dropped) && !isTimeout(err) {
+	isDropped := errors.As(err, &dropped)
+	if !failed && isDropped && ctx.Err() == nil {
+		// The command ended quietly, or runs on, when the server closed:
+		// as over TCP, the login may be tried again.
+		dropped.err = &Error{Node: name, Err: fmt.Errorf("ProxyCommand %q for %s: the connection closed before the login: %w", e.proxyCommand, e.alias, dropped.cause)}
+		return nil, dropped
+	}
+	if !failed || ctx.Err() != nil || !isDropped && !isTimeout(err) {
 		return nil, err
 	}
 	if reason == "" {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -92,7 +93,8 @@ type proxyConn struct {
 	out     *os.File // our end of its stdout
 	stderr  *tailBuffer
 	exited  chan struct{}
-	waitErr error // set before exited is closed
+	waitErr error       // set before exited is closed
+	hungUp  atomic.Bool // Close signalled the command
 
 	closeOnce sync.Once
 }
@@ -151,6 +153,7 @@ func (p *proxyConn) Close() error {
 		p.in.Close()
 		p.out.Close()
 		pgid := -p.cmd.Process.Pid
+		p.hungUp.Store(true)
 		syscall.Kill(pgid, syscall.SIGHUP)
 		t := time.NewTimer(proxyKill)
 		defer t.Stop()
@@ -167,8 +170,9 @@ func (p *proxyConn) Close() error {
 }
 
 // failure describes why the command ended, for a handshake that failed:
-// its status and the last lines of its stderr. ok is false while it runs
-// with nothing on stderr, when the server may simply have closed.
+// its status and the last lines of its stderr. ok is false when it
+// printed nothing and ran on, or ended well or by Close's signal: then the
+// server may simply have closed the connection.
 func (p *proxyConn) failure(wait time.Duration) (reason string, ok bool) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -179,6 +183,11 @@ func (p *proxyConn) failure(wait time.Duration) (reason string, ok bool) {
 	case <-t.C:
 	}
 	text := oneLine(p.stderr.String())
+	var status *exec.ExitError
+	if exited && p.hungUp.Load() && errors.As(p.waitErr, &status) && !status.Exited() {
+		// Ended by Close, once the handshake had failed: no news.
+		exited = false
+	}
 	switch {
 	case exited && p.waitErr != nil && text != "":
 		return fmt.Sprintf("%v: %s", p.waitErr, text), true
