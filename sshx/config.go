@@ -327,7 +327,6 @@ func (c *sshConfig) getAll(alias, key string) []string {
 // than reached in another way than the user configured. Each maps to the
 // values that change nothing.
 var unsupportedKeys = map[string][]string{
-	"ProxyCommand":         {"none"},
 	"KnownHostsCommand":    {"none"},
 	"CertificateFile":      {"none"},
 	"CanonicalizeHostname": {"no"},
@@ -344,7 +343,7 @@ var unsupportedKeys = map[string][]string{
 var connectionKeys = []string{
 	"HostName", "User", "Port", "IdentityFile", "IdentitiesOnly", "StrictHostKeyChecking",
 	"UserKnownHostsFile", "HostKeyAlias", "ConnectTimeout", "ServerAliveInterval",
-	"ServerAliveCountMax", "ProxyJump",
+	"ServerAliveCountMax", "ProxyJump", "ProxyCommand",
 }
 
 // unsupportedHint points to the client that implements all of ssh_config.
@@ -446,6 +445,7 @@ type endpoint struct {
 	aliveInterval  time.Duration
 	aliveCountMax  int
 	jumps          []*endpoint // ProxyJump hops, in the order they are crossed
+	proxyCommand   string      // ProxyCommand, its tokens expanded; "" to connect directly
 }
 
 // addr is host:port as net.Dial wants it.
@@ -545,8 +545,14 @@ func (c *sshConfig) resolve(alias, specUser string, specPort int, withJumps bool
 			return nil, fmt.Errorf("ssh config: bad ServerAliveCountMax %q for %s", v, alias)
 		}
 	}
+	proxyCommand, jump := c.proxyKeys(alias)
+	if proxyCommand != "" && !strings.EqualFold(proxyCommand, "none") {
+		if e.proxyCommand, err = c.expandProxyCommand(proxyCommand, e); err != nil {
+			return nil, fmt.Errorf("ssh config: bad ProxyCommand %q for %s: %w", proxyCommand, alias, err)
+		}
+	}
 	if withJumps {
-		if pj := c.get(alias, "ProxyJump"); pj != "" && !strings.EqualFold(pj, "none") {
+		if pj := jump; pj != "" && !strings.EqualFold(pj, "none") {
 			for _, hop := range strings.Split(pj, ",") {
 				j, err := c.resolveJump(strings.TrimSpace(hop))
 				if err != nil {
@@ -559,9 +565,33 @@ func (c *sshConfig) resolve(alias, specUser string, specPort int, withJumps bool
 	return e, nil
 }
 
+// proxyKeys returns the ProxyCommand and the ProxyJump that apply to
+// alias, of which at most one is set: as with OpenSSH, the one given first
+// wins, even as "none", and the other is ignored.
+func (c *sshConfig) proxyKeys(alias string) (proxyCommand, proxyJump string) {
+	for _, h := range c.forAlias(alias).parsed.Hosts {
+		if !h.Matches(alias) {
+			continue
+		}
+		for _, n := range h.Nodes {
+			kv, ok := n.(*ssh_config.KV)
+			if !ok {
+				continue
+			}
+			switch strings.ToLower(kv.Key) {
+			case "proxycommand":
+				return kv.Value, ""
+			case "proxyjump":
+				return "", kv.Value
+			}
+		}
+	}
+	return "", ""
+}
+
 // resolveJump resolves one ProxyJump hop, [user@]host[:port] or
 // ssh://[user@]host[:port], through the same config. A hop's own ProxyJump
-// is not followed.
+// is not followed; its ProxyCommand is, for the first hop (see dialChain).
 func (c *sshConfig) resolveJump(hop string) (*endpoint, error) {
 	hop = strings.TrimPrefix(hop, "ssh://")
 	hosts, err := parse.ParseSSHLogins([]string{hop})

@@ -2,6 +2,7 @@ package sshx
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -143,12 +144,6 @@ func TestResolveRefusesWhatItCannotFollow(t *testing.T) {
 		err    string // "" when the host resolves
 		check  func(t *testing.T, e *endpoint)
 	}{
-		{name: "ProxyCommand", alias: "web", err: "web sets ProxyCommand nc bastion 22",
-			config: "Host web\n  ProxyCommand nc bastion 22\n"},
-		{name: "ProxyCommand of another host", alias: "db", config: "Host web\n  ProxyCommand nc bastion 22\n"},
-		{name: "ProxyCommand none", alias: "web", config: "Host web\n  ProxyCommand none\n"},
-		{name: "ProxyCommand of a hop", alias: "web", err: "hop sets ProxyCommand",
-			config: "Host web\n  ProxyJump hop\nHost hop\n  ProxyCommand nc gateway 22\n"},
 		{name: "KnownHostsCommand", alias: "web", err: "sets KnownHostsCommand", config: "Host *\n  KnownHostsCommand /bin/keys %H\n"},
 		{name: "CertificateFile", alias: "web", err: "sets CertificateFile", config: "Host *\n  CertificateFile ~/.ssh/id_ed25519-cert.pub\n"},
 		{name: "CanonicalizeHostname", alias: "web", err: "sets CanonicalizeHostname", config: "Host *\n  CanonicalizeHostname yes\n"},
@@ -236,6 +231,118 @@ func TestResolveRefusesWhatItCannotFollow(t *testing.T) {
 			}
 			if h := hint.Of(err); !strings.Contains(h, "--ssh ssh") {
 				t.Errorf("hint %q", h)
+			}
+		})
+	}
+}
+
+// TestProxyCommandTokens checks the expansion of ProxyCommand's tokens
+// against what ssh_config(5) says of them.
+func TestProxyCommandTokens(t *testing.T) {
+	home := t.TempDir()
+	c := &sshConfig{home: home}
+	e := &endpoint{alias: "web", hostName: "web.example.test", port: 2200, user: "deploy"}
+	hostName, _ := os.Hostname()
+	short, _, _ := strings.Cut(hostName, ".")
+	tests := []struct {
+		name, command, want, err string
+	}{
+		{name: "host and port", command: "nc %h %p", want: "nc web.example.test 2200"},
+		{name: "original name and remote user", command: "ssm %n --user %r", want: "ssm web --user deploy"},
+		{name: "percent", command: "printf 100%% %%h", want: "printf 100% %h"},
+		{name: "local user and home", command: "%u %d", want: localUser() + " " + home},
+		{name: "local host", command: "%l %L", want: hostName + " " + short},
+		{name: "connection hash", command: "x %C", want: "x " + connectionHash(e)},
+		{name: "no tokens", command: "exec nc gateway 22", want: "exec nc gateway 22"},
+		{name: "unknown token", command: "nc %h %z", err: "unknown token %z"},
+		{name: "lone percent", command: "nc %h %", err: "lone %"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := c.expandProxyCommand(tt.command, e)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	t.Run("connection hash as ssh says", func(t *testing.T) {
+		if _, err := exec.LookPath("ssh"); err != nil {
+			t.Skip("no ssh")
+		}
+		config := writeConfig(t, "Host web\n  HostName web.example.test\n  Port 2200\n  User deploy\n")
+		out, err := exec.Command("ssh", "-F", config, "-G", "-o", "ControlPath=/x/%C", "web").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "controlpath /x/" + connectionHash(e) + "\n"; !strings.Contains(string(out), want) {
+			t.Errorf("ssh -G says %q, want %q", out, want)
+		}
+	})
+}
+
+// TestResolveProxyCommand checks which of ProxyCommand and ProxyJump
+// applies: as with OpenSSH, the one given first, even as "none"; and that a
+// hop keeps its own ProxyCommand.
+func TestResolveProxyCommand(t *testing.T) {
+	tests := []struct {
+		name, config, alias string
+		command             string   // the target's ProxyCommand, expanded
+		jumps               []string // the hops' aliases
+		hopCommand          string   // the first hop's ProxyCommand
+		err                 string
+	}{
+		{name: "ProxyCommand", alias: "web", command: "nc web.example.test 22",
+			config: "Host web\n  HostName web.example.test\n  ProxyCommand nc %h %p\n"},
+		{name: "of another host", alias: "db", config: "Host web\n  ProxyCommand nc bastion 22\n"},
+		{name: "none", alias: "web", config: "Host web\n  ProxyCommand none\nHost *\n  ProxyCommand nc %h %p\n"},
+		{name: "the first of two wins", alias: "web", command: "first web",
+			config: "Host web\n  ProxyCommand first %n\nHost *\n  ProxyCommand second %n\n"},
+		{name: "ProxyCommand before ProxyJump", alias: "web", command: "nc web 22",
+			config: "Host web\n  ProxyCommand nc %h %p\n  ProxyJump hop\n"},
+		{name: "ProxyJump before ProxyCommand", alias: "web", jumps: []string{"hop"},
+			config: "Host web\n  ProxyJump hop\n  ProxyCommand nc %h %p\n"},
+		{name: "ProxyJump none before ProxyCommand", alias: "web",
+			config: "Host web\n  ProxyJump none\nHost *\n  ProxyCommand nc %h %p\n"},
+		{name: "ProxyCommand none before ProxyJump", alias: "web",
+			config: "Host web\n  ProxyCommand none\nHost *\n  ProxyJump hop\n"},
+		{name: "on a hop", alias: "web", jumps: []string{"hop"}, hopCommand: "nc gateway 2222",
+			config: "Host web\n  ProxyJump hop\nHost hop\n  Port 2222\n  ProxyCommand nc gateway %p\n"},
+		{name: "unknown token", alias: "web", err: `bad ProxyCommand "nc %h %x" for web: unknown token %x`,
+			config: "Host web\n  ProxyCommand nc %h %x\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config")
+			os.WriteFile(path, []byte(tt.config), 0o600)
+			c, err := loadSSHConfig(path, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := c.resolve(tt.alias, "", 0, true)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var jumps []string
+			for _, j := range e.jumps {
+				jumps = append(jumps, j.alias)
+			}
+			if e.proxyCommand != tt.command || !reflect.DeepEqual(jumps, tt.jumps) {
+				t.Errorf("ProxyCommand %q, jumps %q; want %q, %q", e.proxyCommand, jumps, tt.command, tt.jumps)
+			}
+			if len(e.jumps) > 0 && e.jumps[0].proxyCommand != tt.hopCommand {
+				t.Errorf("hop's ProxyCommand %q, want %q", e.jumps[0].proxyCommand, tt.hopCommand)
 			}
 		})
 	}

@@ -122,6 +122,9 @@ func dialOnce(ctx context.Context, name string, e *endpoint, via *ssh.Client, vi
 func dialAndHandshake(ctx context.Context, name string, e *endpoint, via *ssh.Client, viaName string, opts *Options) (*ssh.Client, error) {
 	dctx, cancel := context.WithTimeout(ctx, e.connectTimeout)
 	defer cancel()
+	if via == nil && e.proxyCommand != "" {
+		return dialProxyCommand(ctx, dctx, name, e, opts)
+	}
 	var conn net.Conn
 	var err error
 	if via == nil {
@@ -234,4 +237,44 @@ func droppedInHandshake(err error) bool {
 	// x/crypto/ssh flattens some errors into text.
 	msg := err.Error()
 	return strings.HasSuffix(msg, ": EOF") || strings.Contains(msg, "connection reset by peer")
+}
+
+// dialProxyCommand runs e's ProxyCommand and the SSH handshake over its
+// stdin and stdout. A handshake that fails because the command failed is
+// final, not tried again, and its message is the command's stderr.
+func dialProxyCommand(ctx, dctx context.Context, name string, e *endpoint, opts *Options) (*ssh.Client, error) {
+	conn, err := startProxyCommand(e.proxyCommand, e.knownHostsAddr())
+	if err != nil {
+		return nil, &Error{Node: name, Err: fmt.Errorf("ProxyCommand %q for %s: %w", e.proxyCommand, e.alias, err)}
+	}
+	deadline, _ := dctx.Deadline()
+	c, err := handshake(ctx, conn, e, deadline, opts)
+	if err == nil {
+		// The command lives as long as the connection: ssh.Client.Close
+		// closes conn.
+		return c, nil
+	}
+	reason, failed := conn.failure(200 * time.Millisecond)
+	conn.Close()
+	var dropped *droppedError
+	isDropped := errors.As(err, &dropped)
+	if !failed && isDropped && ctx.Err() == nil {
+		// The command ended quietly, or runs on, when the server closed:
+		// as over TCP, the login may be tried again.
+		dropped.err = &Error{Node: name, Err: fmt.Errorf("ProxyCommand %q for %s: the connection closed before the login: %w", e.proxyCommand, e.alias, dropped.cause)}
+		return nil, dropped
+	}
+	if !failed || ctx.Err() != nil || !isDropped && !isTimeout(err) {
+		return nil, err
+	}
+	if reason == "" {
+		reason = err.Error()
+	}
+	return nil, &Error{Node: name, Err: fmt.Errorf("ProxyCommand %q for %s failed: %s", e.proxyCommand, e.alias, reason)}
+}
+
+// isTimeout says whether err is a handshake that timed out.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || strings.Contains(err.Error(), "timed out after")
 }

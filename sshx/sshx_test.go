@@ -32,6 +32,9 @@ import (
 var testAgent string
 
 func TestMain(m *testing.M) {
+	if log, ok := os.LookupEnv(proxyHelperEnv); ok {
+		os.Exit(runProxyHelper(log, os.Args[1:]))
+	}
 	dir, err := os.MkdirTemp("", "sshx-test")
 	if err != nil {
 		panic(err)
