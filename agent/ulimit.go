@@ -123,9 +123,9 @@ func ulimitBuiltin(p *procSettings, args []string, stdout, stderr io.Writer) int
 	case "unlimited":
 		n = unix.RLIM_INFINITY
 	case "hard":
-		n = old.Max
+		n = fromRlimit(old.Max)
 	case "soft":
-		n = old.Cur
+		n = fromRlimit(old.Cur)
 	default:
 		v, err := strconv.ParseUint(value, 10, 64)
 		if err != nil {
@@ -143,10 +143,10 @@ func ulimitBuiltin(p *procSettings, args []string, stdout, stderr io.Writer) int
 		hard, soft = true, true
 	}
 	if hard {
-		l.Max = n
+		setRlimit(&l.Max, n)
 	}
 	if soft {
-		l.Cur = n
+		setRlimit(&l.Cur, n)
 	}
 	// Refuse here what the kernel would refuse each process: a soft limit
 	// above the hard one, or a hard limit raised without the privilege.
@@ -178,7 +178,7 @@ func queryLimit(p *procSettings, r ulimitResource, hard bool) (string, error) {
 	if v == unix.RLIM_INFINITY {
 		return "unlimited", nil
 	}
-	return strconv.FormatUint(v/r.scale, 10), nil
+	return strconv.FormatUint(fromRlimit(v)/r.scale, 10), nil
 }
 
 // limitLabel is the line's start in ulimit -a, as bash aligns it.
@@ -197,3 +197,8 @@ func resourceOptions() string {
 	}
 	return b.String()
 }
+
+// Rlimit's fields are unsigned on Linux and darwin and signed on FreeBSD:
+// these convert either way.
+func fromRlimit[T int64 | uint64](v T) uint64      { return uint64(v) }
+func setRlimit[T int64 | uint64](dst *T, v uint64) { *dst = T(v) }
