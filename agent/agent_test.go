@@ -71,6 +71,7 @@ func TestJobs(t *testing.T) {
 		{name: "kill $$ ends the job, not the agent", tmpl: script(`echo before; kill -9 $$; echo after`), stdout: "before\n", exit: 137, signal: 9},
 		{name: "kill -s INT $$", tmpl: script(`kill -s INT $$; echo after`), exit: 130, signal: 2},
 		{name: "kill $$ defaults to TERM", tmpl: script(`/bin/kill $$`), exit: 143, signal: 15},
+		{name: "kill -0 $$ only asks", tmpl: script(`kill -0 $$ && echo alive; kill -s 0 $$ && echo still`), stdout: "alive\nstill\n"},
 		{name: "killed by TERM then more", tmpl: script(`sh -c 'kill -TERM $$'; echo after`), stdout: "after\n"},
 		{name: "missing command", tmpl: script(`no-such-command-for-concurr`), exit: 127, stderr: "no-such-command-for-concurr: command not found\n"},
 		{name: "stdout and stderr apart",

@@ -188,11 +188,13 @@ func killsShell(args []string) (syscall.Signal, bool) {
 			}
 		}
 	}
-	return sig, hit
+	// Signal 0 only asks whether the process exists: the real kill answers
+	// that, and ends nothing.
+	return sig, hit && sig != 0
 }
 
 func signalByName(s string) (syscall.Signal, bool) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n < 65 {
 		return syscall.Signal(n), true
 	}
 	n := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG"))
