@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -19,13 +18,7 @@ import (
 // `concurr ... | head -1` does: like GNU Parallel, concurr exits 141 and
 // leaves none of its jobs running.
 func TestClosedStdoutEndsTheRun(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("scans /proc for processes left behind")
-	}
-	concurr, err := exec.LookPath("concurr")
-	if err != nil {
-		t.Fatalf("concurr is not in $PATH, which testscript.Main sets up: %v", err)
-	}
+	concurr := concurrForProcessScan(t)
 	tests := []struct {
 		name    string
 		options []string

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -21,13 +20,7 @@ import (
 // ends: they used to run on under PID 1, and a --resume then ran them
 // again.
 func TestSIGKILLedClientLeavesNoJob(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("scans /proc for processes left behind")
-	}
-	concurr, err := exec.LookPath("concurr")
-	if err != nil {
-		t.Fatalf("concurr is not in $PATH, which testscript.Main sets up: %v", err)
-	}
+	concurr := concurrForProcessScan(t)
 	tests := []struct {
 		name   string
 		job    string // %[1]s is the marker

@@ -22,13 +22,7 @@ import (
 // exits promptly with the shell's status for the signal and that nothing
 // it started is left running.
 func TestInterruptLeavesNoProcess(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("scans /proc for processes left behind")
-	}
-	concurr, err := exec.LookPath("concurr")
-	if err != nil {
-		t.Fatalf("concurr is not in $PATH, which testscript.Main sets up: %v", err)
-	}
+	concurr := concurrForProcessScan(t)
 	tests := []struct {
 		name string
 		// ignoreTerm makes the jobs ignore SIGTERM, so that only a second
@@ -162,4 +156,19 @@ func countSleeps(ps []proctest.Process) int {
 		}
 	}
 	return n
+}
+
+// concurrForProcessScan is the concurr binary that testscript.Main puts on
+// PATH, for tests that look in /proc for what a run left behind; it skips
+// them where there is no /proc.
+func concurrForProcessScan(t *testing.T) string {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("scans /proc for processes left behind")
+	}
+	concurr, err := exec.LookPath("concurr")
+	if err != nil {
+		t.Fatalf("concurr is not in $PATH, which testscript.Main sets up: %v", err)
+	}
+	return concurr
 }
