@@ -62,8 +62,12 @@ func printfToVar(args []string) []string {
 	}
 	format, fargs := rest[0], rest[1:]
 	var out strings.Builder
+	// A nil Config would share the expand package's one string builder
+	// between every slot's goroutine, and one job's value would run into
+	// another's.
+	cfg := &expand.Config{}
 	for {
-		s, n, err := expand.Format(nil, format, fargs)
+		s, n, err := expand.Format(cfg, format, fargs)
 		if err != nil {
 			return fail(1, "printf: "+err.Error())
 		}

@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,4 +151,28 @@ func TestAssignmentBackslashes(t *testing.T) {
 		{name: "tilde still expands", tmpl: `HOME=/h; v=~; echo "$v"`, stdout: "/h\n"},
 		{name: "expansions still expand", tmpl: `x=1; v=\'$x\'; echo "$v"`, stdout: "'1'\n"},
 	})
+}
+
+// Slots format at the same time; no job's value may run into another's.
+func TestPrintfToVariableConcurrently(t *testing.T) {
+	const goroutines, rounds = 8, 200
+	var wg sync.WaitGroup
+	errs := make(chan string, goroutines)
+	for g := range goroutines {
+		wg.Go(func() {
+			want := fmt.Sprintf("%05d", g)
+			for range rounds {
+				got := printfToVar([]string{"printf", "-v", "v", "%05d", strconv.Itoa(g)})
+				if len(got) != 2 || got[1] != `v="`+want+`"` {
+					errs <- fmt.Sprintf("goroutine %d: got %q", g, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
