@@ -36,6 +36,10 @@ type command struct {
 	limits  *limits // --memfree and --load; nil for none
 	nice    int64   // --nice
 	niceCmd string  // nice(1), when nice is set
+	// shell, when set, runs each job's command as `shell -c command`
+	// (see shell.go); shellErr says why this node cannot.
+	shell    string
+	shellErr error
 
 	// mayMakeFIFOs says whether the command's jobs may leave process
 	// substitutions' FIFOs for the slot to release (see fifo.go).
@@ -110,6 +114,17 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 	}
 	if c.dir, c.tempDir, err = workdir(s.cwd, m.Workdir); err != nil {
 		return nil, err
+	}
+	if m.Shell != "" {
+		if err := CheckShell(m.Shell); err != nil {
+			return nil, err
+		}
+		c.shell = m.Shell
+		if path, err := resolveShell(m.Host, c.dir, c.env, m.Shell); err != nil {
+			c.shellErr = err
+		} else {
+			c.shell = path
+		}
 	}
 	return c, nil
 }
@@ -478,10 +493,10 @@ func (sl *slot) run(j *job) {
 // exit status.
 func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 	c := sl.c
-	file := c.file
+	file, src := c.file, c.program.Script
 	if c.program.FromInput || c.program.Raw != nil {
 		// The job's values are part of its shell source.
-		src := strings.Join(j.args, " ")
+		src = strings.Join(j.args, " ")
 		if c.program.Raw != nil {
 			src = c.program.RawScript(template.Job{Seq: j.seq, Slot: sl.n, Host: c.host, Args: j.args})
 		}
@@ -496,7 +511,19 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 	}
 	sl.env.reset(j.values[:0])
 	sl.env.setJobVars(c.tmpPrefix, j.seq, sl.name)
-	c.program.Bind(template.Job{Seq: j.seq, Slot: sl.n, Slots: uint64(c.slots), Host: c.host, Args: j.args}, sl.bindVar)
+	job := template.Job{Seq: j.seq, Slot: sl.n, Slots: uint64(c.slots), Host: c.host, Args: j.args}
+	c.program.Bind(job, sl.bindVar)
+	if c.shell != "" {
+		if c.shellErr != nil {
+			fmt.Fprintf(&j.stderr, "concurr: %v\n", c.shellErr)
+			return 127
+		}
+		var err error
+		if file, err = shellCall(c.shell, externalScript(src, file, c.program, job)); err != nil {
+			fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
+			return 255
+		}
+	}
 	r := sl.runner
 	r.Reset()
 	c.funcs.define(r)

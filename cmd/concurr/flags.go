@@ -33,7 +33,9 @@ type options struct {
 	contextReplace bool // -X
 	xargs          bool // -m
 	quote          bool
-	plus           bool // --plus
+	shell          string // --shell: an external shell for every job, else PARALLEL_SHELL
+	recordEnv      bool   // --record-env: write the names --env _ ignores
+	plus           bool   // --plus
 	maxChars       count
 	argFiles       stringList
 	delimiter      string
@@ -253,6 +255,7 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"max-chars", "maxchars"}, group: "Command", short: "s", arg: "N", help: "with -m and -X, limit a command to N characters (k, M, G suffixes)", bind: number(&o.maxChars, 0)},
 		{long: []string{"quote"}, group: "Command", short: "q", help: "quote the command so that it is not shell code", bind: boolean(&o.quote)},
 		{long: []string{"plus"}, group: "Command", help: "add GNU Parallel's --plus replacement strings: {..} {+.} {%.gz} {/a/b} {:1:2} ...", bind: boolean(&o.plus)},
+		{long: []string{"shell"}, group: "Command", arg: "PATH", help: "run each job's command with the POSIX shell PATH -c instead of the embedded shell, on every host (default $PARALLEL_SHELL)", bind: str(&o.shell, "")},
 		{long: []string{"arg-file", "argfile"}, group: "Input", short: "a", arg: "FILE", help: "read arguments from FILE (- is stdin); repeatable", bind: list(&o.argFiles)},
 		{long: []string{"delimiter"}, group: "Input", short: "d", arg: "DELIM", help: "input items end with DELIM (\\n, \\t, \\0 understood)", bind: str(&o.delimiter, "")},
 		{long: []string{"null"}, group: "Input", short: "0", help: "input items end with NUL", bind: boolean(&o.null)},
@@ -278,7 +281,8 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"resume"}, group: "Job control", help: "with --joblog, skip jobs the log shows as run", bind: boolean(&o.resume)},
 		{long: []string{"resume-failed", "resumefailed"}, group: "Job control", help: "with --joblog, skip jobs the log shows as succeeded", bind: boolean(&o.resumeFailed)},
 		{long: []string{"results", "result", "res"}, group: "Output", arg: "DIR", help: "save each job's output in files under DIR", bind: str(&o.results, "")},
-		{long: []string{"env"}, group: "Remote hosts", arg: "VAR", help: "pass the variable VAR to remote jobs; repeatable", bind: list(&o.env)},
+		{long: []string{"env"}, group: "Remote hosts", arg: "VAR", help: "pass the variable or exported function VAR to remote jobs (_ is all but those --record-env saw); repeatable", bind: list(&o.env)},
+		{long: []string{"record-env"}, group: "Remote hosts", help: "record the names in the environment now, for --env _ to leave out, and exit", bind: boolean(&o.recordEnv)},
 		{long: []string{"bar"}, group: "Output", help: "show a progress bar on stderr", bind: boolean(&o.bar)},
 		{long: []string{"eta"}, group: "Output", help: "show the estimated time left on stderr", bind: boolean(&o.eta)},
 		{long: []string{"progress"}, group: "Output", help: "show progress on stderr", bind: boolean(&o.progress)},

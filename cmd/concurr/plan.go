@@ -468,7 +468,14 @@ func (p *runPlan) planJobControl(o *options, v optionValues, stdout io.Writer, s
 	// GNU Parallel's jobs know its process, here the client's, on every
 	// host.
 	p.cfg.Env = append(p.cfg.Env, "PARALLEL_PID="+strconv.Itoa(os.Getpid()))
-	for _, name := range o.env {
+	names, err := envNames(o)
+	if err != nil {
+		return err
+	}
+	if err := planShell(o, &p.cfg); err != nil {
+		return err
+	}
+	for _, name := range names {
 		if v, ok := os.LookupEnv(name); ok {
 			p.cfg.Env = append(p.cfg.Env, name+"="+v)
 		}

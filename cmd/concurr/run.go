@@ -49,6 +49,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stdout, "concurr %s\n", buildinfo.Version)
 		return nil
 	}
+	if o.recordEnv {
+		return recordEnv()
+	}
 	// With SIGPIPE handled, a write to a closed stdout fails with EPIPE
 	// instead of killing the client on the spot, which would leave the
 	// local jobs running: the run then cancels its jobs and exits as

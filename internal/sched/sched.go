@@ -93,6 +93,9 @@ type Config struct {
 	MemFree uint64
 	MaxLoad string
 	Nice    int
+	// Shell is the external shell that runs every job's command on every
+	// node (--shell, PARALLEL_SHELL); "" is the embedded shell.
+	Shell string
 	// Limit, when set, is asked before a job is sent to a node (--limit):
 	// 0 lets it go, anything else holds the node back and asks again.
 	// Nodes should then be sent nothing ahead (Node.Prefetch 0).

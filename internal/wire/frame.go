@@ -35,8 +35,9 @@ import (
 const Magic = "\x00concurr\x01"
 
 // Version is the protocol version. The agent announces it in Hello and the
-// client refuses an agent whose version differs.
-const Version = 1
+// client refuses an agent whose version differs. Version 2 added
+// Command.Shell: an agent that ignored it would run jobs in the wrong shell.
+const Version = 2
 
 // MaxFrame is the largest frame either side accepts, type byte included.
 const MaxFrame = 64 << 20

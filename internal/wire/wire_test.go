@@ -50,6 +50,7 @@ func TestRoundTrip(t *testing.T) {
 	}{
 		{"hello", &Hello{Version: Version, BuildID: "abc", OS: "linux", Arch: "amd64", Hostname: "h", Slots: 8, PID: 42}},
 		{"command", &Command{ID: 1, Template: []byte{1, 2, 3}, Env: []string{"A=b", "C="}, Workdir: "...", Host: "node1", Slots: 3}},
+		{"command with a shell", &Command{ID: 2, Template: []byte{1}, Host: "node2", Nice: -3, Shell: "/bin/bash"}},
 		{"input", &Input{Command: 1, Seq: 1 << 40, Args: []string{"", binary, "a b; rm -rf ~"}, Timeout: 1500}},
 		{"input without args", &Input{Command: 1, Seq: 2}},
 		{"output", &Output{Seq: 7, Stream: Stderr, Data: []byte(binary)}},
