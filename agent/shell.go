@@ -70,6 +70,8 @@ func externalScript(src string, file *syntax.File, program *template.Program, jo
 	}
 	var edits []edit
 	var stack []syntax.Node
+	var prelude []string
+	assigned := map[string]bool{}
 	syntax.Walk(file, func(n syntax.Node) bool {
 		if n == nil {
 			stack = stack[:len(stack)-1]
@@ -94,10 +96,19 @@ func externalScript(src string, file *syntax.File, program *template.Program, jo
 					text = strings.Join(quoted, " ")
 				}
 				edits = append(edits, edit{int(parent.Pos().Offset()), int(parent.End().Offset()), text})
+			case insideParam(stack):
+				// Within ${x:-...} no quoting holds every value in every
+				// shell (bash wants its single quotes paired there): the
+				// value goes in a plain variable, set before the command.
+				name := pe.Param.Value
+				if !assigned[name] {
+					assigned[name] = true
+					prelude = append(prelude, name+"="+template.ShellQuote(joined)+"; ")
+				}
+				edits = append(edits, edit{int(pe.Pos().Offset()), int(pe.End().Offset()), "${" + name + "}"})
 			default:
-				// Within double quotes among other text: escaped for
-				// them, and within ${...} for its closing brace too.
-				edits = append(edits, edit{int(pe.Pos().Offset()), int(pe.End().Offset()), escapeDouble(joined, insideParam(stack))})
+				// Within double quotes among other text: escaped for them.
+				edits = append(edits, edit{int(pe.Pos().Offset()), int(pe.End().Offset()), escapeDouble(joined)})
 			}
 		}
 		stack = append(stack, n)
@@ -108,6 +119,9 @@ func externalScript(src string, file *syntax.File, program *template.Program, jo
 	}
 	slices.SortFunc(edits, func(a, b edit) int { return a.from - b.from })
 	var b strings.Builder
+	for _, p := range prelude {
+		b.WriteString(p)
+	}
 	last := 0
 	for _, e := range edits {
 		if e.from < last {
@@ -147,16 +161,12 @@ func insideParam(stack []syntax.Node) bool {
 	return false
 }
 
-func escapeDouble(s string, brace bool) string {
+func escapeDouble(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
 		case '\\', '"', '$', '`':
 			b.WriteByte('\\')
-		case '}':
-			if brace {
-				b.WriteByte('\\')
-			}
 		}
 		b.WriteRune(r)
 	}
