@@ -40,6 +40,8 @@ type command struct {
 	// (see shell.go); shellErr says why this node cannot.
 	shell    string
 	shellErr error
+	// unsupported is what the embedded shell cannot run in the script.
+	unsupported error
 
 	// mayMakeFIFOs says whether the command's jobs may leave process
 	// substitutions' FIFOs for the slot to release (see fifo.go).
@@ -114,6 +116,9 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 	}
 	if c.dir, c.tempDir, err = workdir(s.cwd, m.Workdir); err != nil {
 		return nil, err
+	}
+	if c.file != nil && m.Shell == "" {
+		c.unsupported = unsupportedSyntax(c.file)
 	}
 	if m.Shell != "" {
 		if err := CheckShell(m.Shell); err != nil {
@@ -502,12 +507,19 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 		}
 		var err error
 		file, err = parseScript(src)
+		if err == nil && c.shell == "" {
+			err = unsupportedSyntax(file)
+		}
 		if err != nil {
 			// As a shell given bad syntax with -c: the message on stderr
 			// and status 2.
 			fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
 			return 2
 		}
+	}
+	if c.unsupported != nil {
+		fmt.Fprintf(&j.stderr, "concurr: %v\n", c.unsupported)
+		return 2
 	}
 	sl.env.reset(j.values[:0])
 	sl.env.setJobVars(c.tmpPrefix, j.seq, sl.name)

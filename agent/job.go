@@ -254,6 +254,9 @@ func beforeCall(ctx context.Context, args []string) ([]string, error) {
 		j.stderr.flush()
 	}
 	args = bashBuiltin(ctx, args)
+	if args[0] == "read" {
+		return bashRead(args)
+	}
 	if args[0] == "kill" {
 		hc := interp.HandlerCtx(ctx)
 		if path, err := interp.LookPathDir(hc.Dir, hc.Env, "kill"); err == nil {
