@@ -79,7 +79,7 @@ func stderrWords(stderr string) []string {
 			continue
 		}
 		line = bashPrefix.ReplaceAllString(line, "")
-		words = append(words, strings.Fields(line+" .")[0])
+		words = append(words, strings.Fields(line + " .")[0])
 	}
 	return words
 }
