@@ -93,6 +93,8 @@ type Config struct {
 	MemFree uint64
 	MaxLoad string
 	Nice    int
+	// Terminal gives jobs the terminal on stdin (--tty; see wire.Command).
+	Terminal bool
 	// Limit, when set, is asked before a job is sent to a node (--limit):
 	// 0 lets it go, anything else holds the node back and asks again.
 	// Nodes should then be sent nothing ahead (Node.Prefetch 0).

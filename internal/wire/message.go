@@ -39,6 +39,9 @@ type Command struct {
 	MemFree uint64
 	MaxLoad string
 	Nice    int64
+	// Terminal gives jobs the agent's terminal on stdin (--tty), in the
+	// agent's process group, instead of /dev/null.
+	Terminal bool
 }
 
 // Input is one job for a command.
@@ -139,7 +142,8 @@ func (m *Command) AppendTo(b []byte) []byte {
 	b = varbin.AppendUvarint(b, m.Slots)
 	b = varbin.AppendUvarint(b, m.MemFree)
 	b = varbin.AppendString(b, m.MaxLoad)
-	return varbin.AppendVarint(b, m.Nice)
+	b = varbin.AppendVarint(b, m.Nice)
+	return varbin.AppendBool(b, m.Terminal)
 }
 
 func (m *Input) AppendTo(b []byte) []byte {
@@ -214,7 +218,7 @@ func Decode(f Frame) (Message, error) {
 			Hostname: d.String(), Slots: d.Uvarint(), PID: d.Uvarint()}
 	case TypeCommand:
 		m = &Command{ID: d.Uvarint(), Template: d.Bytes(), Env: d.Strings(), Workdir: d.String(), Host: d.String(), Slots: d.Uvarint(),
-			MemFree: d.Uvarint(), MaxLoad: d.String(), Nice: d.Varint()}
+			MemFree: d.Uvarint(), MaxLoad: d.String(), Nice: d.Varint(), Terminal: d.Bool()}
 	case TypeInput:
 		m = &Input{Command: d.Uvarint(), Seq: d.Uvarint(), Args: d.Strings(), Timeout: d.Uvarint()}
 	case TypeOutput:
