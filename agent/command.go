@@ -42,6 +42,10 @@ type command struct {
 	shellErr error
 	// unsupported is what the embedded shell cannot run in the script.
 	unsupported error
+	// terminal gives jobs the terminal on stdin (--tty), and keeps their
+	// processes in the agent's process group, which is the terminal's
+	// foreground group, so that reading it does not stop them.
+	terminal bool
 
 	// mayMakeFIFOs says whether the command's jobs may leave process
 	// substitutions' FIFOs for the slot to release (see fifo.go).
@@ -111,6 +115,10 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 		return nil, err
 	}
 	c.nice = m.Nice
+	if m.Terminal {
+		c.terminal = true
+		keepInterruptsForJobs()
+	}
 	if c.niceCmd, err = findNice(m.Nice); err != nil {
 		return nil, err
 	}
@@ -298,7 +306,7 @@ func (sl *slot) endSession() {
 func (c *command) runSlot() {
 	sl := &slot{c: c, env: jobEnviron{parent: c.env}}
 	var err error
-	sl.devnull, err = os.Open(os.DevNull)
+	sl.devnull, err = openJobStdin(c.terminal)
 	if err == nil {
 		defer sl.devnull.Close()
 		handlers := []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{bashMiddleware, execMiddleware}

@@ -107,6 +107,7 @@ func execExternal(ctx context.Context, args []string) error {
 		cmd.Stdout = stdout
 		cmd.Stderr = stderr
 		cmd.SysProcAttr = j.cgroup.sysProcAttr()
+		j.onTerminal(cmd.SysProcAttr)
 		// The job kills its process groups itself; the context only bounds
 		// how long Wait reads pipes that escaped processes hold.
 		cmd.Cancel = func() error { return os.ErrProcessDone }
@@ -129,7 +130,7 @@ func execExternal(ctx context.Context, args []string) error {
 	if err != nil {
 		return startFailed(hc.Stderr, name, err)
 	}
-	j.addGroup(cmd.Process.Pid)
+	j.addStarted(cmd.Process.Pid)
 	err = cmd.Wait()
 	var exitErr *exec.ExitError
 	switch {

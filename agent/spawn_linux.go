@@ -122,6 +122,7 @@ func spawnDirect(ctx context.Context, j *job, path string, args, env []string, d
 		Sys:   &sys,
 	}
 	j.cgroup.setProcAttr(&sys)
+	j.onTerminal(&sys)
 	var pid int
 	err := retryTextBusy(func() (err error) {
 		pid, err = syscall.ForkExec(path, args, attr)
@@ -137,7 +138,7 @@ func spawnDirect(ctx context.Context, j *job, path string, args, env []string, d
 		closeAll()
 		return 0, &os.PathError{Op: "fork/exec", Path: path, Err: err}
 	}
-	j.addGroup(pid)
+	j.addStarted(pid)
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		// Cannot happen for our own unreaped child; wait without reading

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -139,3 +140,50 @@ func (j *job) setInputName(path string) {
 	}
 	j.args = append([]string{path}, j.args[1:]...)
 }
+
+// openJobStdin opens what a slot's jobs read without an input stream:
+// /dev/null, or with --tty the controlling terminal. Without a terminal to
+// open, --tty jobs read /dev/null, as GNU Parallel's do.
+func openJobStdin(terminal bool) (*os.File, error) {
+	if terminal {
+		if f, err := os.Open("/dev/tty"); err == nil {
+			return f, nil
+		}
+	}
+	return os.Open(os.DevNull)
+}
+
+// onTerminal keeps a --tty job's process in the agent's process group, the
+// terminal's foreground group: in a group of its own it would be stopped
+// (SIGTTIN) as soon as it read the terminal.
+func (j *job) onTerminal(attr *syscall.SysProcAttr) {
+	if j.cmd.terminal {
+		attr.Setpgid = false
+	}
+}
+
+// addStarted records a process the job started. Most lead a process group
+// of their own; a --tty job's share the agent's, which the job must not
+// signal, so the process alone is recorded: addGroup's kill(-g) of its
+// negated PID signals that one process, as GNU Parallel can signal only
+// its --tty jobs' own processes too.
+func (j *job) addStarted(pid int) {
+	if j.cmd.terminal {
+		j.addGroup(-pid)
+		return
+	}
+	j.addGroup(pid)
+}
+
+// keepInterruptsForJobs makes the agent outlive a Ctrl-C at the terminal,
+// whose foreground group it shares with --tty jobs: the jobs get the
+// SIGINT, and the client, which gets it too, ends the run through the
+// protocol. The signal is caught, not ignored, so that the jobs' commands
+// are born with its default action.
+func keepInterruptsForJobs() {
+	interruptsOnce.Do(func() {
+		signal.Notify(make(chan os.Signal, 1), os.Interrupt)
+	})
+}
+
+var interruptsOnce sync.Once

@@ -186,8 +186,14 @@ func copyRange(w io.Writer, path string, offset, length int64) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	buf := make([]byte, min(length, 1<<20))
 	var total int64
+	if out, ok := w.(*os.File); ok {
+		var err error
+		if total, err = sendRange(out, f, offset, length); err != nil || total == length {
+			return total, err
+		}
+	}
+	buf := make([]byte, min(length-total, 1<<20))
 	for total < length {
 		n, err := f.ReadAt(buf[:min(int64(len(buf)), length-total)], offset+total)
 		if n > 0 {

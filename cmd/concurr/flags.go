@@ -92,6 +92,7 @@ type options struct {
 	roundRobin     bool      // --round-robin
 	cat, fifo, tee bool      // --cat, --fifo, --tee
 	groupBy        string    // --group-by
+	tty, openTTY   bool      // --tty, --open-tty: jobs read the terminal
 
 	// Options users reach for from GNU Parallel.
 	csv         bool          // --csv
@@ -317,6 +318,8 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"fifo"}, group: "--pipe", help: "with --pipe, give each job its block through a named pipe named by {}", bind: boolean(&o.fifo)},
 		{long: []string{"tee"}, group: "--pipe", help: "with --pipe, give every job (of ::: arguments) the whole input", bind: boolean(&o.tee)},
 		{long: []string{"group-by", "groupby"}, group: "--pipe", arg: "COL", help: "with --pipe, records are runs of lines with the same value in column COL (number or --header name)", bind: str(&o.groupBy, "")},
+		{long: []string{"tty"}, group: "Job control", help: "give jobs the terminal on stdin, for interactive commands; implies -j1 and -u unless given", bind: boolean(&o.tty)},
+		{long: []string{"open-tty"}, group: "Job control", short: "o", help: "as --tty, without implying -j1 and -u", bind: boolean(&o.openTTY)},
 		{long: []string{"csv"}, group: "Input", help: "read input records as CSV (RFC 4180), fields split at --colsep (default ,)", bind: boolean(&o.csv)},
 		{long: []string{"L"}, group: "Input", arg: "N", help: "N input lines per job, a line ending in a blank going on with the next (as -N, repeating words); with --pipe, records of N lines", bind: str(&o.maxLinesCtx, "")},
 		{long: []string{"max-lines"}, group: "Input", short: "l", arg: "[N]", optional: true, numeric: true, help: "N input lines per job (default 1), a line ending in a blank going on with the next (as -n)",

@@ -62,6 +62,7 @@ func planNodeLimits(o *options, cfg *sched.Config, stdout, stderr io.Writer, say
 		return usagef("niceness goes from -20 (most favourable) to 19", "bad --nice value %d", o.nice)
 	}
 	cfg.Nice = o.nice
+	cfg.Terminal = o.terminalJobs()
 	return nil
 }
 

@@ -43,8 +43,14 @@ func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *m
 	setClientMemoryLimit(remote)
 	for i, h := range hosts {
 		n := sched.Node{Name: h.String(), Slots: slotsFunc(v.jobs, h.Slots)}
+		if o.terminalJobs() && !h.Local {
+			return remoteTerminalError(h.String())
+		}
 		if h.Local {
 			n.Dial = dialLocal
+			if o.terminalJobs() {
+				n.Dial = dialLocalOnTerminal
+			}
 			// As much as a remote node's: the agent is a process of its own,
 			// and jobs sent ahead save a round trip through its pipes.
 			n.Local = true
@@ -152,6 +158,18 @@ var localAgents struct {
 // stdin then reaches EOF, and the agent kills every job it runs, as a
 // remote agent does when its SSH session ends.
 func dialLocal(ctx context.Context) (*sched.Conn, error) {
+	return startLocalAgent(ctx, false)
+}
+
+// dialLocalOnTerminal starts the local agent for --tty: in the terminal's
+// foreground process group, this one, where its jobs may read the
+// terminal without being stopped by SIGTTIN; a Ctrl-C there reaches them
+// too, as it reaches GNU Parallel's --tty jobs.
+func dialLocalOnTerminal(ctx context.Context) (*sched.Conn, error) {
+	return startLocalAgent(ctx, true)
+}
+
+func startLocalAgent(ctx context.Context, onTerminal bool) (*sched.Conn, error) {
 	// Linux's /proc/self/exe is this very binary even when its file has
 	// been replaced or removed since the run began.
 	self := "/proc/self/exe"
@@ -170,7 +188,7 @@ func dialLocal(ctx context.Context) (*sched.Conn, error) {
 	// A process group of its own, so that a Ctrl-C at the terminal
 	// reaches the client alone, which then cancels the jobs through the
 	// protocol and waits for their results.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !onTerminal}
 	toAgent, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("start the local agent: %w", err)

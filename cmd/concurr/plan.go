@@ -48,6 +48,9 @@ func (p *runPlan) close() {
 // plan checks the whole command line and prepares the run. Every usage
 // error is found here, before any job starts.
 func plan(o *options, rest []string, stdin io.Reader, stdout, stderr io.Writer, say *messages) (_ *runPlan, err error) {
+	if err := planTerminal(o); err != nil {
+		return nil, err
+	}
 	values, err := parseValues(o)
 	if err != nil {
 		return nil, err

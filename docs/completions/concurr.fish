@@ -105,6 +105,8 @@ complete -c concurr -l cat -d 'with --pipe, give each job its block as a tempora
 complete -c concurr -l fifo -d 'with --pipe, give each job its block through a named pipe named by {}'
 complete -c concurr -l tee -d 'with --pipe, give every job (of ::: arguments) the whole input'
 complete -c concurr -l group-by -l groupby -x -d 'with --pipe, records are runs of lines with the same value in column COL (number or --header name)'
+complete -c concurr -l tty -d 'give jobs the terminal on stdin, for interactive commands; implies -j1 and -u unless given'
+complete -c concurr -s o -l open-tty -d 'as --tty, without implying -j1 and -u'
 complete -c concurr -l csv -d 'read input records as CSV (RFC 4180), fields split at --colsep (default ,)'
 complete -c concurr -s L -x -d 'N input lines per job, a line ending in a blank going on with the next (as -N, repeating words); with --pipe, records of N lines'
 complete -c concurr -s l -l max-lines -d 'N input lines per job (default 1), a line ending in a blank going on with the next (as -n)'

@@ -141,7 +141,8 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn, rejoin bool) (l
 
 	err := conn.Send(&wire.Command{ID: 1, Template: r.template, Env: r.cfg.Env,
 		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(nr.slots),
-		MemFree: r.cfg.MemFree, MaxLoad: r.cfg.MaxLoad, Nice: int64(r.cfg.Nice), Shell: r.cfg.Shell}, true)
+		MemFree: r.cfg.MemFree, MaxLoad: r.cfg.MaxLoad, Nice: int64(r.cfg.Nice), Shell: r.cfg.Shell,
+		Terminal: r.cfg.Terminal}, true)
 	if errors.Is(err, wire.ErrFrameTooLarge) {
 		// Nothing was sent, and no node could take it: the run cannot go on.
 		r.fail(fmt.Errorf("the command with its environment is too large to send to any host: %w", err))

@@ -96,6 +96,8 @@ type Config struct {
 	// Shell is the external shell that runs every job's command on every
 	// node (--shell, PARALLEL_SHELL); "" is the embedded shell.
 	Shell string
+	// Terminal gives jobs the terminal on stdin (--tty; see wire.Command).
+	Terminal bool
 	// Limit, when set, is asked before a job is sent to a node (--limit):
 	// 0 lets it go, anything else holds the node back and asks again.
 	// Nodes should then be sent nothing ahead (Node.Prefetch 0).

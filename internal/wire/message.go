@@ -42,6 +42,9 @@ type Command struct {
 	// Shell, when set, is the external shell that runs each job's command
 	// (--shell, PARALLEL_SHELL) instead of the embedded one.
 	Shell string
+	// Terminal gives jobs the agent's terminal on stdin (--tty), in the
+	// agent's process group, instead of /dev/null.
+	Terminal bool
 }
 
 // Input is one job for a command.
@@ -143,7 +146,8 @@ func (m *Command) AppendTo(b []byte) []byte {
 	b = varbin.AppendUvarint(b, m.MemFree)
 	b = varbin.AppendString(b, m.MaxLoad)
 	b = varbin.AppendVarint(b, m.Nice)
-	return varbin.AppendString(b, m.Shell)
+	b = varbin.AppendString(b, m.Shell)
+	return varbin.AppendBool(b, m.Terminal)
 }
 
 func (m *Input) AppendTo(b []byte) []byte {
@@ -218,7 +222,7 @@ func Decode(f Frame) (Message, error) {
 			Hostname: d.String(), Slots: d.Uvarint(), PID: d.Uvarint()}
 	case TypeCommand:
 		m = &Command{ID: d.Uvarint(), Template: d.Bytes(), Env: d.Strings(), Workdir: d.String(), Host: d.String(), Slots: d.Uvarint(),
-			MemFree: d.Uvarint(), MaxLoad: d.String(), Nice: d.Varint(), Shell: d.String()}
+			MemFree: d.Uvarint(), MaxLoad: d.String(), Nice: d.Varint(), Shell: d.String(), Terminal: d.Bool()}
 	case TypeInput:
 		m = &Input{Command: d.Uvarint(), Seq: d.Uvarint(), Args: d.Strings(), Timeout: d.Uvarint()}
 	case TypeOutput:
