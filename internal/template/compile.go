@@ -132,7 +132,7 @@ func compileShell(text string, words []string, r *recognizer, opts Options) (*co
 	}
 	c := &compiler{src: src, r: r, mode: opts.Mode}
 	if err := c.run(); err != nil {
-		return nil, fmt.Errorf("template %q: %w", text, err)
+		return nil, fmt.Errorf("template %q: %w", text, atTemplatePosition(text, err))
 	}
 	if c.nRefs == 0 {
 		// No replacement string: the arguments go at the end.
@@ -153,7 +153,7 @@ func compileShell(text string, words []string, r *recognizer, opts Options) (*co
 		script = (&Program{Raw: rawParts}).RawScript(Job{Seq: 1, Slot: 1, Args: []string{"x"}})
 	}
 	if err := checkSyntax(script); err != nil {
-		return nil, fmt.Errorf("template %q: %w", text, err)
+		return nil, fmt.Errorf("template %q: %w", text, atTemplatePosition(text, err))
 	}
 	if raw {
 		script = ""
@@ -206,6 +206,22 @@ func checkSyntax(script string) error {
 		}
 	}
 	return err
+}
+
+// atTemplatePosition gives a syntax error the line and column where the
+// user's own template breaks, as a shell would name them. The script that
+// runs has replacement strings rewritten, so its columns are not the
+// user's; the template itself parses the same way, since a replacement
+// string is a plain word to the shell. Where the template alone parses
+// (a replacement string that is itself shell syntax, as -I ')' makes one),
+// err stays as it is.
+func atTemplatePosition(text string, err error) error {
+	_, perr := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(text), "")
+	var pe syntax.ParseError
+	if !errors.As(perr, &pe) {
+		return err
+	}
+	return fmt.Errorf("line %d, column %d: %s", pe.Pos.Line(), pe.Pos.Col(), pe.Text)
 }
 
 // valueKey identifies a replacement value; occurrences with equal keys share

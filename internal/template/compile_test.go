@@ -107,9 +107,11 @@ func TestCompileErrors(t *testing.T) {
 		opts  Options
 		want  string
 	}{
-		{"open quote", []string{"echo 'a"}, Options{}, "template \"echo 'a\": reached EOF without closing quote `'`"},
-		{"open double quote", []string{`echo "{}`}, Options{}, "template \"echo \\\"{}\": reached EOF without closing quote `\"`"},
-		{"bad syntax", []string{"echo {} |"}, Options{}, "template \"echo {} |\": `|` must be followed by a statement"},
+		{"open quote", []string{"echo 'a"}, Options{}, "template \"echo 'a\": line 1, column 6: reached EOF without closing quote `'`"},
+		{"open double quote", []string{`echo "{}`}, Options{}, "template \"echo \\\"{}\": line 1, column 6: reached EOF without closing quote `\"`"},
+		{"bad syntax", []string{"echo {} |"}, Options{}, "template \"echo {} |\": line 1, column 9: `|` must be followed by a statement"},
+		{"second line", []string{"echo {}\nif true; then echo"}, Options{}, "template \"echo {}\\nif true; then echo\": line 2, column 1: `if` statement must end with `fi`"},
+		{"the user's columns, not the script's", []string{"echo {} {} )"}, Options{}, "template \"echo {} {} )\": line 1, column 12: a command can only contain words and redirects; encountered `)`"},
 		{"position beyond", []string{"echo {3}"}, Options{Positions: 2}, `template "echo {3}": {3}: there are only 2 argument positions: use {1} to {2}, or {-1} to {-2}`},
 		{"negative position beyond", []string{"echo {-2.}"}, Options{Positions: 1}, `template "echo {-2.}": {-2.}: there is only 1 argument position, so use {1} or {-1}`},
 		{"position zero", []string{"echo {0}"}, Options{}, `template "echo {0}": {0}: positions count from 1 (or from -1 at the end)`},
