@@ -94,7 +94,9 @@ type Config struct {
 	MaxLoad string
 	Nice    int
 	// Limit, when set, is asked before a job is sent to a node (--limit):
-	// 0 lets it go, anything else holds the node back and asks again.
+	// 0 lets it go, anything else holds the node back and asks again, and
+	// 2 also kills the youngest job running there, which goes back to the
+	// queue. While the node's slots are all busy it is asked too, for 2.
 	// Nodes should then be sent nothing ahead (Node.Prefetch 0).
 	Limit func(ctx context.Context, host string) int
 
@@ -181,8 +183,6 @@ type run struct {
 	refusal   error      // the last node's refusal of the command, if one refused
 	refusing  int        // nodes that refused the command
 	lastStart time.Time
-
-	limitWarnOnce sync.Once
 }
 
 // Run runs every job from src on the nodes and reports how it went. It
