@@ -29,6 +29,22 @@ type Host struct {
 	// Command is the exec:// transport's local command, as written: its
 	// stdin and stdout must be a shell on the node.
 	Command string
+
+	// Login is the login as written when it is an ssh command line, as in
+	// -S 'ssh -p 2222 user@host', for messages and {host}; "" otherwise.
+	Login string
+	// SSHCommand is that command line's program and options, without the
+	// destination, for the system's ssh client.
+	SSHCommand []string
+	// SSHBuiltin says that the built-in client honours every option of
+	// SSHCommand, through User, Port, SSHOptions and SSHConfigFile;
+	// otherwise the node is reached by running SSHCommand.
+	SSHBuiltin bool
+	// SSHOptions are SSHCommand's options as ssh_config lines ("IdentityFile
+	// key", "ProxyJump bastion"), which win over the config files.
+	SSHOptions []string
+	// SSHConfigFile is SSHCommand's -F, "" when it has none.
+	SSHConfigFile string
 }
 
 // Transports are the schemes a host may be written with, as in
@@ -56,6 +72,9 @@ func (h Host) target() string {
 func (h Host) String() string {
 	if h.Local {
 		return ":"
+	}
+	if h.Login != "" {
+		return h.Login
 	}
 	if h.Transport != "" {
 		return h.Transport + "://" + h.target()
@@ -94,11 +113,20 @@ func ParseSSHLogins(specs []string) ([]Host, error) {
 	var hosts []Host
 	for _, spec := range specs {
 		spec, command := cutExecLogin(spec)
+		commandLines := strings.ContainsAny(spec, " \t")
+		if commandLines {
+			// As GNU Parallel: in ssh command lines, ",," and "\," are a
+			// comma, as in -S 'ssh -J jump1,,jump2 host'.
+			spec = strings.NewReplacer(`\,`, "\x00", ",,", "\x00").Replace(spec)
+		}
 		items, err := splitTopLevel(spec)
 		if err != nil {
 			return nil, fmt.Errorf("host spec %q: %w", spec, err)
 		}
 		for _, item := range items {
+			if commandLines {
+				item = strings.ReplaceAll(item, "\x00", ",")
+			}
 			item = strings.TrimSpace(item)
 			if item == "" {
 				continue
@@ -430,6 +458,9 @@ func parseLogin(item string) ([]Host, error) {
 		h.Slots = n
 		rest = rest[i+1:]
 	}
+	if strings.ContainsAny(rest, " \t") {
+		return parseSSHCommandLogin(h, rest)
+	}
 	if scheme, target, ok := strings.Cut(rest, "://"); ok && scheme != "ssh" {
 		if _, known := transportTarget[scheme]; !known {
 			return nil, fmt.Errorf("unknown transport %q: want one of %s", scheme+"://", strings.Join(Transports, ", "))
@@ -603,4 +634,225 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// sshFlags are OpenSSH's options without an argument, and sshArgOptions
+// those with one.
+const (
+	sshFlags      = "46AaCfGgKkMNnqsTtVvXxYy"
+	sshArgOptions = "BbcDEeFIiJLlmOoPpQRSWw"
+)
+
+// builtinSSHFlags are the flags the built-in client honours: it never
+// forwards X11 or the agent (-x, -a), never allocates a terminal (-T),
+// reads its jobs' stdin itself (-n), and its compression (-C), quietness
+// (-q) and verbosity (-v) change nothing about where or how it connects.
+const builtinSSHFlags = "aCnqTvx"
+
+// builtinSSHConfigKeys are the -o keys the built-in client reads, and
+// those it may take without changing the connection.
+var builtinSSHConfigKeys = []string{
+	"HostName", "User", "Port", "IdentityFile", "IdentitiesOnly", "StrictHostKeyChecking",
+	"UserKnownHostsFile", "HostKeyAlias", "ConnectTimeout", "ServerAliveInterval",
+	"ServerAliveCountMax", "ProxyJump", "ProxyCommand",
+	"BatchMode", "Compression", "LogLevel", "ControlMaster", "ControlPath", "ControlPersist",
+	"ForwardAgent", "ForwardX11", "RequestTTY", "PasswordAuthentication",
+	"KbdInteractiveAuthentication", "ChallengeResponseAuthentication", "CheckHostIP",
+}
+
+// parseSSHCommandLogin parses a login written as an ssh command line, as
+// GNU Parallel takes one: "ssh -p 2222 user@host" or "/usr/bin/ssh -i key
+// host", the destination last. The options of an ssh command are read for
+// the built-in client where it honours them all; any other program, or an
+// option it does not honour, has the node reached by running the command
+// itself (ssh's through the system client, another's through exec://).
+func parseSSHCommandLogin(h Host, text string) ([]Host, error) {
+	words, err := splitCommandLine(text)
+	if err != nil {
+		return nil, err
+	}
+	if len(words) < 2 {
+		return nil, errors.New("an ssh command line needs a program and a host, as in 'ssh -p 2222 host'")
+	}
+	dest := words[len(words)-1]
+	h.SSHCommand = words[:len(words)-1]
+	program := h.SSHCommand[0]
+	if program[strings.LastIndexByte(program, '/')+1:] != "ssh" {
+		// Not ssh: its options are its own, and it is run as GNU Parallel
+		// runs it, with the destination and then the command, here the
+		// shell that starts the agent.
+		h.Transport, h.Command = "exec", text+" /bin/sh"
+		h.Login, h.Spec = text, text
+		h.SSHCommand = nil
+		if h.Slots != 0 {
+			h.Spec = strconv.Itoa(h.Slots) + "/" + text
+		}
+		return []Host{h}, nil
+	}
+	if strings.HasPrefix(dest, "-") {
+		return nil, fmt.Errorf("ssh command line %q ends with an option: put the host last", text)
+	}
+	user, port := "", 0
+	builtin := true
+	args := h.SSHCommand[1:]
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			return nil, fmt.Errorf("ssh command line %q: %q before the host: a login runs no command of its own", text, a)
+		}
+		for k := 1; k < len(a); k++ {
+			c := a[k]
+			switch {
+			case strings.IndexByte(sshFlags, c) >= 0:
+				if strings.IndexByte(builtinSSHFlags, c) < 0 {
+					builtin = false
+				}
+				continue
+			case strings.IndexByte(sshArgOptions, c) < 0:
+				return nil, fmt.Errorf("ssh command line %q: unknown option -%c", text, c)
+			}
+			value := a[k+1:]
+			if value == "" {
+				i++
+				if i == len(args) {
+					return nil, fmt.Errorf("ssh command line %q: -%c needs a value", text, c)
+				}
+				value = args[i]
+			}
+			switch c {
+			case 'p':
+				p, err := strconv.Atoi(value)
+				if err != nil || p < 1 || p > 65535 {
+					return nil, fmt.Errorf("ssh command line %q: bad port %q", text, value)
+				}
+				if port == 0 {
+					port = p // as ssh, the first -p wins
+				}
+			case 'l':
+				if user == "" {
+					user = value
+				}
+			case 'i':
+				h.SSHOptions = append(h.SSHOptions, "IdentityFile "+value)
+			case 'J':
+				h.SSHOptions = append(h.SSHOptions, "ProxyJump "+value)
+			case 'F':
+				h.SSHConfigFile = value
+			case 'o':
+				key, val := configOption(value)
+				if key == "" || val == "" {
+					return nil, fmt.Errorf("ssh command line %q: bad -o %q: want -o Key=Value", text, value)
+				}
+				known := false
+				for _, k := range builtinSSHConfigKeys {
+					if strings.EqualFold(k, key) {
+						known = true
+						break
+					}
+				}
+				if !known {
+					builtin = false
+				}
+				h.SSHOptions = append(h.SSHOptions, key+" "+val)
+			default:
+				builtin = false
+			}
+			break
+		}
+	}
+	if strings.ContainsAny(dest, "\n\r\x00") {
+		return nil, errors.New("ssh command line spans lines")
+	}
+	dest = strings.TrimPrefix(dest, "ssh://")
+	hosts, err := parseLogin(dest)
+	if err != nil {
+		return nil, fmt.Errorf("ssh command line %q: %w", text, err)
+	}
+	for i := range hosts {
+		n := &hosts[i]
+		if n.Local || n.Transport != "" {
+			return nil, fmt.Errorf("ssh command line %q: want a host last, as in ssh -p 2222 user@host", text)
+		}
+		if len(hosts) > 1 {
+			// node[1-3] expanded: each login names its own host.
+			n.Login = strings.Join(h.SSHCommand, " ") + " " + n.String()
+		} else {
+			n.Login = text
+		}
+		if n.User == "" {
+			n.User = user
+		}
+		if n.Port == 0 {
+			n.Port = port
+		}
+		n.Slots = h.Slots
+		n.SSHCommand, n.SSHOptions, n.SSHConfigFile, n.SSHBuiltin = h.SSHCommand, h.SSHOptions, h.SSHConfigFile, builtin
+		n.Spec = n.Login
+		if h.Slots != 0 {
+			n.Spec = strconv.Itoa(h.Slots) + "/" + n.Login
+		}
+	}
+	return hosts, nil
+}
+
+// configOption splits an -o value, "Key=Value" or "Key Value", as ssh does.
+func configOption(s string) (key, value string) {
+	s = strings.TrimSpace(s)
+	end := strings.IndexAny(s, " \t=")
+	if end < 0 {
+		return s, ""
+	}
+	key, rest := s[:end], strings.TrimLeft(s[end:], " \t")
+	rest = strings.TrimPrefix(rest, "=")
+	return key, strings.TrimSpace(rest)
+}
+
+// splitCommandLine splits a command line into words as sh would, with
+// single and double quotes and backslashes, but without expansions.
+func splitCommandLine(s string) ([]string, error) {
+	var words []string
+	var b strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t':
+			if inWord {
+				words = append(words, b.String())
+				b.Reset()
+				inWord = false
+			}
+		case c == '\'':
+			end := strings.IndexByte(s[i+1:], '\'')
+			if end < 0 {
+				return nil, errors.New("unterminated ' in ssh command line")
+			}
+			b.WriteString(s[i+1 : i+1+end])
+			i += end + 1
+			inWord = true
+		case c == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`"\$`+"`", s[i+1]) >= 0 {
+					i++
+				}
+				b.WriteByte(s[i])
+			}
+			if i == len(s) {
+				return nil, errors.New(`unterminated " in ssh command line`)
+			}
+			inWord = true
+		case c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+			inWord = true
+		default:
+			b.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, b.String())
+	}
+	return words, nil
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -43,7 +44,6 @@ func TestParseSSHLogins(t *testing.T) {
 		{name: "reversed range", specs: []string{"n[3-1]"}, err: "bad range"},
 		{name: "letters in range", specs: []string{"n[a-c]"}, err: "bad range"},
 		{name: "huge range", specs: []string{"n[1-999999999]"}, err: "more than"},
-		{name: "spaces", specs: []string{"ssh -p 22 host"}, err: "want [N/]"},
 		{name: "ssh scheme", specs: []string{"2/ssh://u@h:22"}, want: []Host{{Spec: "2/u@h:22", Slots: 2, User: "u", Name: "h", Port: 22}}},
 		{name: "srun", specs: []string{"srun://n1"}, want: []Host{{Spec: "srun://n1", Name: "n1", Transport: "srun"}}},
 		{name: "srun range with slots", specs: []string{"4/srun://n[1-2],x"}, want: []Host{
@@ -213,7 +213,7 @@ func FuzzParseSSHLogins(f *testing.F) {
 				// possible; anything else must parse back.
 				t.Fatalf("%q from %q does not parse: %v", h.Spec, spec, err)
 			}
-			if len(again) != 1 || again[0] != h {
+			if len(again) != 1 || !reflect.DeepEqual(again[0], h) {
 				t.Fatalf("%q from %q parses to %+v", h.Spec, spec, again)
 			}
 		}
@@ -247,6 +247,69 @@ func TestStripComment(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := stripComment(tt.line); got != tt.want {
 				t.Errorf("stripComment(%q) = %q, want %q", tt.line, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSSHCommandLogins covers logins written as ssh command lines, as GNU
+// Parallel takes them.
+func TestSSHCommandLogins(t *testing.T) {
+	sshHost := func(login, name, user string, port int, command []string, builtin bool, options []string) Host {
+		return Host{Spec: login, Login: login, Name: name, User: user, Port: port, SSHCommand: command, SSHBuiltin: builtin, SSHOptions: options}
+	}
+	withSlots := func(h Host, n int) Host {
+		h.Slots = n
+		h.Spec = strconv.Itoa(n) + "/" + h.Spec
+		return h
+	}
+	withConfig := sshHost("ssh -F cfg h", "h", "", 0, []string{"ssh", "-F", "cfg"}, true, nil)
+	withConfig.SSHConfigFile = "cfg"
+	tests := []struct {
+		name string
+		spec string
+		want []Host
+		err  string
+	}{
+		{name: "port and user", spec: "ssh -p 2222 -l ops node1",
+			want: []Host{sshHost("ssh -p 2222 -l ops node1", "node1", "ops", 2222, []string{"ssh", "-p", "2222", "-l", "ops"}, true, nil)}},
+		{name: "slots, path, identity, jump with GNU's doubled comma", spec: "4//usr/bin/ssh -i 'my key' -J a,,b -oUser=x -qC u@h",
+			want: []Host{withSlots(sshHost("/usr/bin/ssh -i 'my key' -J a,b -oUser=x -qC u@h", "h", "u", 0,
+				[]string{"/usr/bin/ssh", "-i", "my key", "-J", "a,b", "-oUser=x", "-qC"}, true,
+				[]string{"IdentityFile my key", "ProxyJump a,b", "User x"}), 4)}},
+		{name: "-F is the host's config", spec: "ssh -F cfg h", want: []Host{withConfig}},
+		{name: "an option the built-in client lacks", spec: "ssh -A -p 22 h",
+			want: []Host{sshHost("ssh -A -p 22 h", "h", "", 22, []string{"ssh", "-A", "-p", "22"}, false, nil)}},
+		{name: "an -o key the built-in client lacks", spec: "ssh -o Tunnel=yes h",
+			want: []Host{sshHost("ssh -o Tunnel=yes h", "h", "", 0, []string{"ssh", "-o", "Tunnel=yes"}, false, []string{"Tunnel yes"})}},
+		{name: "another program goes through exec://", spec: "2/myssh -x h",
+			want: []Host{{Spec: "2/myssh -x h", Login: "myssh -x h", Slots: 2, Transport: "exec", Command: "myssh -x h /bin/sh"}}},
+		{name: "beside a plain login", spec: "a,ssh -p 2 b",
+			want: []Host{{Spec: "a", Name: "a"}, sshHost("ssh -p 2 b", "b", "", 2, []string{"ssh", "-p", "2"}, true, nil)}},
+		{name: "ranges expand", spec: "ssh -p 2 n[1-2]", want: []Host{
+			sshHost("ssh -p 2 n1", "n1", "", 2, []string{"ssh", "-p", "2"}, true, nil),
+			sshHost("ssh -p 2 n2", "n2", "", 2, []string{"ssh", "-p", "2"}, true, nil)}},
+		{name: "no host", spec: "ssh -p 2222", err: "-p needs a value"},
+		{name: "a value missing", spec: "ssh h -p", err: "ends with an option"},
+		{name: "a command after the host", spec: "ssh h uptime", err: "before the host"},
+		{name: "bad port", spec: "ssh -p x h", err: "bad port"},
+		{name: "unknown option", spec: "ssh -Z h", err: "unknown option -Z"},
+		{name: "unterminated quote", spec: "ssh -i 'k h", err: "unterminated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseSSHLogins([]string{tt.spec})
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one holding %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
 	}

@@ -80,8 +80,8 @@ var configCache struct {
 }
 
 // cachedSSHConfig is loadSSHConfig through configCache.
-func cachedSSHConfig(path, home string) (*sshConfig, error) {
-	key := path + "\x00" + home
+func cachedSSHConfig(path, home, login string) (*sshConfig, error) {
+	key := path + "\x00" + home + "\x00" + login
 	for _, p := range []string{path, filepath.Join(home, ".ssh", "config"), "/etc/ssh/ssh_config"} {
 		if info, err := os.Stat(p); err == nil {
 			key += fmt.Sprintf("\x00%d:%d", info.Size(), info.ModTime().UnixNano())
@@ -95,6 +95,10 @@ func cachedSSHConfig(path, home string) (*sshConfig, error) {
 	c, err := loadSSHConfig(path, home)
 	if err != nil {
 		return nil, err
+	}
+	if login != "" {
+		// A login's own options come first, as ssh's command line does.
+		c.files = append([]configFile{{path: "the login's ssh options", dir: filepath.Join(home, ".ssh"), data: []byte(login)}}, c.files...)
 	}
 	if configCache.m == nil {
 		configCache.m = make(map[string]*sshConfig)
@@ -595,7 +599,7 @@ func (c *sshConfig) proxyKeys(alias string) (proxyCommand, proxyJump string) {
 func (c *sshConfig) resolveJump(hop string) (*endpoint, error) {
 	hop = strings.TrimPrefix(hop, "ssh://")
 	hosts, err := parse.ParseSSHLogins([]string{hop})
-	if err != nil || len(hosts) != 1 || hosts[0].Local || hosts[0].Slots != 0 {
+	if err != nil || len(hosts) != 1 || hosts[0].Local || hosts[0].Slots != 0 || hosts[0].Login != "" {
 		return nil, fmt.Errorf("bad hop %q", hop)
 	}
 	h := hosts[0]

@@ -54,9 +54,24 @@ func Start(ctx context.Context, h parse.Host, opts Options) (*Node, error) {
 	return n, nil
 }
 
+// loginOptions are the options of a login written as an ssh command line,
+// as a config block for its host that comes before the config files: as on
+// ssh's command line, they win over the files, and do not apply to the
+// host's ProxyJump hops.
+func loginOptions(h parse.Host) string {
+	if len(h.SSHOptions) == 0 {
+		return ""
+	}
+	return "Host " + h.Name + "\n" + strings.Join(h.SSHOptions, "\n") + "\n"
+}
+
 // startNative reaches the node with x/crypto/ssh.
 func startNative(ctx context.Context, name string, h parse.Host, own *build, opts *Options) (*Node, error) {
-	cfg, err := cachedSSHConfig(opts.ConfigFile, os.Getenv("HOME"))
+	configFile := opts.ConfigFile
+	if h.SSHConfigFile != "" {
+		configFile = h.SSHConfigFile
+	}
+	cfg, err := cachedSSHConfig(configFile, os.Getenv("HOME"), loginOptions(h))
 	if err != nil {
 		return nil, err
 	}

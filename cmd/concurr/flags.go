@@ -68,6 +68,7 @@ type options struct {
 	jsonEvents     string
 	sshLogins      stringList
 	sshLoginFiles  stringList
+	filterHosts    bool // --filter-hosts
 	sshCommand     string
 	sshConfig      string
 	sshDelay       string
@@ -288,8 +289,9 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"eta"}, group: "Output", help: "show the estimated time left on stderr", bind: boolean(&o.eta)},
 		{long: []string{"progress"}, group: "Output", help: "show progress on stderr", bind: boolean(&o.progress)},
 		{long: []string{"json-events"}, group: "Output", arg: "FILE", help: "write the run's events to FILE as JSON lines, live (- is stdout)", bind: str(&o.jsonEvents, "")},
-		{long: []string{"sshlogin"}, group: "Remote hosts", short: "S", arg: "HOSTS", help: "run on [N/][user@]host[:port], comma-separated; : is this machine", bind: list(&o.sshLogins)},
+		{long: []string{"sshlogin"}, group: "Remote hosts", short: "S", arg: "HOSTS", help: "run on [N/][user@]host[:port] or [N/]ssh OPTIONS host, comma-separated; : is this machine", bind: list(&o.sshLogins)},
 		{long: []string{"sshloginfile", "slf"}, group: "Remote hosts", arg: "FILE", help: "read hosts from FILE, one per line", bind: list(&o.sshLoginFiles)},
+		{long: []string{"filter-hosts", "filterhosts", "filter-host"}, group: "Remote hosts", help: "leave out the hosts that cannot be reached, all tried at once before the run starts", bind: boolean(&o.filterHosts)},
 		{long: []string{"controlmaster"}, group: "Remote hosts", short: "M", help: "accepted: concurr always shares one connection per host", bind: boolean(&o.ignored)},
 		{long: []string{"scheduler-hosts"}, group: "Remote hosts", help: "run on the hosts of the Slurm or PBS job this runs in, over srun or pbs_tmrsh where there is one (--scheduler-hosts=ssh for SSH)",
 			bind: func(fs *flag.FlagSet, name string) { fs.Var(&o.schedulerHosts, name, "") }},

@@ -182,8 +182,8 @@ func (p *runPlan) planRetryFailed(o *options, say *messages) error {
 // limitCommand is --limit: the command runs on this machine before each
 // job starts, with SSHLOGIN naming the host the job would go to, in the
 // user's shell as GNU Parallel runs it. Its exit status is the answer: 0
-// start the job, 1 wait, 2 kill the youngest job (which concurr takes as
-// wait). A command that cannot be run at all holds nothing back: the
+// start the job, 1 wait, 2 wait and kill the youngest job on the host,
+// which runs again later. A command that cannot be run at all holds nothing back: the
 // warning says why.
 func limitCommand(command string, stdout, stderr io.Writer, say *messages) func(ctx context.Context, host string) int {
 	shell := os.Getenv("PARALLEL_SHELL")

@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"concurr/internal/hint"
 	"concurr/internal/sched"
 	"concurr/internal/wire"
 	"concurr/parse"
@@ -62,7 +65,96 @@ func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *m
 		}
 		p.nodes = append(p.nodes, n)
 	}
+	if o.filterHosts {
+		return p.filterHosts(sshOpts.ConnectTimeout, say)
+	}
 	return nil
+}
+
+// filterAfterConnect is how long --filter-hosts waits for a node's agent
+// past the connection's own timeout: long enough to upload the agent over a
+// slow link, short enough that a host whose shell hangs does not hold the
+// run back for long.
+const filterAfterConnect = 30 * time.Second
+
+// filterHosts starts the agent of every remote node at once, for
+// --filter-hosts, and leaves out the nodes where it cannot start, with one
+// warning naming them and why, as GNU Parallel removes the hosts it cannot
+// reach before the run. A node that starts keeps its connection for the
+// run, so that it is not reached twice. This machine is always kept.
+func (p *runPlan) filterHosts(connectTimeout time.Duration, say *messages) error {
+	if connectTimeout <= 0 {
+		connectTimeout = sshx.DefaultConnectTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout+filterAfterConnect)
+	defer cancel()
+	conns := make([]*sched.Conn, len(p.nodes))
+	errs := make([]error, len(p.nodes))
+	var wg sync.WaitGroup
+	for i, n := range p.nodes {
+		if n.Local {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conns[i], errs[i] = n.Dial(ctx)
+		}()
+	}
+	wg.Wait()
+	kept := p.nodes[:0]
+	var removed []string
+	for i, n := range p.nodes {
+		if err := errs[i]; err != nil {
+			removed = append(removed, n.Name)
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("the agent did not start within %s", connectTimeout+filterAfterConnect)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, n.Name+": ") {
+				err = fmt.Errorf("%s: %w", n.Name, err)
+			}
+			say.warningf("--filter-hosts: removed %v", err)
+			continue
+		}
+		if conns[i] != nil {
+			var closeUnused func()
+			n.Dial, closeUnused = reuseConn(conns[i], n.Dial)
+			p.closers = append(p.closers, closeUnused)
+		}
+		kept = append(kept, n)
+	}
+	p.nodes = kept
+	if len(kept) == 0 {
+		return hint.Errorf("the warnings above say why each host was removed", "--filter-hosts: no host can be reached (%s): cannot run any jobs", strings.Join(removed, " "))
+	}
+	return nil
+}
+
+// reuseConn has a node's first dial take conn, which --filter-hosts made,
+// and any later one dial again, as after a lost connection. closeUnused
+// ends conn if the run never took it.
+func reuseConn(conn *sched.Conn, dial func(context.Context) (*sched.Conn, error)) (reuse func(context.Context) (*sched.Conn, error), closeUnused func()) {
+	var mu sync.Mutex
+	taken := false
+	take := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		first := !taken
+		taken = true
+		return first
+	}
+	reuse = func(ctx context.Context) (*sched.Conn, error) {
+		if take() {
+			return conn, nil
+		}
+		return dial(ctx)
+	}
+	closeUnused = func() {
+		if take() {
+			conn.Close()
+		}
+	}
+	return reuse, closeUnused
 }
 
 // collectHosts gathers the hosts from -S, --slf and --scheduler-hosts.

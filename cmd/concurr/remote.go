@@ -78,6 +78,11 @@ func dialRemote(opts sshx.Options, h parse.Host, after time.Duration, onSlow fun
 		defer slow.Stop()
 		var node *sshx.Node
 		var err error
+		if len(h.SSHCommand) > 0 && (!h.SSHBuiltin || len(opts.SSHCommand) > 0) {
+			// A login written as an ssh command line is its own --ssh,
+			// whenever the system's client is the one to run.
+			opts.SSHCommand = h.SSHCommand
+		}
 		if h.Transport != "" {
 			node, err = transport.Start(ctx, h, opts)
 		} else {

@@ -14,7 +14,7 @@ const retryLog = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSign
 	"3\t:\t1.000\t0.001\t0\t2\t0\t0\techo c\n"
 
 func cases() []diffCase {
-	return append(baseCases(), pipeCases()...)
+	return append(append(baseCases(), pipeCases()...), hostFilterAndLimitCases()...)
 }
 
 func baseCases() []diffCase {
@@ -444,5 +444,30 @@ func dropInCases() []diffCase {
 		{name: "quote/value-completes-command-word", args: []string{"l{}", ":::", "s /bin/ls"}},
 		{name: "quote/value-completes-command-word-with-args", args: []string{"l{} -d /", ":::", "s"}},
 		{name: "quote/value-after-command-word-quoted", args: []string{"echo l{}", ":::", "s /bin/ls"}},
+	}
+}
+
+// --- --filter-hosts, ssh command-line logins and --limit's answer 2 ---
+
+// closedPort is a loopback port nothing listens on, for hosts that cannot
+// be reached.
+const closedPort = "24198"
+
+// limitTwiceThenGo answers --limit with 2 on its third call, and 0 else.
+const limitTwiceThenGo = "n=$(cat cnt 2>/dev/null || echo 0); n=$((n+1)); echo $n > cnt; [ $n -eq 3 ] && exit 2; exit 0"
+
+func hostFilterAndLimitCases() []diffCase {
+	return []diffCase{
+		// A host written as an ssh command line that cannot be reached is
+		// removed, and the run goes on here.
+		{name: "filter-hosts/unreachable-removed", args: []string{"--filter-hosts", "-S", "ssh -p " + closedPort + " 127.0.0.1", "-S", ":", "-k", "echo", ":::", "a", "b"}},
+		// No host left: both refuse to run (GNU Parallel exits 255).
+		{name: "filter-hosts/none-left", args: []string{"--filter-hosts", "-S", "ssh -p " + closedPort + " 127.0.0.1", "echo", ":::", "a"},
+			oursError: "concurr: error: --filter-hosts: no host can be reached (ssh -p " + closedPort + " 127.0.0.1): cannot run any jobs"},
+		// GNU Parallel logs the job --limit killed as failed (exit -1,
+		// signal 15) and exits 1; concurr runs it again, as the README
+		// says, so every job succeeds once.
+		{name: "limit/2-kills-youngest-and-requeues", args: []string{"-j2", "-k", "--limit", limitTwiceThenGo, "sleep {}; echo done {}", ":::", "1", "2", "3"},
+			want: &outcome{stdout: "done 1\ndone 2\ndone 3\n"}},
 	}
 }

@@ -15,10 +15,11 @@ import (
 // client sends, and answers only when told, so that a test sees exactly
 // what the client sends ahead and when.
 type fakeAgent struct {
-	inputs chan *wire.Input
-	mu     sync.Mutex
-	w      *wire.Writer
-	drop   func() // ends the stream as a crashed host does
+	inputs  chan *wire.Input
+	cancels chan *wire.Cancel
+	mu      sync.Mutex
+	w       *wire.Writer
+	drop    func() // ends the stream as a crashed host does
 }
 
 // fakeDial returns a Dial that starts a fakeAgent with slots and hands it to
@@ -27,7 +28,7 @@ func fakeDial(t *testing.T, slots int, agents chan<- *fakeAgent) func(context.Co
 	return func(ctx context.Context) (*Conn, error) {
 		toAgent, fromClient := io.Pipe()
 		toClient, fromAgent := io.Pipe()
-		fa := &fakeAgent{inputs: make(chan *wire.Input, 1024), w: wire.NewWriter(bufio.NewWriter(fromAgent))}
+		fa := &fakeAgent{inputs: make(chan *wire.Input, 1024), cancels: make(chan *wire.Cancel, 1024), w: wire.NewWriter(bufio.NewWriter(fromAgent))}
 		fa.drop = func() {
 			fromAgent.CloseWithError(io.ErrUnexpectedEOF)
 			toAgent.Close()
@@ -53,8 +54,11 @@ func fakeDial(t *testing.T, slots int, agents chan<- *fakeAgent) func(context.Co
 					return
 				}
 				if m, _ := wire.Decode(f); m != nil {
-					if in, ok := m.(*wire.Input); ok {
-						fa.inputs <- in
+					switch m := m.(type) {
+					case *wire.Input:
+						fa.inputs <- m
+					case *wire.Cancel:
+						fa.cancels <- m
 					}
 				}
 			}
@@ -74,6 +78,22 @@ func (fa *fakeAgent) answer(seq uint64, runtime time.Duration) {
 	fa.mu.Lock()
 	defer fa.mu.Unlock()
 	fa.w.Write(&wire.Result{Seq: seq, Slot: 1, Runtime: int64(runtime)})
+	fa.w.Flush()
+}
+
+// print sends a line of job seq's stdout.
+func (fa *fakeAgent) print(seq uint64, line string) {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	fa.w.Write(&wire.Output{Seq: seq, Stream: wire.Stdout, Data: []byte(line + "\n")})
+	fa.w.Flush()
+}
+
+// answerCancelled sends the Result of job seq killed by a Cancel.
+func (fa *fakeAgent) answerCancelled(seq uint64) {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	fa.w.Write(&wire.Result{Seq: seq, Slot: 1, Signal: 15, Flags: wire.ResultCancelled})
 	fa.w.Flush()
 }
 

@@ -13,6 +13,9 @@ import (
 
 // finish handles a job's result: retry it, or report it and count it.
 func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
+	if r.limitRequeue(j, nr, res) {
+		return
+	}
 	if j.timedOut {
 		res.Flags |= wire.ResultTimedOut
 		res.Flags &^= wire.ResultCancelled

@@ -40,6 +40,8 @@ type nodeRun struct {
 
 	heard atomic.Int64 // when the agent last sent anything, Unix nanoseconds
 
+	limit limitState // --limit
+
 	// Prefetch accounting, owned by the receiver.
 	results         int
 	runtime         time.Duration
@@ -166,6 +168,9 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn, rejoin bool) (l
 	wg.Go(func() { nr.receive() })
 	if n.PingEvery > 0 {
 		wg.Go(func() { nr.ping(stopPing) })
+	}
+	if r.cfg.Limit != nil {
+		wg.Go(func() { nr.watchLimit(ctx) })
 	}
 	defer close(stopPing)
 	nr.send(ctx)

@@ -99,7 +99,9 @@ type Config struct {
 	// Terminal gives jobs the terminal on stdin (--tty; see wire.Command).
 	Terminal bool
 	// Limit, when set, is asked before a job is sent to a node (--limit):
-	// 0 lets it go, anything else holds the node back and asks again.
+	// 0 lets it go, anything else holds the node back and asks again, and
+	// 2 also kills the youngest job running there, which goes back to the
+	// queue. While the node's slots are all busy it is asked too, for 2.
 	// Nodes should then be sent nothing ahead (Node.Prefetch 0).
 	Limit func(ctx context.Context, host string) int
 
@@ -186,8 +188,6 @@ type run struct {
 	refusal   error      // the last node's refusal of the command, if one refused
 	refusing  int        // nodes that refused the command
 	lastStart time.Time
-
-	limitWarnOnce sync.Once
 }
 
 // Run runs every job from src on the nodes and reports how it went. It
