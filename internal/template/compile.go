@@ -212,13 +212,13 @@ func checkSyntax(script string) error {
 // user's own template breaks, as a shell would name them. The script that
 // runs has replacement strings rewritten, so its columns are not the
 // user's; the template itself parses the same way, since a replacement
-// string is a plain word to the shell. Where the template alone parses
-// (a replacement string that is itself shell syntax, as -I ')' makes one),
-// err stays as it is.
+// string is a plain word to the shell. Where the template breaks
+// elsewhere or not at all (a replacement string that is itself shell
+// syntax, as -I ')' or a --plus pattern makes one), err stays as it is.
 func atTemplatePosition(text string, err error) error {
 	_, perr := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(text), "")
 	var pe syntax.ParseError
-	if !errors.As(perr, &pe) {
+	if !errors.As(perr, &pe) || pe.Text != err.Error() {
 		return err
 	}
 	return fmt.Errorf("line %d, column %d: %s", pe.Pos.Line(), pe.Pos.Col(), pe.Text)
