@@ -43,9 +43,13 @@ all: build
 
 # The binary is also the agent that remote nodes run, so it is built
 # static: a cgo build links this machine's C library and does not start on
-# a node whose C library is older.
+# a node whose C library is older. It is built without DWARF and symbol
+# table (-s -w), which every first contact uploads for nothing: 8 MB
+# instead of 11.5, and, since Go compresses DWARF already, 47% of it
+# under gzip instead of 59%. Stack traces do not need them.
+LDFLAGS   := -s -w
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/concurr ./cmd/concurr
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/concurr ./cmd/concurr
 
 test:
 	$(GO) test $(PKG)
@@ -99,7 +103,7 @@ dist:
 	@set -e; for platform in $(DIST_PLATFORMS); do \
 		os=$${platform%/*}; arch=$${platform#*/}; \
 		echo "== $(BIN)/concurr-$$os-$$arch"; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags='$(LDFLAGS)' \
 			-o $(BIN)/concurr-$$os-$$arch ./cmd/concurr; \
 	done
 

@@ -5,9 +5,14 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
 
 	"concurr/internal/template"
 	"concurr/internal/wire"
@@ -107,4 +112,34 @@ func benchmarkTemplateJobs(b *testing.B, tmpl []byte) {
 	if err := <-served; err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkInterpreterFloor is the interpreter's own cost of a builtin-only
+// job: Reset and Run of a parsed `echo x` on one Runner, output discarded,
+// with nothing of the agent around it. No job through Serve can cost less.
+func BenchmarkInterpreterFloor(b *testing.B) {
+	file, err := syntax.NewParser().Parse(strings.NewReader("echo x"), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := interp.New(interp.StdIO(nil, io.Discard, io.Discard), interp.Env(expand.ListEnviron("HOME=/", "PATH=/usr/bin:/bin")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	var cpuBefore syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &cpuBefore)
+	b.ResetTimer()
+	for range b.N {
+		r.Reset()
+		if err := r.Run(ctx, file); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	var cpuAfter syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &cpuAfter)
+	cpu := time.Duration(cpuAfter.Utime.Nano() + cpuAfter.Stime.Nano() - cpuBefore.Utime.Nano() - cpuBefore.Stime.Nano())
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/job")
 }

@@ -3,6 +3,7 @@ package sshx
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -204,9 +205,11 @@ func newNonce() string {
 // client's own platform the build is named in the script, for any other it
 // asks the client with a "platform" marker and reads "DIR SHA256 SIZE" (or
 // "none") from stdin. It then execs the cached agent if it verifies, or
-// prints "upload", reads exactly SIZE bytes into a temp file in the cache
-// folder, verifies, chmods and renames it into place, and execs it. "exec
-// cached|uploaded PATH" is printed just before the agent starts, "refuse
+// prints "upload gzip", reads the compressed size on a line and exactly
+// that many bytes, which gzip -dc writes into a temp file in the cache
+// folder (or, on a node without gzip, prints "upload" and reads exactly
+// SIZE bytes into it), verifies, chmods and renames it into place, and
+// execs it. "exec cached|uploaded PATH" is printed just before the agent starts, "refuse
 // writable|owner:UID PATH" for a cache folder that others could change,
 // "refuse parent-writable|parent-owner:UID PATH" for a folder above it that
 // others could change, and "fail MESSAGE" on other errors.
@@ -330,8 +333,11 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		`sd "$c"`, `sd "$p"`, `sa "$p"`,
 		`f="$r/concurr"`,
 		`t="$r/.concurr.$k.tmp"`,
-		`m upload`,
-		`head -c "$n" > "$t"`,
+		// gzip -dc alone would read past the agent into the protocol that
+		// follows on stdin, so the client sends the compressed size first
+		// and head hands gzip exactly that many bytes. Either way the hash
+		// checked below is the uncompressed file's.
+		`if command -v gzip >/dev/null 2>&1; then m upload gzip; read -r z || exit 1; head -c "$z" | gzip -dc > "$t"; else m upload; head -c "$n" > "$t"; fi`,
 		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$r" "$f"; m exec uploaded "$f"; exec "$f" "$ag"; fi`,
 		`rm -f "$t"`,
 		`m fail the uploaded agent did not verify`,
@@ -397,8 +403,16 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 				return nil, fmt.Errorf("%s: send the agent's name: %w", name, err)
 			}
 		case "upload":
-			opts.log("%s: uploading agent (%s, %s/%s)", name, megabytes(b.size), b.goos, b.goarch)
-			if err := upload(stdin, b); err != nil {
+			var err error
+			if arg == "gzip" {
+				err = uploadCompressed(stdin, b, func(size int) {
+					opts.log("%s: uploading agent (%s, %s/%s; %s compressed)", name, megabytes(b.size), b.goos, b.goarch, megabytes(int64(size)))
+				})
+			} else {
+				opts.log("%s: uploading agent (%s, %s/%s; uncompressed: no gzip on the node)", name, megabytes(b.size), b.goos, b.goarch)
+				err = upload(stdin, b)
+			}
+			if err != nil {
 				return nil, &startFailure{name: name, what: "upload the agent", err: err, noise: noise.Bytes()}
 			}
 		case "exec":
@@ -457,6 +471,94 @@ func upload(w io.Writer, b *build) error {
 		return fmt.Errorf("%s changed while it was being uploaded", b.path)
 	}
 	return nil
+}
+
+// uploadCompressed sends the size of the gzip-compressed build on a line,
+// then the compressed bytes; logSize is told the size before they go.
+func uploadCompressed(w io.Writer, b *build, logSize func(int)) error {
+	data, err := compressedAgent(b)
+	if err != nil {
+		return err
+	}
+	logSize(len(data))
+	if _, err := fmt.Fprintf(w, "%d\n", len(data)); err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+// uploadLevel is the gzip level of the upload. Go's levels on the ~8 MB
+// agent: 1 (BestSpeed) compresses to 47% in 0.13 s, 4 to 44% in 0.28 s,
+// 6 to 43% in 0.5 s and 9 to 43% in 1.3 s. At 10 Mbit/s, levels 1 to 5
+// take the same time to compress and send within 3%, and on a faster link
+// the compression is what counts: level 1.
+const uploadLevel = gzip.BestSpeed
+
+var (
+	compressedMu sync.Mutex
+	compressed   = map[string]*compressedBuild{} // by SHA-256 of the build
+	compressRuns atomic.Int64                    // builds compressed, for tests
+)
+
+// compressedBuild is a build compressed once for every node that needs it.
+type compressedBuild struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+// compressedAgent returns the build gzip-compressed, compressing it on the
+// first call for that build: the nodes of a run that need an upload wait
+// for one compression rather than each doing their own.
+func compressedAgent(b *build) ([]byte, error) {
+	compressedMu.Lock()
+	c, ok := compressed[b.sum]
+	if !ok {
+		c = &compressedBuild{}
+		compressed[b.sum] = c
+	}
+	compressedMu.Unlock()
+	c.once.Do(func() { c.data, c.err = compressFile(b) })
+	if c.err != nil {
+		// A later start may find the file readable again.
+		compressedMu.Lock()
+		if compressed[b.sum] == c {
+			delete(compressed, b.sum)
+		}
+		compressedMu.Unlock()
+	}
+	return c.data, c.err
+}
+
+// compressFile compresses the build's file, hashing what it reads, so that
+// a file that changed since it was identified is caught here rather than
+// on every node.
+func compressFile(b *build) ([]byte, error) {
+	compressRuns.Add(1)
+	f, err := os.Open(b.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	out.Grow(int(b.size / 2))
+	zw, err := gzip.NewWriterLevel(&out, uploadLevel)
+	if err != nil {
+		return nil, err
+	}
+	d := sha256.New()
+	n, err := io.Copy(zw, io.TeeReader(f, d))
+	if err != nil {
+		return nil, fmt.Errorf("compress %s: %w", b.path, err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if n != b.size || hex.EncodeToString(d.Sum(nil)) != b.sum {
+		return nil, fmt.Errorf("%s changed while it was being uploaded", b.path)
+	}
+	return out.Bytes(), nil
 }
 
 func megabytes(n int64) string {

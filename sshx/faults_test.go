@@ -2,6 +2,7 @@ package sshx
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -794,12 +796,13 @@ func TestScriptAsAnotherUser(t *testing.T) {
 		cmd.Dir = home
 		cmd.Env = []string{"HOME=" + home, "PATH=" + bin + ":" + os.Getenv("PATH")}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-		f, err := os.Open(agent)
+		// What the client sends on "upload gzip": the compressed size on
+		// a line, then the compressed agent.
+		packed, err := compressedAgent(own)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
-		cmd.Stdin = f
+		cmd.Stdin = io.MultiReader(strings.NewReader(strconv.Itoa(len(packed))+"\n"), bytes.NewReader(packed))
 		b, err := cmd.CombinedOutput()
 		if err != nil && !strings.Contains(string(b), "refuse") {
 			t.Fatalf("%v: %s", err, b)

@@ -145,7 +145,7 @@ func (r *runReport) Ended(e sched.JobEnded) {
 	// The first few in input order, whatever order they ended in.
 	i, _ := slices.BinarySearchFunc(r.shown, e.Seq, func(f failedJob, seq uint64) int { return cmp.Compare(f.seq, seq) })
 	if i < summaryJobs {
-		r.shown = slices.Insert(r.shown, i, failedJob{e.Seq, jobStatus(e), clip(e.Command, 60)})
+		r.shown = slices.Insert(r.shown, i, failedJob{e.Seq, jobStatus(e), clip(e.CommandLine(), 60)})
 		r.shown = r.shown[:min(len(r.shown), summaryJobs)]
 	}
 }

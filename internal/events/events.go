@@ -164,7 +164,7 @@ func (w *Writer) Started(s sched.JobStarted) {
 }
 
 func (w *Writer) Ended(j sched.JobEnded) {
-	w.emit(Event{Type: TypeJobEnd, Seq: j.Seq, Host: j.Host, Slot: j.Slot, Command: j.Command,
+	w.emit(Event{Type: TypeJobEnd, Seq: j.Seq, Host: j.Host, Slot: j.Slot, Command: j.CommandLine(),
 		Exit: ptr(j.Exit), Signal: ptr(j.Signal), Start: stamp(j.Start), Runtime: ptr(j.Runtime.Seconds()),
 		Stdout: ptr(j.Stdout), Stderr: ptr(j.Stderr), Failed: ptr(j.Failed),
 		TimedOut: j.TimedOut, NotRun: j.NotRun, Retry: j.Retry})

@@ -44,7 +44,7 @@ func (r *run) finish(j *job, nr *nodeRun, res *wire.Result) {
 	}
 	display := ""
 	records := r.cfg.Output.WantsRecords()
-	if r.cfg.Verbose || r.cfg.JobLog != nil || records || r.cfg.Progress != nil {
+	if r.cfg.Verbose || r.cfg.JobLog != nil || records {
 		display = r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args})
 	}
 	if r.cfg.Verbose && !r.cfg.DryRun {

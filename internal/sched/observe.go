@@ -56,10 +56,12 @@ type JobStarted struct {
 
 // JobEnded is a job's result.
 type JobEnded struct {
-	Seq     uint64
-	Host    string
-	Slot    uint64
-	Command string // as --joblog shows it
+	Seq  uint64
+	Host string
+	Slot uint64
+	// Command is the command line as --joblog shows it, when it was
+	// already made; CommandLine makes it when it was not.
+	Command string
 	Exit    int
 	Signal  int
 	Start   time.Time
@@ -72,6 +74,21 @@ type JobEnded struct {
 	TimedOut, NotRun bool
 	// Retry: it failed and runs again, so this is not its end.
 	Retry bool
+
+	// The command line is made only for a follower that asks for it:
+	// most followers only count a job that succeeded, and making it cost
+	// every short job a twelfth of the client's CPU.
+	template *template.Template
+	job      template.Job
+}
+
+// CommandLine returns the job's command line as --joblog shows it. It
+// reads the job's arguments, so a follower calls it from Ended, not later.
+func (e JobEnded) CommandLine() string {
+	if e.Command == "" && e.template != nil {
+		return e.template.Display(e.job)
+	}
+	return e.Command
 }
 
 // timeoutError is the cause of a node lost because its agent stopped
@@ -110,13 +127,11 @@ func (r *run) reportEnded(j *job, nr *nodeRun, res *wire.Result, failed, retry b
 	if r.cfg.Progress == nil {
 		return
 	}
-	if display == "" {
-		display = r.cfg.Template.Display(template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args})
-	}
 	r.cfg.Progress.Ended(JobEnded{Seq: j.seq, Host: nr.node.Name, Slot: res.Slot, Command: display,
 		Exit: int(res.Exit), Signal: int(res.Signal), Start: time.Unix(0, res.Start),
 		Runtime: time.Duration(res.Runtime), Stdout: j.stdout, Stderr: j.stderr, Failed: failed,
-		TimedOut: res.Flags&wire.ResultTimedOut != 0, NotRun: res.Flags&wire.ResultNotRun != 0, Retry: retry})
+		TimedOut: res.Flags&wire.ResultTimedOut != 0, NotRun: res.Flags&wire.ResultNotRun != 0, Retry: retry,
+		template: r.cfg.Template, job: template.Job{Seq: j.seq, Slot: res.Slot, Host: nr.node.Name, Args: j.args}})
 }
 
 // setCause records why the node's stream ended, first cause first.

@@ -262,7 +262,9 @@ func TestHalt(t *testing.T) {
 // builtin echo through the in-process agent, as a local run does.
 func BenchmarkEchoJobs(b *testing.B) {
 	tmpl, _ := template.Compile([]string{"echo", "{}"}, template.Options{})
-	cfg := Config{Template: tmpl, Output: output.New(io.Discard, io.Discard, output.Options{})}
+	// A follower that counts the jobs, as the end-of-run summary of every
+	// run does.
+	cfg := Config{Template: tmpl, Output: output.New(io.Discard, io.Discard, output.Options{}), Progress: &countingProgress{}}
 	t := &testing.T{}
 	nodes := []Node{{Name: ":", Dial: localDial(t, 2, 0), Slots: fixedSlots(2), Prefetch: 2}}
 	b.ReportAllocs()
@@ -271,4 +273,25 @@ func BenchmarkEchoJobs(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+}
+
+// countingProgress counts jobs, as the end-of-run summary does, and asks
+// for the command line of failed ones only.
+type countingProgress struct {
+	mu          sync.Mutex
+	ended       int
+	failedShown []string
+}
+
+func (p *countingProgress) NodeUp(NodeUp)      {}
+func (p *countingProgress) NodeDown(NodeDown)  {}
+func (p *countingProgress) Started(JobStarted) {}
+func (p *countingProgress) SourceDone(uint64)  {}
+func (p *countingProgress) Ended(e JobEnded) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ended++
+	if e.Failed {
+		p.failedShown = append(p.failedShown, e.CommandLine())
+	}
 }

@@ -125,6 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tools := r.setUp(ctx)
 	r.runLocal(ctx)
 	r.runRemote(ctx)
+	r.runUpload(ctx)
 	r.runSlurm(ctx)
 	r.runMemory(ctx)
 	r.runScale(ctx)

@@ -155,8 +155,9 @@ func isShenweiRush(path string) bool {
 // build compiles a package of the module into the work folder.
 func (r *runner) build(ctx context.Context, name, pkg string) string {
 	out := filepath.Join(r.work, name)
-	// Static, as make build does: the binary is also the remote agent.
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+	// Static and without DWARF, as make build does: the binary is also
+	// the remote agent.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Dir = r.cfg.moduleDir
 	cmd.WaitDelay = time.Second
