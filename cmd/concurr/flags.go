@@ -78,6 +78,7 @@ type options struct {
 	returns       stringList // --return
 	cleanup       bool       // --cleanup
 	trc           stringList // --trc: --transfer --return FILE --cleanup
+	basefiles     stringList // --basefile
 	tmpdir        string
 	config        string
 	version, help bool
@@ -302,6 +303,7 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"return"}, group: "Files", arg: "FILE", help: "bring FILE back from the remote host after each job", bind: list(&o.returns)},
 		{long: []string{"cleanup"}, group: "Files", help: "remove transferred and returned files from the remote host after each job", bind: boolean(&o.cleanup)},
 		{long: []string{"trc"}, group: "Files", arg: "FILE", help: "--transfer, --return FILE and --cleanup", bind: list(&o.trc)},
+		{long: []string{"basefile", "bf"}, group: "Files", arg: "FILE", help: "send FILE to each remote host once, before its first job (cached there by content)", bind: list(&o.basefiles)},
 		{long: []string{"pipe", "spreadstdin"}, group: "--pipe", help: "split stdin into blocks, one per job, on the job's stdin", bind: boolean(&o.pipe)},
 		{long: []string{"pipepart", "pipe-part"}, group: "--pipe", help: "like --pipe, with blocks of the file named by -a, read in place", bind: boolean(&o.pipePart)},
 		{long: []string{"block", "block-size", "blocksize"}, group: "--pipe", arg: "SIZE", help: "with --pipe, bytes per block (K, M, G; default 1M); negative with --pipepart: blocks per slot", bind: str(&o.block, "")},

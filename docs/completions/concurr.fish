@@ -92,6 +92,7 @@ complete -c concurr -l transfer -d 'send the input file ({}) to the remote host 
 complete -c concurr -l return -r -F -d 'bring FILE back from the remote host after each job'
 complete -c concurr -l cleanup -d 'remove transferred and returned files from the remote host after each job'
 complete -c concurr -l trc -r -F -d '--transfer, --return FILE and --cleanup'
+complete -c concurr -l basefile -l bf -r -F -d 'send FILE to each remote host once, before its first job (cached there by content)'
 complete -c concurr -l pipe -l spreadstdin -d 'split stdin into blocks, one per job, on the job\'s stdin'
 complete -c concurr -l pipepart -l pipe-part -d 'like --pipe, with blocks of the file named by -a, read in place'
 complete -c concurr -l block -l block-size -l blocksize -x -d 'with --pipe, bytes per block (K, M, G; default 1M); negative with --pipepart: blocks per slot'
