@@ -348,7 +348,7 @@ func (b *baseFile) receive(c *command) error {
 	dir, cacheErr := transfer.OpenCache(transfer.CacheDir(home))
 	if cacheErr != nil || !transfer.ValidSum(open.Sum) {
 		// No cache to trust: the file goes straight to the workdir.
-		if cacheErr != nil {
+		if cacheErr != nil && c.s.opts.Debug {
 			c.s.logf("basefile %s: not cached: %v", open.Path, cacheErr)
 		}
 		b.answer(false)
@@ -358,7 +358,9 @@ func (b *baseFile) receive(c *command) error {
 		err := transfer.WriteAtomic(b.path, transfer.VerifiedCopy(f, open.Sum, size), mode, open.Mtime)
 		f.Close()
 		if err == nil {
-			c.s.logf("basefile %s: in the cache, nothing sent", open.Path)
+			if c.s.opts.Debug {
+				c.s.logf("basefile %s: in the cache, nothing sent", open.Path)
+			}
 			b.answer(true)
 			return nil
 		}

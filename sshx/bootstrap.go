@@ -248,7 +248,6 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		cases = append(cases, `"`+u+`"`)
 	}
 	parts := []string{
-		`umask 077`,
 		`set -f`,
 		// A relative cd through CDPATH would print the folder on stdout.
 		`unset CDPATH`,
@@ -326,13 +325,18 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		)
 	}
 	parts = append(parts,
+		// Only what the upload creates is made private: the agent, and
+		// the jobs it runs, keep the login's umask, as a job under ssh
+		// would have it (GNU Parallel's files come back with it).
+		`u0=$(umask)`,
+		`umask 077`,
 		`mkdir -p "$p" || { m fail cannot create "$p"; exit 1; }`,
 		`sd "$c"`, `sd "$p"`, `sa "$p"`,
 		`f="$r/concurr"`,
 		`t="$r/.concurr.$k.tmp"`,
 		`m upload`,
 		`head -c "$n" > "$t"`,
-		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$r" "$f"; m exec uploaded "$f"; exec "$f" "$ag"; fi`,
+		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$r" "$f"; umask "$u0"; m exec uploaded "$f"; exec "$f" "$ag"; fi`,
 		`rm -f "$t"`,
 		`m fail the uploaded agent did not verify`,
 		`exit 1`,
