@@ -298,7 +298,7 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"tmpdir", "tempdir"}, group: "Other", arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
 		{long: []string{"config"}, group: "Other", arg: "FILE", help: "read options from FILE (one 'name value' per line, dashes optional)", bind: str(&o.config, "")},
 		{long: []string{"will-cite", "willcite", "nn", "nonotice", "no-notice"}, group: "Other", help: "accepted: concurr shows no citation notice", bind: boolean(&o.ignored)},
-		{long: []string{"transferfile", "tf"}, group: "Files", arg: "FILE", help: "send FILE (replacement strings allowed) to the remote host before each job", bind: list(&o.transferFiles)},
+		{long: []string{"transferfile", "tf", "transfer-file", "transferfiles", "transfer-files"}, group: "Files", arg: "FILE", help: "send FILE (replacement strings allowed) to the remote host before each job", bind: list(&o.transferFiles)},
 		{long: []string{"transfer"}, group: "Files", help: "send the input file ({}) to the remote host before each job", bind: boolean(&o.transfer)},
 		{long: []string{"return"}, group: "Files", arg: "FILE", help: "bring FILE back from the remote host after each job", bind: list(&o.returns)},
 		{long: []string{"cleanup"}, group: "Files", help: "remove transferred and returned files from the remote host after each job", bind: boolean(&o.cleanup)},

@@ -87,7 +87,7 @@ complete -c concurr -l workdir -l work-dir -l wd -x -a '(__fish_complete_directo
 complete -c concurr -l tmpdir -l tempdir -x -a '(__fish_complete_directories)' -d 'where held output spills to files'
 complete -c concurr -l config -r -F -d 'read options from FILE (one \'name value\' per line, dashes optional)'
 complete -c concurr -l will-cite -l willcite -l nn -l nonotice -l no-notice -d 'accepted: concurr shows no citation notice'
-complete -c concurr -l transferfile -l tf -r -F -d 'send FILE (replacement strings allowed) to the remote host before each job'
+complete -c concurr -l transferfile -l tf -l transfer-file -l transferfiles -l transfer-files -r -F -d 'send FILE (replacement strings allowed) to the remote host before each job'
 complete -c concurr -l transfer -d 'send the input file ({}) to the remote host before each job'
 complete -c concurr -l return -r -F -d 'bring FILE back from the remote host after each job'
 complete -c concurr -l cleanup -d 'remove transferred and returned files from the remote host after each job'
