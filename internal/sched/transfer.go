@@ -396,20 +396,21 @@ func (nr *nodeRun) sendBases() bool {
 		st := nr.newOutStream()
 		st.mu.Lock()
 		st.credit = 0 // the agent's answer opens the window, if it wants the file
-		st.answer = make(chan uint64, 1)
+		answer := make(chan uint64, 1)
+		st.answer = answer
 		st.mu.Unlock()
 		open := &wire.Open{Stream: st.id, Kind: wire.StreamBase, Seq: 1, Path: b.Remote, Length: uint64(info.Size()),
 			Mode: uint64(info.Mode().Perm()), Mtime: info.ModTime().UnixNano(), Flags: flags, Sum: sum}
 		if err := nr.conn.Send(open, false); err != nil {
 			return true // the node is lost, which its receiver reports
 		}
-		nr.streamsWG.Go(func() { nr.sendBase(b, st, info.Size()) })
+		nr.streamsWG.Go(func() { nr.sendBase(b, st, answer, info.Size()) })
 	}
 	return true
 }
 
 // sendBase is a basefile stream's goroutine.
-func (nr *nodeRun) sendBase(b *BaseFile, st *outStream, size int64) {
+func (nr *nodeRun) sendBase(b *BaseFile, st *outStream, answer <-chan uint64, size int64) {
 	defer func() {
 		nr.mu.Lock()
 		delete(nr.streams, st.id)
@@ -417,7 +418,7 @@ func (nr *nodeRun) sendBase(b *BaseFile, st *outStream, size int64) {
 	}()
 	var window uint64
 	select {
-	case window = <-st.answer:
+	case window = <-answer:
 	case <-nr.gone:
 		return
 	}
