@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,13 +28,16 @@ const (
 	transferTimeout         = 10 * time.Minute
 )
 
-// transferFiles writes count files of size bytes of varied content into a
+// transferFiles writes count files of size random bytes into a
 // new folder of the work folder, named prefix001…, and returns their paths.
 func (r *runner) transferFiles(name, prefix string, count int, size int64) (string, []string, error) {
 	dir := filepath.Join(r.work, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
 	}
+	// Random bytes: GNU Parallel's rsync -z would shrink a pattern to
+	// nothing, and a transfer is timed, not a compressor.
+	rng := rand.NewChaCha8([32]byte{1})
 	block := make([]byte, 1<<20)
 	var paths []string
 	for i := range count {
@@ -42,10 +46,8 @@ func (r *runner) transferFiles(name, prefix string, count int, size int64) (stri
 		if err != nil {
 			return "", nil, err
 		}
-		for j := range block {
-			block[j] = byte(i*31 + j*7 + j>>11)
-		}
 		for left := size; left > 0; {
+			rng.Read(block)
 			n, err := f.Write(block[:min(int64(len(block)), left)])
 			if err != nil {
 				f.Close()
@@ -166,16 +168,20 @@ func scpScript(config, dir string, hosts, paths []string) string {
 		var share, remote []string
 		for j := i; j < len(paths); j += len(hosts) {
 			share = append(share, shellQuote(paths[j]))
-			remote = append(remote, shellQuote(h+":"+filepath.Base(paths[j])))
+			remote = append(remote, filepath.Base(paths[j]))
 		}
 		if len(share) == 0 {
 			continue
 		}
 		back := shellQuote(filepath.Join(dir, "back-"+h))
 		// -O: the loopback sshd has no sftp subsystem, which scp uses by
-		// default; the classic protocol streams the same way.
-		fmt.Fprintf(&b, "( scp -O -q -F %s %s %s: && mkdir -p %s && scp -O -q -F %s %s %s/ && for f in %s/*; do mv \"$f\" %s/\"${f##*/}\".r; done ) & p%d=$!; ",
-			shellQuote(config), strings.Join(share, " "), h, back, shellQuote(config), strings.Join(remote, " "), back, back, shellQuote(dir), i)
+		// default; the classic protocol streams the same way. The files
+		// come back as one remote argument, HOST:'F1 F2 …', which the
+		// host's shell splits: one login, where an argument per file
+		// would be a login per file (-T: scp cannot check the names that
+		// come back against such an argument).
+		fmt.Fprintf(&b, "( scp -O -q -F %s %s %s: && mkdir -p %s && scp -O -T -q -F %s %s %s/ && for f in %s/*; do mv \"$f\" %s/\"${f##*/}\".r; done ) & p%d=$!; ",
+			shellQuote(config), strings.Join(share, " "), h, back, shellQuote(config), shellQuote(h+":"+strings.Join(remote, " ")), back, back, shellQuote(dir), i)
 		waits = append(waits, fmt.Sprintf("wait $p%d || s=1", i))
 	}
 	b.WriteString("s=0; " + strings.Join(waits, "; ") + "; exit $s")
