@@ -290,6 +290,7 @@ func (s *session) addInput(m *wire.Input) {
 		j = newJob(s, c, m)
 		j.input = input
 		j.returns = returns
+		j.bases = c.bases
 		s.jobs[m.Seq] = j
 	}
 	s.mu.Unlock()

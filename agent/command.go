@@ -30,7 +30,8 @@ type command struct {
 	env     *baseEnviron
 	funcs   exportedFuncs // bash's exported functions, defined in every job
 	dir     string
-	tempDir string // removed when the command's slots have exited
+	tempDir string      // removed when the command's slots have exited
+	bases   []*baseFile // --basefile, in place before any job starts; guarded by s.mu
 	host    string
 	slots   int
 	limits  *limits // --memfree and --load; nil for none
@@ -190,17 +191,20 @@ func (c *command) start() {
 			c.runSlot()
 		}()
 	}
-	// The last slot out removes the temporary workdir.
-	if c.tempDir != "" {
-		c.s.slotsWG.Add(1)
-		go func() {
-			defer c.s.slotsWG.Done()
-			c.running.Wait()
-			if err := os.RemoveAll(c.tempDir); err != nil {
-				c.s.logf("remove workdir of command %d: %v", c.id, err)
-			}
-		}()
-	}
+	// The last slot out releases the basefiles and removes the temporary
+	// workdir.
+	c.s.slotsWG.Add(1)
+	go func() {
+		defer c.s.slotsWG.Done()
+		c.running.Wait()
+		c.releaseBases()
+		if c.tempDir == "" {
+			return
+		}
+		if err := os.RemoveAll(c.tempDir); err != nil {
+			c.s.logf("remove workdir of command %d: %v", c.id, err)
+		}
+	}()
 }
 
 // push queues a job; it never blocks on a busy slot.
@@ -429,7 +433,7 @@ func (sl *slot) run(j *job) {
 			stdin = in.stdin
 		}
 	}
-	if exit == 0 && len(j.files) > 0 {
+	if exit == 0 && (len(j.files) > 0 || len(j.bases) > 0) {
 		if err := j.awaitFiles(&j.ctx); err != nil {
 			fmt.Fprintf(&j.stderr, "concurr: %s: %v\n", c.host, err)
 			exit = 255

@@ -21,6 +21,7 @@ type job struct {
 	timeout time.Duration
 	input   *inStream    // the job's input stream (--pipe), or nil: /dev/null
 	files   []*fileWrite // files transferred for the job (--transferfile)
+	bases   []*baseFile  // its command's basefiles, as they were when it came
 	returns []wire.Open  // what the job returns (--return), asked for by the client
 
 	// ended is guarded by the sink's mutex: once the Result is buffered no

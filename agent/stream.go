@@ -218,6 +218,9 @@ func copyRange(w io.Writer, path string, offset, length int64) (int64, error) {
 func (s *session) openStream(m *wire.Open) {
 	switch m.Kind {
 	case wire.StreamStdin, wire.StreamCat, wire.StreamFifo, wire.StreamFile:
+	case wire.StreamBase:
+		s.openBase(m)
+		return
 	case wire.StreamReturn:
 		s.mu.Lock()
 		if !s.closing {

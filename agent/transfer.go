@@ -77,6 +77,16 @@ func mkdirs(root, dir string) ([]string, error) {
 // awaitFiles waits for the job's transferred files and returns the first
 // failure.
 func (j *job) awaitFiles(ctx context.Context) error {
+	for _, b := range j.bases {
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if b.err != nil {
+			return b.err
+		}
+	}
 	for _, fw := range j.files {
 		select {
 		case <-fw.done:
@@ -276,4 +286,140 @@ func (j *job) sendReturn(path, rel string, d fs.DirEntry) error {
 		}
 	}
 	return s.out.send(end)
+}
+
+// baseFile is one --basefile of a command (StreamBase): looked up in the
+// node's cache by its content's SHA-256, received into the cache when it
+// is not there, and copied from there into the command's workdir before
+// any of the command's jobs starts.
+type baseFile struct {
+	st      *inStream
+	open    wire.Open
+	path    string   // in the workdir
+	created []string // folders made for it, for --cleanup
+	cached  string   // the cache entry this session added, for --cleanup
+	done    chan struct{}
+	err     error
+}
+
+// openBase starts receiving a basefile of the command m.Seq.
+func (s *session) openBase(m *wire.Open) {
+	s.mu.Lock()
+	c := s.commands[m.Seq]
+	if c == nil || s.closing {
+		s.mu.Unlock()
+		s.out.send(&wire.Error{Seq: 0, Message: fmt.Sprintf("basefile %s: no command %d", m.Path, m.Seq)})
+		return
+	}
+	// The stream's content is its Data alone: Path and Length describe the
+	// file, not a range of the agent's own to append.
+	content := *m
+	content.Path, content.Length = "", 0
+	st := newInStream(s, &content)
+	s.streams[m.Stream] = st
+	b := &baseFile{st: st, open: *m, done: make(chan struct{})}
+	c.bases = append(c.bases, b)
+	s.mu.Unlock()
+	go func() {
+		defer close(b.done)
+		b.err = b.receive(c)
+		s.forgetStream(st)
+		if b.err != nil {
+			b.err = fmt.Errorf("--basefile %s: %w", m.Path, b.err)
+		}
+	}()
+}
+
+// receive puts the basefile in place, from the cache or from the stream.
+func (b *baseFile) receive(c *command) error {
+	open := b.open
+	if err := transfer.CheckRemote(open.Path); err != nil {
+		b.answer(true)
+		return fmt.Errorf("refused: %w", err)
+	}
+	b.path = filepath.Join(c.dir, filepath.FromSlash(open.Path))
+	var err error
+	if b.created, err = mkdirs(c.dir, filepath.Dir(b.path)); err != nil {
+		b.answer(true)
+		return err
+	}
+	mode, size := fs.FileMode(open.Mode)&fs.ModePerm, int64(open.Length)
+	home, _ := os.UserHomeDir()
+	dir, cacheErr := transfer.OpenCache(transfer.CacheDir(home))
+	if cacheErr != nil || !transfer.ValidSum(open.Sum) {
+		// No cache to trust: the file goes straight to the workdir.
+		if cacheErr != nil && c.s.opts.Debug {
+			c.s.logf("basefile %s: not cached: %v", open.Path, cacheErr)
+		}
+		b.answer(false)
+		return transfer.WriteAtomic(b.path, transfer.VerifiedCopy(b.st, open.Sum, size), mode, open.Mtime)
+	}
+	if f, ok := transfer.OpenCached(dir, open.Sum); ok {
+		err := transfer.WriteAtomic(b.path, transfer.VerifiedCopy(f, open.Sum, size), mode, open.Mtime)
+		f.Close()
+		if err == nil {
+			if c.s.opts.Debug {
+				c.s.logf("basefile %s: in the cache, nothing sent", open.Path)
+			}
+			b.answer(true)
+			return nil
+		}
+		if !errors.Is(err, transfer.ErrMismatch) {
+			b.answer(true)
+			return err
+		}
+		// A damaged entry is replaced by what the client sends.
+		os.Remove(filepath.Join(dir, open.Sum))
+	}
+	b.answer(false)
+	entry := filepath.Join(dir, open.Sum)
+	if err := transfer.WriteAtomic(entry, transfer.VerifiedCopy(b.st, open.Sum, size), 0o600, 0); err != nil {
+		return err
+	}
+	if open.Flags&wire.OpenCleanup != 0 {
+		b.cached = entry
+	}
+	f, ok := transfer.OpenCached(dir, open.Sum)
+	if !ok {
+		return fmt.Errorf("the cache entry %s vanished", entry)
+	}
+	defer f.Close()
+	return transfer.WriteAtomic(b.path, transfer.VerifiedCopy(f, open.Sum, size), mode, open.Mtime)
+}
+
+// answer tells the client whether to send the content: a Credit of 0
+// bytes says the node has it (or will not take it), a window asks for it.
+func (b *baseFile) answer(have bool) {
+	var window uint64
+	if !have {
+		window = wire.StreamWindow
+	}
+	b.st.s.out.send(&wire.Credit{Stream: b.open.Stream, Bytes: window})
+}
+
+// releaseBases carries out --cleanup of the command's basefiles once its
+// jobs are done: the copies in the workdir, the folders made for them, and
+// the cache entries this session added, never one another run added.
+func (c *command) releaseBases() {
+	c.s.mu.Lock()
+	bases := c.bases
+	c.s.mu.Unlock()
+	for _, b := range bases {
+		c.s.forgetStream(b.st)
+	}
+	for _, b := range bases {
+		<-b.done
+		if b.open.Flags&wire.OpenCleanup == 0 {
+			continue
+		}
+		if b.path != "" && b.err == nil {
+			os.Remove(b.path)
+		}
+		if b.cached != "" {
+			os.Remove(b.cached)
+		}
+		for i := len(b.created) - 1; i >= 0; i-- {
+			os.Remove(b.created[i])
+		}
+	}
 }

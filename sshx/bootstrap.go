@@ -251,7 +251,6 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		cases = append(cases, `"`+u+`"`)
 	}
 	parts := []string{
-		`umask 077`,
 		`set -f`,
 		// A relative cd through CDPATH would print the folder on stdout.
 		`unset CDPATH`,
@@ -329,6 +328,11 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		)
 	}
 	parts = append(parts,
+		// Only what the upload creates is made private: the agent, and
+		// the jobs it runs, keep the login's umask, as a job under ssh
+		// would have it (GNU Parallel's files come back with it).
+		`u0=$(umask)`,
+		`umask 077`,
 		`mkdir -p "$p" || { m fail cannot create "$p"; exit 1; }`,
 		`sd "$c"`, `sd "$p"`, `sa "$p"`,
 		`f="$r/concurr"`,
@@ -338,7 +342,7 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		// and head hands gzip exactly that many bytes. Either way the hash
 		// checked below is the uncompressed file's.
 		`if command -v gzip >/dev/null 2>&1; then m upload gzip; read -r z || exit 1; head -c "$z" | gzip -dc > "$t"; else m upload; head -c "$n" > "$t"; fi`,
-		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$r" "$f"; m exec uploaded "$f"; exec "$f" "$ag"; fi`,
+		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$r" "$f"; umask "$u0"; m exec uploaded "$f"; exec "$f" "$ag"; fi`,
 		`rm -f "$t"`,
 		`m fail the uploaded agent did not verify`,
 		`exit 1`,

@@ -81,6 +81,7 @@ type options struct {
 	returns       stringList // --return
 	cleanup       bool       // --cleanup
 	trc           stringList // --trc: --transfer --return FILE --cleanup
+	basefiles     stringList // --basefile
 	tmpdir        string
 	config        string
 	version, help bool
@@ -304,11 +305,12 @@ func (o *options) specs() []optionSpec {
 		{long: []string{"tmpdir", "tempdir"}, group: "Other", arg: "DIR", help: "where held output spills to files", bind: str(&o.tmpdir, "")},
 		{long: []string{"config"}, group: "Other", arg: "FILE", help: "read options from FILE (one 'name value' per line, dashes optional)", bind: str(&o.config, "")},
 		{long: []string{"will-cite", "willcite", "nn", "nonotice", "no-notice"}, group: "Other", help: "accepted: concurr shows no citation notice", bind: boolean(&o.ignored)},
-		{long: []string{"transferfile", "tf"}, group: "Files", arg: "FILE", help: "send FILE (replacement strings allowed) to the remote host before each job", bind: list(&o.transferFiles)},
+		{long: []string{"transferfile", "tf", "transfer-file", "transferfiles", "transfer-files"}, group: "Files", arg: "FILE", help: "send FILE (replacement strings allowed) to the remote host before each job", bind: list(&o.transferFiles)},
 		{long: []string{"transfer"}, group: "Files", help: "send the input file ({}) to the remote host before each job", bind: boolean(&o.transfer)},
 		{long: []string{"return"}, group: "Files", arg: "FILE", help: "bring FILE back from the remote host after each job", bind: list(&o.returns)},
 		{long: []string{"cleanup"}, group: "Files", help: "remove transferred and returned files from the remote host after each job", bind: boolean(&o.cleanup)},
 		{long: []string{"trc"}, group: "Files", arg: "FILE", help: "--transfer, --return FILE and --cleanup", bind: list(&o.trc)},
+		{long: []string{"basefile", "bf"}, group: "Files", arg: "FILE", help: "send FILE to each remote host once, before its first job (cached there by content)", bind: list(&o.basefiles)},
 		{long: []string{"pipe", "spreadstdin"}, group: "--pipe", help: "split stdin into blocks, one per job, on the job's stdin", bind: boolean(&o.pipe)},
 		{long: []string{"pipepart", "pipe-part"}, group: "--pipe", help: "like --pipe, with blocks of the file named by -a, read in place", bind: boolean(&o.pipePart)},
 		{long: []string{"block", "block-size", "blocksize"}, group: "--pipe", arg: "SIZE", help: "with --pipe, bytes per block (K, M, G; default 1M); negative with --pipepart: blocks per slot", bind: str(&o.block, "")},

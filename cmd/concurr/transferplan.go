@@ -9,9 +9,10 @@ import (
 	"concurr/internal/template"
 )
 
-// planTransfer compiles --transferfile, --transfer, --return, --cleanup
-// and --trc into the run's Transfer, as GNU Parallel reads them: --transfer
-// is --transferfile {}, --trc FILE is --transfer --return FILE --cleanup.
+// planTransfer compiles --transferfile, --transfer, --return, --cleanup,
+// --trc and --basefile into the run's Transfer, as GNU Parallel reads them:
+// --transfer is --transferfile {}, --trc FILE is --transfer --return FILE
+// --cleanup. A --basefile is a plain name, without replacement strings.
 func planTransfer(o *options, p *runPlan, opts template.Options) error {
 	sends := append([]string(nil), o.transferFiles...)
 	returns := append([]string(nil), o.returns...)
@@ -23,10 +24,17 @@ func planTransfer(o *options, p *runPlan, opts template.Options) error {
 		returns = append(returns, o.trc...)
 		cleanup = true
 	}
-	if len(sends) == 0 && len(returns) == 0 {
+	if len(sends) == 0 && len(returns) == 0 && len(o.basefiles) == 0 {
 		return nil
 	}
 	t := &sched.Transfer{Cleanup: cleanup}
+	for _, name := range o.basefiles {
+		b, err := sched.NewBaseFile(name)
+		if err != nil {
+			return usagef("", "bad --basefile %v", err)
+		}
+		t.Base = append(t.Base, b)
+	}
 	for _, name := range sends {
 		x, err := template.CompileText(name, opts)
 		if err != nil {

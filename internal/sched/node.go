@@ -161,6 +161,11 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn, rejoin bool) (l
 		r.nodeLost(nr)
 		return true
 	}
+	if !nr.sendBases() {
+		conn.Close()
+		r.nodeLost(nr)
+		return false
+	}
 	r.reportUp(NodeUp{Name: n.Name, Cores: int(conn.Hello.Slots), Slots: nr.slots, Rejoin: rejoin})
 	var wg sync.WaitGroup
 	nr.heard.Store(time.Now().UnixNano())

@@ -27,6 +27,7 @@ type outStream struct {
 	mu       sync.Mutex
 	credit   int
 	doneOnce sync.Once
+	answer   chan uint64 // a --basefile stream's, until the agent answers (see firstCredit)
 }
 
 func (st *outStream) addCredit(n uint64) {
@@ -161,7 +162,7 @@ func (nr *nodeRun) streamCredit(m *wire.Credit) {
 	nr.mu.Lock()
 	st := nr.streams[m.Stream]
 	nr.mu.Unlock()
-	if st != nil {
+	if st != nil && !st.firstCredit(m.Bytes) {
 		st.addCredit(m.Bytes)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"concurr/internal/template"
 	"concurr/internal/transfer"
@@ -27,6 +28,57 @@ type Transfer struct {
 	Send    []*template.Text // --transferfile
 	Return  []*template.Text // --return
 	Cleanup bool             // --cleanup
+	Base    []*BaseFile      // --basefile
+}
+
+// BaseFile is a --basefile: sent once to each node, before its first job,
+// unless the node's cache holds the same content (see wire.StreamBase).
+type BaseFile struct {
+	Local, Remote string // as transfer.Split gives them
+
+	// Sent counts the nodes the content went to, those whose cache
+	// lacked it.
+	Sent atomic.Int64
+
+	once sync.Once
+	sum  string
+	info fs.FileInfo
+	err  error
+}
+
+// NewBaseFile resolves a --basefile name; its content is hashed when a
+// remote node first needs it.
+func NewBaseFile(name string) (*BaseFile, error) {
+	local, remote, err := transfer.Split(name)
+	if err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(local)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", local, unwrapPathErr(err))
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", local)
+	}
+	return &BaseFile{Local: local, Remote: remote}, nil
+}
+
+// resolve hashes the file once for all nodes.
+func (b *BaseFile) resolve() (string, fs.FileInfo, error) {
+	b.once.Do(func() {
+		if b.info, b.err = os.Stat(b.Local); b.err != nil {
+			return
+		}
+		var size int64
+		b.sum, size, b.err = transfer.SumFile(b.Local)
+		if b.err == nil && size != b.info.Size() {
+			b.err = fmt.Errorf("the file changed while it was read")
+		}
+	})
+	if b.err != nil {
+		return "", nil, fmt.Errorf("--basefile %s: %v", b.Local, unwrapPathErr(b.err))
+	}
+	return b.sum, b.info, nil
 }
 
 // fileToSend is one --transferfile of a job, resolved.
@@ -320,4 +372,82 @@ func finishFiles(j *job) {
 	for _, st := range j.files {
 		st.finish()
 	}
+}
+
+// sendBases opens the run's basefiles on the node, after its Command and
+// before its first Input, and starts their streams: each waits for the
+// agent's answer, and sends the file only when the node's cache lacks it.
+// It reports false when the run cannot go on.
+func (nr *nodeRun) sendBases() bool {
+	t := nr.run.cfg.Transfer
+	if t == nil || len(t.Base) == 0 || nr.node.Local {
+		return true
+	}
+	var flags uint64
+	if t.Cleanup {
+		flags = wire.OpenCleanup
+	}
+	for _, b := range t.Base {
+		sum, info, err := b.resolve()
+		if err != nil {
+			nr.run.fail(err)
+			return false
+		}
+		st := nr.newOutStream()
+		st.mu.Lock()
+		st.credit = 0 // the agent's answer opens the window, if it wants the file
+		answer := make(chan uint64, 1)
+		st.answer = answer
+		st.mu.Unlock()
+		open := &wire.Open{Stream: st.id, Kind: wire.StreamBase, Seq: 1, Path: b.Remote, Length: uint64(info.Size()),
+			Mode: uint64(info.Mode().Perm()), Mtime: info.ModTime().UnixNano(), Flags: flags, Sum: sum}
+		if err := nr.conn.Send(open, false); err != nil {
+			return true // the node is lost, which its receiver reports
+		}
+		nr.streamsWG.Go(func() { nr.sendBase(b, st, answer, info.Size()) })
+	}
+	return true
+}
+
+// sendBase is a basefile stream's goroutine.
+func (nr *nodeRun) sendBase(b *BaseFile, st *outStream, answer <-chan uint64, size int64) {
+	defer func() {
+		nr.mu.Lock()
+		delete(nr.streams, st.id)
+		nr.mu.Unlock()
+	}()
+	var window uint64
+	select {
+	case window = <-answer:
+	case <-nr.gone:
+		return
+	}
+	end := &wire.End{Stream: st.id}
+	if window > 0 {
+		b.Sent.Add(1)
+		st.addCredit(window)
+		ok, err := sendRange(st, Block{Path: b.Local, Length: size})
+		if !ok && err == nil {
+			return
+		}
+		if err != nil {
+			end.Error = err.Error()
+			nr.run.warnf("%s: --basefile %s: %v", hostLabel(nr.node.Name), b.Local, err)
+		}
+	}
+	nr.conn.Send(end, true)
+}
+
+// firstCredit hands a basefile stream's first Credit, the agent's answer,
+// to its goroutine; it reports false for any other Credit.
+func (st *outStream) firstCredit(n uint64) bool {
+	st.mu.Lock()
+	ch := st.answer
+	st.answer = nil
+	st.mu.Unlock()
+	if ch == nil {
+		return false
+	}
+	ch <- n
+	return true
 }

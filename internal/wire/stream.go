@@ -53,13 +53,23 @@ const (
 	// returned file, or with ModeDir in Mode a directory, which the client
 	// writes at the Path it asked for. Returns precede the job's Result.
 	StreamReturn = 5
+	// StreamBase is a --basefile, sent once per node after the Command
+	// Open.Seq and before its first Input: the receiver writes it at Path,
+	// relative to the command's workdir, with Mode and Mtime, and every
+	// job of the command starts once it is in place. Sum is the SHA-256 of
+	// its Length bytes, in hex, and names it in the node's content-addressed
+	// cache. Unlike the other kinds, the stream starts with no credit: the
+	// receiver answers with a Credit of 0 bytes when its cache holds the
+	// content (the sender then sends End and no Data), or with a window.
+	StreamBase = 6
 )
 
 // Open flags.
 const (
 	// OpenCleanup asks the agent to remove the file (StreamFile) or the
 	// returned file or directory (StreamReturn) once the job is done
-	// (--cleanup).
+	// (--cleanup); for StreamBase, the file and what the session added to
+	// the cache, once the command's jobs are done.
 	OpenCleanup = 1 << 0
 )
 
@@ -82,6 +92,7 @@ type Open struct {
 	Mode   uint64 // permission bits of a file, for kinds that write one
 	Mtime  int64  // Unix nanoseconds, for kinds that write a file
 	Flags  uint64 // OpenCleanup
+	Sum    string // StreamBase: the content's SHA-256, in hex
 }
 
 // Data is a chunk of a stream, at most StreamChunk bytes.
@@ -117,7 +128,8 @@ func (m *Open) AppendTo(b []byte) []byte {
 	b = varbin.AppendUvarint(b, m.Length)
 	b = varbin.AppendUvarint(b, m.Mode)
 	b = varbin.AppendVarint(b, m.Mtime)
-	return varbin.AppendUvarint(b, m.Flags)
+	b = varbin.AppendUvarint(b, m.Flags)
+	return varbin.AppendString(b, m.Sum)
 }
 
 func (m *Data) AppendTo(b []byte) []byte {
@@ -156,7 +168,7 @@ func decodeStream(t Type, d *varbin.Decoder) Message {
 	switch t {
 	case TypeOpen:
 		return &Open{Stream: d.Uvarint(), Kind: d.Uvarint(), Seq: d.Uvarint(), Path: d.String(),
-			Offset: d.Uvarint(), Length: d.Uvarint(), Mode: d.Uvarint(), Mtime: d.Varint(), Flags: d.Uvarint()}
+			Offset: d.Uvarint(), Length: d.Uvarint(), Mode: d.Uvarint(), Mtime: d.Varint(), Flags: d.Uvarint(), Sum: d.String()}
 	case TypeData:
 		return &Data{Stream: d.Uvarint(), Data: d.Bytes()}
 	case TypeEnd:

@@ -62,6 +62,7 @@ func TestRoundTrip(t *testing.T) {
 		{"open stdin", &Open{Stream: 3, Kind: StreamStdin, Seq: 12}},
 		{"open file range", &Open{Stream: 1 << 33, Kind: StreamCat, Seq: 1, Path: "/tmp/big file", Offset: 1 << 40, Length: 10 << 20, Mode: 0o644, Mtime: -1}},
 		{"open transferred file", &Open{Stream: 7, Kind: StreamFile, Seq: 3, Path: "sub/f.txt", Mode: 0o755, Mtime: 1700000000123456789, Flags: OpenCleanup}},
+		{"open basefile", &Open{Stream: 8, Kind: StreamBase, Seq: 1, Path: "ref/db.txt", Length: 5, Mode: 0o644, Mtime: 1700000000123456789, Flags: OpenCleanup, Sum: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}},
 		{"open returned dir", &Open{Stream: 8, Kind: StreamReturn, Seq: 3, Path: "out", Mode: ModeDir | 0o700}},
 		{"data", &Data{Stream: 3, Data: []byte(binary)}},
 		{"end", &End{Stream: 3}},

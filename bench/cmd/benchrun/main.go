@@ -55,6 +55,8 @@ type config struct {
 	only       *regexp.Regexp
 	streamJobs int
 	scaleHosts []int
+	// transferBigMB is the size of the big file of the transfer workload.
+	transferBigMB int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -71,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.remote, "remote", true, "run the SSH workloads on a loopback sshd")
 	fs.BoolVar(&c.quick, "quick", false, "small job counts and one repetition, to check the harness; numbers are not comparable")
 	fs.IntVar(&c.streamJobs, "stream-jobs", 10_000_000, "jobs of the streaming memory workload, lowered to fit the time budget")
+	fs.IntVar(&c.transferBigMB, "transfer-big-mb", 1024, "size in MiB of the transfer workload's big file (lower it when the disk is short)")
 	scaleHosts := fs.String("scale-hosts", "16,64,256,1000", "host counts of the scale workload; up to 256 are real sshd logins")
 	only := fs.String("only", "", "run only the workloads whose name matches this regular expression")
 	if err := fs.Parse(args); err != nil {

@@ -59,7 +59,7 @@ type remote struct {
 
 func (r *runner) runRemote(ctx context.Context) {
 	var selected []string
-	for _, w := range []string{workloadRemoteEcho, workloadRemoteStart, workloadRemoteFan, workloadPipeRemote} {
+	for _, w := range []string{workloadRemoteEcho, workloadRemoteStart, workloadRemoteFan, workloadPipeRemote, workloadTransferSmall, workloadTransferBig} {
 		if r.selected(w) {
 			selected = append(selected, w)
 		}
@@ -105,6 +105,7 @@ func (r *runner) runRemote(ctx context.Context) {
 	if r.selected(workloadPipeRemote) {
 		r.remotePipeWorkload(ctx, rm)
 	}
+	r.runTransfer(ctx, rm)
 }
 
 // checkConcurrRemote runs one job on one host, so that a concurr whose -S
