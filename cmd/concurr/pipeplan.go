@@ -120,6 +120,9 @@ func (p *runPlan) planPipe(o *options, rest []string, stdin io.Reader, say *mess
 		}
 		sp, _ := pipe.NewSplitter(stdin, opts)
 		in.Blocks = splitSource{sp}
+		if file, base, ok := regularStdin(stdin); ok && !in.Tee && !in.RoundRobin {
+			in.Blocks = fileSplitSource{sp, file, base}
+		}
 	}
 	if len(args) > 0 && !o.tee {
 		return usagef("add --tee to give every job of the ::: arguments the whole input", "--pipe takes its input from stdin, not from ::: arguments")
@@ -189,6 +192,56 @@ func (s splitSource) Next() (sched.Block, error) {
 
 // Recycle gives a finished block's buffer back to the splitter.
 func (s splitSource) Recycle(b []byte) { s.s.Recycle(b) }
+
+// regularStdin reports whether stdin is a regular file that can be opened
+// again by name (as `< FILE` makes it), with where in it reading begins.
+// Its --pipe blocks, cut as from any stream, can then go to jobs from the
+// file, as --pipepart's do: by sendfile(2) on this machine, never through
+// the client's and the agent's memory.
+func regularStdin(stdin io.Reader) (path string, offset int64, ok bool) {
+	f, ok := stdin.(*os.File)
+	if !ok {
+		return "", 0, false
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", 0, false
+	}
+	offset, err = f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return "", 0, false
+	}
+	// The name the file is open by, if it still names the same file.
+	path, err = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	if err != nil || !filepath.IsAbs(path) {
+		return "", 0, false
+	}
+	again, err := os.Stat(path)
+	if err != nil || !os.SameFile(fi, again) {
+		return "", 0, false
+	}
+	return path, offset, true
+}
+
+// fileSplitSource gives the blocks of a splitter over a regular file as
+// ranges of the file: the splitter still reads every byte to find where
+// records end, but the block's data is let go at once.
+type fileSplitSource struct {
+	s      *pipe.Splitter
+	path   string
+	offset int64 // where the splitter began to read the file
+}
+
+func (s fileSplitSource) Next() (sched.Block, error) {
+	b, at, err := s.s.NextAt()
+	if err != nil {
+		return sched.Block{}, err
+	}
+	header := s.s.Header()
+	length := int64(len(b) - len(header))
+	s.s.Recycle(b)
+	return sched.Block{Data: header, Path: s.path, Offset: s.offset + at, Length: length}, nil
+}
 
 // partSource gives the --pipepart blocks of its files, found once the
 // run's slots are known: a negative --block counts blocks per slot.
