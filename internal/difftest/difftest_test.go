@@ -30,12 +30,12 @@ const commandTimeout = 30 * time.Second
 // directories never collide.
 type diffCase struct {
 	name  string
-	args  []string          // after the program name; GNU Parallel also gets --will-cite
-	stdin string            // the tool's stdin; /dev/null when empty
+	args  []string // after the program name; GNU Parallel also gets --will-cite
+	stdin string   // the tool's stdin; /dev/null when empty
 	// stdinFile gives stdin as a regular file rather than a pipe, as
 	// `< FILE` does: --pipe then sends its blocks from the file.
 	stdinFile bool
-	files map[string]string // created in the working directory before the run
+	files     map[string]string // created in the working directory before the run
 
 	results string // a --results directory to compare file by file ("." for the working directory)
 	table   string // a --results table (x.csv, x.tsv, x.json) to compare with its times masked
