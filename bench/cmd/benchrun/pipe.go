@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/user"
@@ -209,20 +210,45 @@ func (r *runner) remotePipeWorkload(ctx context.Context, rm *remote) {
 const pipeRemoteCipher = "aes128-gcm@openssh.com"
 
 // splitHalves writes the two halves of the file in, cut at a line, once.
+// It streams them: a large heap here would count in every later child's
+// peak RSS, which Linux takes over from the process that forked it.
 func splitHalves(in string, size int64) ([]string, error) {
 	halves := []string{in + ".1", in + ".2"}
 	if _, err := os.Stat(halves[1]); err == nil {
 		return halves, nil
 	}
-	data, err := os.ReadFile(in)
+	f, err := os.Open(in)
 	if err != nil {
 		return nil, err
 	}
-	mid := int64(bytes.IndexByte(data[size/2:], '\n')) + size/2 + 1
-	if err := os.WriteFile(halves[0], data[:mid], 0o644); err != nil {
-		return nil, err
+	defer f.Close()
+	probe := make([]byte, 64<<10)
+	n, err := f.ReadAt(probe, size/2)
+	if i := bytes.IndexByte(probe[:n], '\n'); i >= 0 {
+		mid := size/2 + int64(i) + 1
+		for i, part := range []*io.SectionReader{io.NewSectionReader(f, 0, mid), io.NewSectionReader(f, mid, size-mid)} {
+			if err := writeFrom(halves[i], part); err != nil {
+				return nil, err
+			}
+		}
+		return halves, nil
 	}
-	return halves, os.WriteFile(halves[1], data[mid:], 0o644)
+	if err == nil || err == io.EOF {
+		err = fmt.Errorf("%s: no line ends near its middle", in)
+	}
+	return nil, err
+}
+
+func writeFrom(path string, r io.Reader) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, r); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // pushAll logs in to every address at once and sends the file of the
