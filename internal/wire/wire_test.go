@@ -64,6 +64,7 @@ func TestRoundTrip(t *testing.T) {
 		{"open transferred file", &Open{Stream: 7, Kind: StreamFile, Seq: 3, Path: "sub/f.txt", Mode: 0o755, Mtime: 1700000000123456789, Flags: OpenCleanup}},
 		{"open returned dir", &Open{Stream: 8, Kind: StreamReturn, Seq: 3, Path: "out", Mode: ModeDir | 0o700}},
 		{"data", &Data{Stream: 3, Data: []byte(binary)}},
+		{"data of a full chunk", &Data{Stream: 1 << 20, Data: bytes.Repeat([]byte(binary), StreamChunk/len(binary))}},
 		{"end", &End{Stream: 3}},
 		{"end with an error", &End{Stream: 3, Error: "read input: broken"}},
 		{"credit", &Credit{Stream: 3, Bytes: StreamWindow}},
