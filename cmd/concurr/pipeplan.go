@@ -2,10 +2,14 @@ package main
 
 import (
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"concurr/internal/pipe"
 	"concurr/internal/sched"
@@ -112,14 +116,14 @@ func (p *runPlan) planPipe(o *options, rest []string, stdin io.Reader, say *mess
 			}
 			p.closers = append(p.closers, func() { r.Close() })
 			sp, _ := pipe.NewSplitter(r, opts)
-			in.Blocks = splitSource{sp}
+			in.Blocks = &splitSource{s: sp}
 		}
 	} else {
 		if len(o.argFiles) > 0 {
 			return usagef("use --pipepart -a FILE to split a file, or redirect it to stdin", "--pipe reads its input from stdin, not from -a")
 		}
 		sp, _ := pipe.NewSplitter(stdin, opts)
-		in.Blocks = splitSource{sp}
+		in.Blocks = &splitSource{s: sp}
 		if file, base, ok := regularStdin(stdin); ok && !in.Tee && !in.RoundRobin {
 			in.Blocks = fileSplitSource{sp, file, base}
 		}
@@ -183,15 +187,55 @@ func (m multiCloser) Close() error {
 }
 
 // splitSource gives a splitter's blocks to the scheduler.
-type splitSource struct{ s *pipe.Splitter }
+type splitSource struct {
+	s *pipe.Splitter
+	// held is the bytes of the blocks given out and not yet recycled;
+	// the client's soft memory limit grows to leave room for their peak.
+	held  atomic.Int64
+	limit memoryRoom
+}
 
-func (s splitSource) Next() (sched.Block, error) {
+func (s *splitSource) Next() (sched.Block, error) {
 	b, err := s.s.Next()
+	if err == nil {
+		s.limit.grow(s.held.Add(int64(cap(b))))
+	}
 	return sched.Block{Data: b}, err
 }
 
 // Recycle gives a finished block's buffer back to the splitter.
-func (s splitSource) Recycle(b []byte) { s.s.Recycle(b) }
+func (s *splitSource) Recycle(b []byte) {
+	s.held.Add(-int64(cap(b)))
+	s.s.Recycle(b)
+}
+
+// memoryRoom raises the client's soft memory limit (see memlimit.go) to
+// leave room for the --pipe blocks it holds, which the scheduler bounds
+// at two per slot, each until its job's result. Blocks of 10 MB for a few
+// slots pass the fixed limit, and the collector would then run without
+// pause, taking more CPU than moving the data.
+type memoryRoom struct {
+	mu   sync.Mutex
+	peak int64
+	base int64 // the limit before the blocks; 0 until first asked
+}
+
+func (m *memoryRoom) grow(held int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if held <= m.peak {
+		return
+	}
+	m.peak = held
+	if m.base == 0 {
+		m.base = debug.SetMemoryLimit(-1)
+	}
+	if os.Getenv("GOMEMLIMIT") != "" || m.base == math.MaxInt64 {
+		return // the user's limit, or none at all
+	}
+	// Twice the blocks: the collector's usual pace above them.
+	debug.SetMemoryLimit(m.base + 2*held)
+}
 
 // regularStdin reports whether stdin is a regular file that can be opened
 // again by name (as `< FILE` makes it), with where in it reading begins.
