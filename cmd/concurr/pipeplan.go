@@ -260,8 +260,14 @@ func regularStdin(stdin io.Reader) (path string, offset int64, ok bool) {
 	if err != nil || !filepath.IsAbs(path) {
 		return "", 0, false
 	}
-	again, err := os.Stat(path)
-	if err != nil || !os.SameFile(fi, again) {
+	// Opened, as the blocks will be: a descriptor can be inherited where
+	// the name cannot be opened (sudo, a directory without search rights).
+	again, err := os.Open(path)
+	if err != nil {
+		return "", 0, false
+	}
+	defer again.Close()
+	if afi, err := again.Stat(); err != nil || !os.SameFile(fi, afi) {
 		return "", 0, false
 	}
 	return path, offset, true
