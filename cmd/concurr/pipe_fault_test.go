@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -13,11 +15,23 @@ import (
 
 // TestFaultPipeHostLost kills a host's agent while --pipe blocks stream to
 // it: the blocks it held run again on the other host, and every record is
-// in the output exactly once, in order under -k.
+// in the output exactly once, in order under -k. Stdin is a pipe, whose
+// blocks the client holds, or a regular file, whose blocks it sends as
+// ranges of the file.
 func TestFaultPipeHostLost(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("finds agents in /proc")
 	}
+	for _, fromFile := range []bool{false, true} {
+		name := "stdin a pipe"
+		if fromFile {
+			name = "stdin a regular file"
+		}
+		t.Run(name, func(t *testing.T) { testFaultPipeHostLost(t, fromFile) })
+	}
+}
+
+func testFaultPipeHostLost(t *testing.T, fromFile bool) {
 	c := newFaultCluster(t)
 	victim, _ := c.addServer("victim", false)
 	c.addServer("other", false)
@@ -28,7 +42,20 @@ func TestFaultPipeHostLost(t *testing.T) {
 		fmt.Fprintf(&input, "record %d %s\n", i, strings.Repeat("x", i%50))
 	}
 	template := fmt.Sprintf(`printf '%%s\n' "{#} {host}" >> %s; sleep 0.3; cat`, startsFile)
-	r := startConcurr(t, dir, c.clientHome, nil, strings.NewReader(input.String()),
+	var stdin io.Reader = strings.NewReader(input.String())
+	if fromFile {
+		path := filepath.Join(dir, "input")
+		if err := os.WriteFile(path, []byte(input.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		stdin = f
+	}
+	r := startConcurr(t, dir, c.clientHome, nil, stdin,
 		"-F", c.config, "-S", "2/victim,2/other", "-k", "--pipe", "-N", "150", template)
 	onVictim := func() int {
 		n := 0

@@ -2,10 +2,14 @@ package main
 
 import (
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"concurr/internal/pipe"
 	"concurr/internal/sched"
@@ -112,14 +116,17 @@ func (p *runPlan) planPipe(o *options, rest []string, stdin io.Reader, say *mess
 			}
 			p.closers = append(p.closers, func() { r.Close() })
 			sp, _ := pipe.NewSplitter(r, opts)
-			in.Blocks = splitSource{sp}
+			in.Blocks = &splitSource{s: sp}
 		}
 	} else {
 		if len(o.argFiles) > 0 {
 			return usagef("use --pipepart -a FILE to split a file, or redirect it to stdin", "--pipe reads its input from stdin, not from -a")
 		}
 		sp, _ := pipe.NewSplitter(stdin, opts)
-		in.Blocks = splitSource{sp}
+		in.Blocks = &splitSource{s: sp}
+		if file, base, ok := regularStdin(stdin); ok && !in.Tee && !in.RoundRobin {
+			in.Blocks = fileSplitSource{sp, file, base}
+		}
 	}
 	if len(args) > 0 && !o.tee {
 		return usagef("add --tee to give every job of the ::: arguments the whole input", "--pipe takes its input from stdin, not from ::: arguments")
@@ -180,15 +187,111 @@ func (m multiCloser) Close() error {
 }
 
 // splitSource gives a splitter's blocks to the scheduler.
-type splitSource struct{ s *pipe.Splitter }
+type splitSource struct {
+	s *pipe.Splitter
+	// held is the bytes of the blocks given out and not yet recycled;
+	// the client's soft memory limit grows to leave room for their peak.
+	held  atomic.Int64
+	limit memoryRoom
+}
 
-func (s splitSource) Next() (sched.Block, error) {
+func (s *splitSource) Next() (sched.Block, error) {
 	b, err := s.s.Next()
+	if err == nil {
+		s.limit.grow(s.held.Add(int64(cap(b))))
+	}
 	return sched.Block{Data: b}, err
 }
 
 // Recycle gives a finished block's buffer back to the splitter.
-func (s splitSource) Recycle(b []byte) { s.s.Recycle(b) }
+func (s *splitSource) Recycle(b []byte) {
+	s.held.Add(-int64(cap(b)))
+	s.s.Recycle(b)
+}
+
+// memoryRoom raises the client's soft memory limit (see memlimit.go) to
+// leave room for the --pipe blocks it holds, which the scheduler bounds
+// at two per slot, each until its job's result. Blocks of 10 MB for a few
+// slots pass the fixed limit, and the collector would then run without
+// pause, taking more CPU than moving the data.
+type memoryRoom struct {
+	mu   sync.Mutex
+	peak int64
+	base int64 // the limit before the blocks; 0 until first asked
+}
+
+func (m *memoryRoom) grow(held int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if held <= m.peak {
+		return
+	}
+	m.peak = held
+	if m.base == 0 {
+		m.base = debug.SetMemoryLimit(-1)
+	}
+	if os.Getenv("GOMEMLIMIT") != "" || m.base == math.MaxInt64 {
+		return // the user's limit, or none at all
+	}
+	// Twice the blocks: the collector's usual pace above them.
+	debug.SetMemoryLimit(m.base + 2*held)
+}
+
+// regularStdin reports whether stdin is a regular file that can be opened
+// again by name (as `< FILE` makes it), with where in it reading begins.
+// Its --pipe blocks, cut as from any stream, can then go to jobs from the
+// file, as --pipepart's do: by sendfile(2) on this machine, never through
+// the client's and the agent's memory.
+func regularStdin(stdin io.Reader) (path string, offset int64, ok bool) {
+	f, ok := stdin.(*os.File)
+	if !ok {
+		return "", 0, false
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", 0, false
+	}
+	offset, err = f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return "", 0, false
+	}
+	// The name the file is open by, if it still names the same file.
+	path, err = os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	if err != nil || !filepath.IsAbs(path) {
+		return "", 0, false
+	}
+	// Opened, as the blocks will be: a descriptor can be inherited where
+	// the name cannot be opened (sudo, a directory without search rights).
+	again, err := os.Open(path)
+	if err != nil {
+		return "", 0, false
+	}
+	defer again.Close()
+	if afi, err := again.Stat(); err != nil || !os.SameFile(fi, afi) {
+		return "", 0, false
+	}
+	return path, offset, true
+}
+
+// fileSplitSource gives the blocks of a splitter over a regular file as
+// ranges of the file: the splitter still reads every byte to find where
+// records end, but the block's data is let go at once.
+type fileSplitSource struct {
+	s      *pipe.Splitter
+	path   string
+	offset int64 // where the splitter began to read the file
+}
+
+func (s fileSplitSource) Next() (sched.Block, error) {
+	b, at, err := s.s.NextAt()
+	if err != nil {
+		return sched.Block{}, err
+	}
+	header := s.s.Header()
+	length := int64(len(b) - len(header))
+	s.s.Recycle(b)
+	return sched.Block{Data: header, Path: s.path, Offset: s.offset + at, Length: length}, nil
+}
 
 // partSource gives the --pipepart blocks of its files, found once the
 // run's slots are known: a negative --block counts blocks per slot.

@@ -30,9 +30,12 @@ const commandTimeout = 30 * time.Second
 // directories never collide.
 type diffCase struct {
 	name  string
-	args  []string          // after the program name; GNU Parallel also gets --will-cite
-	stdin string            // the tool's stdin; /dev/null when empty
-	files map[string]string // created in the working directory before the run
+	args  []string // after the program name; GNU Parallel also gets --will-cite
+	stdin string   // the tool's stdin; /dev/null when empty
+	// stdinFile gives stdin as a regular file rather than a pipe, as
+	// `< FILE` does: --pipe then sends its blocks from the file.
+	stdinFile bool
+	files     map[string]string // created in the working directory before the run
 
 	results string // a --results directory to compare file by file ("." for the working directory)
 	table   string // a --results table (x.csv, x.tsv, x.json) to compare with its times masked
@@ -72,11 +75,26 @@ func TestGNUParallel(t *testing.T) {
 	concurr := concurrBinary(t)
 	verbose := os.Getenv("CONCURR_DIFFTEST_VERBOSE") != ""
 
-	for _, tc := range slices.Concat(cases(), dropInCases()) {
+	all := slices.Concat(cases(), dropInCases())
+	for _, tc := range all {
+		if strings.HasPrefix(tc.name, "pipe/") && tc.stdin != "" {
+			tc.name += "/stdin-file"
+			tc.stdinFile = true
+			all = append(all, tc)
+		}
+	}
+	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			home := t.TempDir()
 			gnuDir, oursDir := workDir(t, tc), workDir(t, tc)
+			stdin := tc.stdin
+			if tc.stdinFile {
+				stdin = fileStdinPrefix + filepath.Join(home, "stdin")
+				if err := os.WriteFile(stdin[len(fileStdinPrefix):], []byte(tc.stdin), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 
 			// Both run at once: the cases that sleep then cost their sleep once.
 			var gnu, ours run
@@ -87,10 +105,10 @@ func TestGNUParallel(t *testing.T) {
 				gnuArgs = tc.gnuArgs
 			}
 			wg.Go(func() {
-				gnu, gnuErr = runTool(gnuDir, home, append([]string{parallel, "--will-cite", "-k"}, gnuArgs...), tc.stdin, tc.env)
+				gnu, gnuErr = runTool(gnuDir, home, append([]string{parallel, "--will-cite", "-k"}, gnuArgs...), stdin, tc.env)
 			})
 			wg.Go(func() {
-				ours, oursErr = runTool(oursDir, home, append([]string{concurr, "-k"}, tc.args...), tc.stdin, tc.env)
+				ours, oursErr = runTool(oursDir, home, append([]string{concurr, "-k"}, tc.args...), stdin, tc.env)
 			})
 			wg.Wait()
 			if err := errors.Join(gnuErr, oursErr); err != nil {
@@ -233,6 +251,10 @@ type run struct {
 
 // runTool runs argv in dir with a small fixed environment, so that neither
 // tool picks up the developer's configuration (~/.parallel, CONCURR_*).
+// fileStdinPrefix marks a runTool stdin that names a file to open as the
+// tool's stdin, rather than the text to pipe to it.
+const fileStdinPrefix = "\x00file:"
+
 func runTool(dir, home string, argv []string, stdin string, env []string) (run, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
@@ -246,7 +268,14 @@ func runTool(dir, home string, argv []string, stdin string, env []string) (run, 
 		"TMPDIR=" + home,
 	}
 	cmd.Env = append(cmd.Env, env...)
-	if stdin != "" {
+	if path, ok := strings.CutPrefix(stdin, fileStdinPrefix); ok {
+		f, err := os.Open(path)
+		if err != nil {
+			return run{}, err
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	} else if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
 	// Jobs left behind by a broken run must not keep the pipes open forever.

@@ -170,6 +170,10 @@ type Splitter struct {
 	wrote   bool // a block was cut in this round
 	garbage bool // -N --regexp: the text before the first record was looked at
 	ready   [][]byte
+	// read counts the bytes read from r; at counts, for each ready block,
+	// where its records (after the header) begin in the input.
+	read int64
+	at   []int64
 
 	freeMu sync.Mutex
 	free   [][]byte // blocks' buffers given back by Recycle
@@ -227,15 +231,24 @@ func (s *Splitter) Header() []byte { return s.header }
 // Next returns the next block, with the header at its top. It returns
 // io.EOF after the last one; an input with no data gives no block at all.
 func (s *Splitter) Next() ([]byte, error) {
+	b, _, err := s.NextAt()
+	return b, err
+}
+
+// NextAt is Next, and also says where the block's records (the block less
+// its header) begin in the input, counted from where the splitter began
+// to read it: a block is always a stretch of the input, so a reader of a
+// regular file can send it from the file rather than from memory.
+func (s *Splitter) NextAt() ([]byte, int64, error) {
 	if !s.started {
 		s.started = true
 		if err := s.readHeader(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	for len(s.ready) == 0 {
 		if s.done {
-			return nil, io.EOF
+			return nil, 0, io.EOF
 		}
 		if s.eof {
 			// What is left is the last block, however long.
@@ -245,7 +258,7 @@ func (s *Splitter) Next() ([]byte, error) {
 		}
 		s.wrote = false
 		if err := s.readBlock(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		s.pass()
 		if s.eof {
@@ -259,10 +272,10 @@ func (s *Splitter) Next() ([]byte, error) {
 			}
 		}
 	}
-	b := s.ready[0]
+	b, at := s.ready[0], s.at[0]
 	s.ready[0] = nil
-	s.ready = s.ready[1:]
-	return b, nil
+	s.ready, s.at = s.ready[1:], s.at[1:]
+	return b, at, nil
 }
 
 // readHeader takes the --header off the top of the input.
@@ -289,6 +302,7 @@ func (s *Splitter) readHeader() error {
 		s.buf = grow(s.buf, int(s.size))
 		n, err := s.r.Read(s.buf[n0 : n0+int(s.size)])
 		s.buf = s.buf[:n0+n]
+		s.read += int64(n)
 		if err == io.EOF || n == 0 && err == nil {
 			s.eof = err == io.EOF
 		} else if err != nil {
@@ -315,6 +329,7 @@ func (s *Splitter) readBlock() error {
 		n0 := len(s.buf)
 		n, err := s.r.Read(s.buf[n0 : n0+want])
 		s.buf = s.buf[:n0+n]
+		s.read += int64(n)
 		want -= n
 		if err == io.EOF {
 			s.eof = true
@@ -333,6 +348,7 @@ func (s *Splitter) emit(n int) {
 		return
 	}
 	s.wrote = true
+	s.at = append(s.at, s.read-int64(len(s.buf)))
 	var b []byte
 	if len(s.header) == 0 {
 		// Its spare capacity goes with it, for Recycle; no one appends.

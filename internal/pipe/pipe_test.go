@@ -37,12 +37,18 @@ func blocks(t *testing.T, input string, o Options) []string {
 	}
 	var got []string
 	for {
-		b, err := s.Next()
+		b, at, err := s.NextAt()
 		if err == io.EOF {
 			return got
 		}
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Every block is a stretch of the input, after its header: what
+		// a regular file's blocks are sent by.
+		body := b[len(s.Header()):]
+		if at < 0 || at+int64(len(body)) > int64(len(input)) || input[at:at+int64(len(body))] != string(body) {
+			t.Fatalf("block %q said to be at %d of %q", b, at, input)
 		}
 		got = append(got, string(b))
 	}
@@ -67,6 +73,9 @@ func TestSplitter(t *testing.T) {
 		{"multi-byte --recend", "a;;b;;c;;", Options{BlockSize: 4, RecEnd: ";;", RecEndSet: true}, []string{"a;;", "b;;", "c;;"}},
 		{"-N records", "1\n2\n3\n4\n5\n", Options{Records: 2}, []string{"1\n2\n", "3\n4\n", "5\n"}},
 		{"--header on every block", "h\n1\n2\n", Options{Records: 1, Header: ":"}, []string{"h\n1\n", "h\n2\n"}},
+		{"--header with blocks by size", "hh\n1\n22\n333\n", Options{BlockSize: 3, Header: ":"}, []string{"hh\n1\n", "hh\n22\n", "hh\n333\n"}},
+		{"-L lines", "1\n2\n3\n4\n5\n", Options{BlockSize: 5, Lines: 2}, []string{"1\n2\n", "3\n4\n", "5\n"}},
+		{"--regexp --recstart", "<a>x<a>yy<a>z", Options{BlockSize: 5, RecStart: "<a>", RecStartSet: true, Regexp: true}, []string{"<a>x", "<a>yy", "<a>z"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"concurr/internal/varbin"
 )
 
 // Magic opens every stream, in both directions. The NUL first byte keeps it
@@ -241,6 +243,9 @@ func NewWriter(w *bufio.Writer) *Writer { return &Writer{w: w} }
 
 // Write encodes and buffers one message.
 func (fw *Writer) Write(m Message) error {
+	if d, ok := m.(*Data); ok && len(d.Data) >= directData {
+		return fw.writeData(d)
+	}
 	var err error
 	fw.buf, err = AppendFrame(fw.buf[:0], m)
 	if err != nil {
@@ -250,6 +255,30 @@ func (fw *Writer) Write(m Message) error {
 	if cap(fw.buf) > 1<<20 {
 		fw.buf = nil
 	}
+	return err
+}
+
+// directData is the size from which a Data frame's payload goes to the
+// buffered stream as it is, after the frame's header, rather than copied
+// into the frame first: a stream's chunks are most of the bytes a
+// connection carries.
+const directData = 4 << 10
+
+// writeData writes a Data frame as AppendFrame would encode it.
+func (fw *Writer) writeData(d *Data) error {
+	b := BeginFrame(fw.buf[:0], d.Type())
+	b = varbin.AppendUvarint(b, d.Stream)
+	b = varbin.AppendUvarint(b, uint64(len(d.Data)))
+	n := len(b) - 4 + len(d.Data)
+	if n > MaxFrame {
+		return fmt.Errorf("%w: %s of %d bytes", ErrFrameTooLarge, d.Type(), n)
+	}
+	binary.BigEndian.PutUint32(b, uint32(n))
+	fw.buf = b
+	if _, err := fw.w.Write(b); err != nil {
+		return err
+	}
+	_, err := fw.w.Write(d.Data)
 	return err
 }
 

@@ -65,6 +65,7 @@ func TestRoundTrip(t *testing.T) {
 		{"open basefile", &Open{Stream: 8, Kind: StreamBase, Seq: 1, Path: "ref/db.txt", Length: 5, Mode: 0o644, Mtime: 1700000000123456789, Flags: OpenCleanup, Sum: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}},
 		{"open returned dir", &Open{Stream: 8, Kind: StreamReturn, Seq: 3, Path: "out", Mode: ModeDir | 0o700}},
 		{"data", &Data{Stream: 3, Data: []byte(binary)}},
+		{"data of a full chunk", &Data{Stream: 1 << 20, Data: bytes.Repeat([]byte(binary), StreamChunk/len(binary))}},
 		{"end", &End{Stream: 3}},
 		{"end with an error", &End{Stream: 3, Error: "read input: broken"}},
 		{"credit", &Credit{Stream: 3, Bytes: StreamWindow}},

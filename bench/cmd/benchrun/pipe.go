@@ -2,12 +2,22 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"concurr/bench"
 )
@@ -141,6 +151,26 @@ func (r *runner) remotePipeWorkload(ctx context.Context, rm *remote) {
 		}
 	}
 	mb := float64(size) / 1e6
+	halves, err := splitHalves(in, size)
+	if err != nil {
+		r.rows = append(r.rows, bench.Row{Workload: workloadPipeRemote, Tool: "all", Result: "not run: " + shorten(err.Error())})
+		return
+	}
+	// The floors: the same bytes pushed to `cat >/dev/null` on the same
+	// sshd with the cipher concurr's client negotiates, by OpenSSH's ssh
+	// and by golang.org/x/crypto/ssh (the library of concurr's client,
+	// with its default algorithms, as concurr's), to one host and, half
+	// each, to two at once. Client and sshd share this machine's cores:
+	// what it can encrypt and decrypt at once bounds every row.
+	sshCat := func(host string) string {
+		return "ssh -F " + rm.d.Config + " -o Ciphers=" + pipeRemoteCipher + " " + host + " 'cat >/dev/null'"
+	}
+	addrs := []string{"127.0.0.1:" + strconv.Itoa(rm.d.Ports[0]), "127.0.0.1:" + strconv.Itoa(rm.d.Ports[1])}
+	push := func(addrs []string, files []string) func(ctx context.Context) (bench.Sample, error) {
+		return func(ctx context.Context) (bench.Sample, error) {
+			return pushAll(ctx, rm.d.Keys.Signer, []string{rm.d.KnownHosts}, addrs, files, "cat >/dev/null")
+		}
+	}
 	cs := []contender{
 		rm.concurrContender(contender{role: subject, jobs: 1, check: someLines,
 			command: cmd(r.concurr, "-F", rm.d.Config, "-S", hosts, "--pipe", "--block", "10M", "wc -l"),
@@ -149,11 +179,134 @@ func (r *runner) remotePipeWorkload(ctx context.Context, rm *remote) {
 		r.toolContender("parallel", r.parallel, contender{role: peerParallel, jobs: 1, check: someLines,
 			command: cmd(r.parallel, "--will-cite", "--ssh", "ssh -F "+rm.d.Config, "-S", hosts, "--pipe", "--block", "10M", "wc -l"),
 			note:    "GNU Parallel --ssh 'ssh -F CONFIG' -S " + hosts + " --pipe --block 10M wc -l."}),
+		{tool: "ssh, 1 host", role: floor, jobs: 1,
+			command: cmd("sh", "-c", sshCat(rm.d.Aliases[0])),
+			note:    fmt.Sprintf("floor: `ssh -o Ciphers=%s %s 'cat >/dev/null'` < the file.", pipeRemoteCipher, rm.d.Aliases[0])},
+		{tool: "ssh, 2 hosts at once", role: floor, jobs: 1,
+			command: cmd("sh", "-c", sshCat(rm.d.Aliases[0])+" <"+halves[0]+" & "+sshCat(rm.d.Aliases[1])+" <"+halves[1]+"; wait"),
+			note:    "floor: the same, half of the file to each of two hosts at once."},
+		{tool: "x/crypto/ssh, 1 host", role: floor, jobs: 1, inProcess: push(addrs[:1], []string{in}),
+			note: "floor: the file on one exec channel to `cat >/dev/null`, with golang.org/x/crypto/ssh's defaults, as concurr's client."},
+		// The last floor is what the ratios are against.
+		{tool: "x/crypto/ssh, 2 hosts at once", role: floor, jobs: 1, inProcess: push(addrs, halves),
+			note: "floor: half of the file to each of two hosts at once, on exec channels, with golang.org/x/crypto/ssh."},
 	}
 	ms := r.measure(ctx, workloadPipeRemote, cs, r.cfg.reps)
+	for i := range ms {
+		if m := ms[i]; m.c.role == floor && m.err == nil && len(m.samples) > 0 {
+			ms[i].c.note = joinNotes(m.c.note, fmt.Sprintf("%.0f MB/s.", float64(size)/m.median().Seconds()/1e6))
+		}
+	}
 	r.addRows(workloadPipeRemote, ms, func(m measured, row *bench.Row) {
 		rate := float64(size) / m.median().Seconds()
 		row.Note = joinNotes(row.Note, fmt.Sprintf("%.0f MB/s.", rate/1e6))
 		row.Result = verdict(rate >= pipeRemoteBytesPerSec)
 	})
+}
+
+// pipeRemoteCipher is the cipher golang.org/x/crypto/ssh prefers, and so
+// concurr's client negotiates with OpenSSH's sshd: AES-GCM, which AES-NI
+// makes the cheapest.
+const pipeRemoteCipher = "aes128-gcm@openssh.com"
+
+// splitHalves writes the two halves of the file in, cut at a line, once.
+// It streams them: a large heap here would count in every later child's
+// peak RSS, which Linux takes over from the process that forked it.
+func splitHalves(in string, size int64) ([]string, error) {
+	halves := []string{in + ".1", in + ".2"}
+	if _, err := os.Stat(halves[1]); err == nil {
+		return halves, nil
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	probe := make([]byte, 64<<10)
+	n, err := f.ReadAt(probe, size/2)
+	if i := bytes.IndexByte(probe[:n], '\n'); i >= 0 {
+		mid := size/2 + int64(i) + 1
+		for i, part := range []*io.SectionReader{io.NewSectionReader(f, 0, mid), io.NewSectionReader(f, mid, size-mid)} {
+			if err := writeFrom(halves[i], part); err != nil {
+				return nil, err
+			}
+		}
+		return halves, nil
+	}
+	if err == nil || err == io.EOF {
+		err = fmt.Errorf("%s: no line ends near its middle", in)
+	}
+	return nil, err
+}
+
+func writeFrom(path string, r io.Reader) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, r); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// pushAll logs in to every address at once and sends the file of the
+// same index to command's stdin on an exec channel, for the floor of
+// remote --pipe.
+func pushAll(ctx context.Context, signer ssh.Signer, knownHosts, addrs, files []string, command string) (bench.Sample, error) {
+	hostKeys, err := knownhosts.New(knownHosts...)
+	if err != nil {
+		return bench.Sample{}, fmt.Errorf("known hosts: %w", err)
+	}
+	u, err := user.Current()
+	if err != nil {
+		return bench.Sample{}, fmt.Errorf("current user: %w", err)
+	}
+	config := &ssh.ClientConfig{User: u.Username, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: hostKeys, Timeout: 30 * time.Second}
+	errs := make([]error, len(addrs))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, addr := range addrs {
+		wg.Go(func() { errs[i] = pushOne(ctx, addr, config, files[i], command) })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return bench.Sample{}, err
+	}
+	return bench.Sample{Elapsed: elapsed}, nil
+}
+
+func pushOne(ctx context.Context, addr string, config *ssh.ClientConfig, file, command string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", addr, err)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, config)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("ssh handshake with %s: %w", addr, err)
+	}
+	client := ssh.NewClient(c, chans, reqs)
+	defer client.Close()
+	session, err := client.NewSession()
+	if err != nil {
+		return fmt.Errorf("session on %s: %w", addr, err)
+	}
+	defer session.Close()
+	session.Stdin = f
+	if err := session.Run(command); err != nil {
+		return fmt.Errorf("run %q on %s: %w", command, addr, err)
+	}
+	return nil
 }
