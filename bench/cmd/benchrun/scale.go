@@ -417,7 +417,7 @@ func (r *runner) scaleSize(ctx context.Context, h *scaleHosts, jobs, reps int) *
 			// node's too.
 			gs, err := connectAndRunAll(ctx, h.signer, h.knownHosts, h.addrs, r.gotrue)
 			if err != nil {
-				return fail(fmt.Errorf("Go floor: %w", err))
+				return fail(fmt.Errorf("floor of a Go binary: %w", err))
 			}
 			res.goFloor = append(res.goFloor, gs.Elapsed)
 		}
