@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -61,8 +62,12 @@ func startDebugStats(stderr io.Writer) (finish func()) {
 		close(s.stop)
 		s.wg.Wait()
 		s.sample()
-		fmt.Fprintf(stderr, "concurr: debug: stats goroutines=%d fds=%d joined=%d last_join_ms=%.1f\n",
-			s.peakGoroutines.Load(), s.peakFDs.Load(), s.joined.Load(), float64(s.lastJoin.Load())/1e6)
+		// The client's own peak RSS: wait4's figure also covers the local
+		// agent, a child of the client's, when that is larger.
+		var self syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+		fmt.Fprintf(stderr, "concurr: debug: stats goroutines=%d fds=%d joined=%d last_join_ms=%.1f rss_kb=%d\n",
+			s.peakGoroutines.Load(), s.peakFDs.Load(), s.joined.Load(), float64(s.lastJoin.Load())/1e6, self.Maxrss)
 	}
 }
 

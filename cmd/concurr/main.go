@@ -55,12 +55,14 @@ func start(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		// the write fails with EPIPE and the session ends as at EOF. Jobs
 		// start with the default disposition all the same.
 		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+		defer startDebugTrace("agent", stderr)()
 		return agent.Serve(ctx, stdin, stdout, agent.Options{Stderr: stderr,
 			Debug: os.Getenv("CONCURR_DEBUG") == "protocol"})
 	}
 	// Raised with the number of hosts once they are known (memlimit.go).
 	setClientMemoryLimit(0)
 	defer startDebugStats(stderr)()
+	defer startDebugTrace("client", stderr)()
 	return run(ctx, args, stdin, stdout, stderr)
 }
 

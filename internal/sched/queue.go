@@ -40,8 +40,13 @@ func newQueue(limit int) *queue {
 func (q *queue) push(ctx context.Context, j *job) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.fresh) >= q.limit && !q.stopping && ctx.Err() == nil {
-		q.cond.Wait()
+	if len(q.fresh) >= q.limit {
+		// Once full, the feeder sleeps until half the queue is taken, and
+		// then reads that half in one go: woken at every take, it would
+		// cost a wake-up per job.
+		for len(q.fresh) > q.limit/2 && !q.stopping && ctx.Err() == nil {
+			q.cond.Wait()
+		}
 	}
 	if q.stopping || ctx.Err() != nil {
 		return false
@@ -131,7 +136,10 @@ func (q *queue) take(node string, others func() int, gone, idle func() bool, wai
 			if len(q.fresh) == 0 {
 				q.fresh = q.fresh[:0:0]
 			}
-			q.cond.Broadcast()
+			if len(q.fresh) == q.limit/2 {
+				// The feeder waits for this low-water mark (see push).
+				q.cond.Broadcast()
+			}
 			return j, true
 		}
 		if q.srcDone && q.pending == 0 {

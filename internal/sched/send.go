@@ -24,6 +24,9 @@ func (nr *nodeRun) send(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
+		if !nr.gather(ctx) {
+			return
+		}
 		if !nr.waitLimit(ctx) {
 			return
 		}
@@ -72,6 +75,36 @@ func (nr *nodeRun) send(ctx context.Context) {
 		}
 		if nr.conn.Flush() != nil {
 			return
+		}
+	}
+}
+
+// gather holds a freed credit back while the node still has more than half
+// of its prefetch queued behind its busy slots, until that half has drained:
+// the jobs then go in one write, and the agent reads them in one read.
+// Sent one by one, as each Result frees a credit, short jobs cost the
+// client a write and a wake-up, and the agent a read and a wake-up, each;
+// the two processes then take turns instead of running side by side. The
+// agent never runs dry for it, as half the prefetch is still queued there
+// when the batch leaves. It reports false when the node or the run ended.
+func (nr *nodeRun) gather(ctx context.Context) bool {
+	ahead := cap(nr.credit) - nr.slots
+	if ahead < 4 {
+		return true
+	}
+	for {
+		nr.mu.Lock()
+		queued := len(nr.inflight) - nr.slots
+		nr.mu.Unlock()
+		if queued <= ahead/2 {
+			return true
+		}
+		select {
+		case <-nr.changed:
+		case <-nr.gone:
+			return false
+		case <-ctx.Done():
+			return false
 		}
 	}
 }

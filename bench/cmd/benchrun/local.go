@@ -104,7 +104,7 @@ func (r *runner) echoWorkload(ctx context.Context) {
 		rate := m.jobsPerSecond()
 		fast := rate >= echoJobsPerSec
 		cpu := bench.Median(m.cpu).Seconds()
-		row.Note = joinNotes(row.Note, fmt.Sprintf("%.0f jobs/s on %d CPUs; client and in-process agent together used %.2f s of CPU, %.1f µs a job (%.0f jobs per CPU-second).",
+		row.Note = joinNotes(row.Note, fmt.Sprintf("%.0f jobs/s on %d CPUs; client and its local agent (a child process) together used %.2f s of CPU, %.1f µs a job (%.0f jobs per CPU-second).",
 			rate, r.nproc, cpu, cpu*1e6/float64(m.jobs), float64(m.jobs)/cpu))
 		switch {
 		case rates["GNU Parallel"] == 0:

@@ -25,9 +25,12 @@ type runner struct {
 	forkfloor string
 	// cforkfloor is the C fork/exec floor (bench/cforkfloor).
 	cforkfloor string
-	parallel   string
-	rush       string
-	xargs      string
+	// gotrue is a Go binary that does nothing (bench/cmd/gotrue), built as
+	// concurr is: the floor for starting any Go binary on a node.
+	gotrue   string
+	parallel string
+	rush     string
+	xargs    string
 	// missing says why a tool's path is "".
 	missing map[string]string
 

@@ -26,6 +26,7 @@ func (r *runner) setUp(ctx context.Context) [][2]string {
 	r.xargs = r.findOrApt(ctx, "xargs", "findutils")
 	r.rush = r.findOrGoInstall(ctx)
 	r.forkfloor = r.build(ctx, "forkfloor", "./bench/cmd/forkfloor")
+	r.gotrue = r.build(ctx, "gotrue", "./bench/cmd/gotrue")
 	r.cforkfloor = r.buildC(ctx, "C forkfloor", "bench/cforkfloor/forkfloor.c")
 	if r.cfg.concurr != "" {
 		abs, err := filepath.Abs(r.cfg.concurr)
