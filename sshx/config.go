@@ -46,6 +46,12 @@ type sshConfig struct {
 	mu      sync.Mutex
 	read    map[string][]byte       // included files, by path
 	aliases map[string]*aliasConfig // by alias
+	// parsed holds each distinct expansion's parse, by its text. Aliases
+	// whose Include and Match lines resolve alike (most of them: every
+	// alias of a config without either) share one, so that a config with
+	// a block for each of a thousand hosts is parsed once, not a thousand
+	// times, and held once.
+	parsed map[string]*ssh_config.Config
 }
 
 // configFile is one file of the config and where its relative Include
@@ -157,11 +163,16 @@ func (c *sshConfig) forAlias(alias string) *aliasConfig {
 		}
 	}
 	if a.err == nil {
-		parsed, err := ssh_config.DecodeBytes([]byte(text.String()))
-		if err != nil {
+		if parsed, ok := c.parsed[text.String()]; ok {
+			a.parsed = parsed
+		} else if parsed, err := ssh_config.DecodeBytes([]byte(text.String())); err != nil {
 			a.err = fmt.Errorf("ssh config: %w", err)
 		} else {
 			a.parsed = parsed
+			if c.parsed == nil {
+				c.parsed = make(map[string]*ssh_config.Config)
+			}
+			c.parsed[text.String()] = parsed
 		}
 	}
 	c.aliases[alias] = a

@@ -1,10 +1,12 @@
 package sshx
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -345,5 +347,41 @@ func TestResolveProxyCommand(t *testing.T) {
 				t.Errorf("hop's ProxyCommand %q, want %q", e.jumps[0].proxyCommand, tt.hopCommand)
 			}
 		})
+	}
+}
+
+// A config with a block for each host is parsed once for all of them, not
+// once a host: the client holds one parse, whatever the number of hosts.
+// A host whose Include applies gets its own.
+func TestConfigParsedOncePerExpansion(t *testing.T) {
+	home := t.TempDir()
+	var text strings.Builder
+	const hosts = 200
+	for i := range hosts {
+		fmt.Fprintf(&text, "Host n%d\n  HostName 10.0.0.%d\n  Port %d\n", i, i%250, 2000+i)
+	}
+	extra := filepath.Join(home, "extra")
+	os.WriteFile(extra, []byte("User special\n"), 0o600)
+	fmt.Fprintf(&text, "Host odd\n  Include %s\n", extra)
+	config := filepath.Join(home, "config")
+	os.WriteFile(config, []byte(text.String()), 0o600)
+	c, err := loadSSHConfig(config, home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range hosts {
+		alias := fmt.Sprintf("n%d", i)
+		if got, want := c.get(alias, "Port"), strconv.Itoa(2000+i); got != want {
+			t.Fatalf("%s: Port %q, want %q", alias, got, want)
+		}
+	}
+	if got := c.get("odd", "User"); got != "special" {
+		t.Errorf("odd: User %q, want special (from its Include)", got)
+	}
+	if got := c.get("n1", "User"); got != "" {
+		t.Errorf("n1: User %q, want none", got)
+	}
+	if n := len(c.parsed); n != 2 {
+		t.Errorf("%d parses held for %d hosts, want 2 (the plain expansion and odd's Include)", n, hosts+1)
 	}
 }
