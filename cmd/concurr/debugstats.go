@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -62,12 +64,8 @@ func startDebugStats(stderr io.Writer) (finish func()) {
 		close(s.stop)
 		s.wg.Wait()
 		s.sample()
-		// The client's own peak RSS: wait4's figure also covers the local
-		// agent, a child of the client's, when that is larger.
-		var self syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &self)
 		fmt.Fprintf(stderr, "concurr: debug: stats goroutines=%d fds=%d joined=%d last_join_ms=%.1f rss_kb=%d\n",
-			s.peakGoroutines.Load(), s.peakFDs.Load(), s.joined.Load(), float64(s.lastJoin.Load())/1e6, self.Maxrss)
+			s.peakGoroutines.Load(), s.peakFDs.Load(), s.joined.Load(), float64(s.lastJoin.Load())/1e6, peakRSSKiB())
 	}
 }
 
@@ -109,4 +107,25 @@ func openDescriptors() (int, error) {
 		return 0, err
 	}
 	return len(names) - 1, nil
+}
+
+// peakRSSKiB is the client's own peak resident size. wait4's figure also
+// covers the local agent, a child of the client's; getrusage's own covers
+// the process that started the client, up to its exec, since Linux keeps
+// the larger of the two across exec (and Go starts children by vfork, so
+// the parent's whole size counts). The memory map's own high-water mark,
+// VmHWM, starts afresh at exec; elsewhere getrusage is the best there is.
+func peakRSSKiB() int64 {
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for line := range strings.Lines(string(status)) {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64); err == nil {
+					return kb
+				}
+			}
+		}
+	}
+	var self syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	return int64(self.Maxrss)
 }
