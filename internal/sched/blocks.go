@@ -172,6 +172,10 @@ func (r *run) feedBlocks(ctx context.Context, src Source) {
 	if r.cfg.Input.Tee || r.cfg.Input.RoundRobin {
 		var feeds []*feed
 		if r.cfg.Input.Tee {
+			// Every job's arguments are read, and counted against the slots,
+			// before the first job goes out: a job already sent would wait
+			// for input that a failed run never streams.
+			var jobArgs [][]string
 			for {
 				a, err := src.Next()
 				if err == io.EOF {
@@ -181,16 +185,19 @@ func (r *run) feedBlocks(ctx context.Context, src Source) {
 					r.fail(fmt.Errorf("read input: %w", err))
 					return
 				}
+				jobArgs = append(jobArgs, append(args, a...))
+			}
+			if slots := r.totalSlots(); len(jobArgs) > slots {
+				// Each job must run at once, to read the input as it comes.
+				r.fail(hint.Errorf(fmt.Sprintf("use -j %d, or more hosts", len(jobArgs)), "--tee runs every job at once: %d jobs need %d slots, and there are %d", len(jobArgs), len(jobArgs), slots))
+				return
+			}
+			for _, a := range jobArgs {
 				feeds = append(feeds, newFeed())
 				seq++
-				if !emit(&job{seq: seq, args: append(args, a...), input: &jobInput{feed: feeds[len(feeds)-1]}}) {
+				if !emit(&job{seq: seq, args: a, input: &jobInput{feed: feeds[len(feeds)-1]}}) {
 					return
 				}
-			}
-			if slots := r.totalSlots(); len(feeds) > slots {
-				// Each job must run at once, to read the input as it comes.
-				r.fail(hint.Errorf(fmt.Sprintf("use -j %d, or more hosts", len(feeds)), "--tee runs every job at once: %d jobs need %d slots, and there are %d", len(feeds), len(feeds), slots))
-				return
 			}
 		} else {
 			for range r.totalSlots() {
