@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -279,34 +278,12 @@ func pushAll(ctx context.Context, signer ssh.Signer, knownHosts, addrs, files []
 	return bench.Sample{Elapsed: elapsed}, nil
 }
 
+// pushOne sends file to command's stdin over one fresh login to addr.
 func pushOne(ctx context.Context, addr string, config *ssh.ClientConfig, file, command string) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var dialer net.Dialer
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("dial %s: %w", addr, err)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	c, chans, reqs, err := ssh.NewClientConn(conn, addr, config)
-	if err != nil {
-		conn.Close()
-		return fmt.Errorf("ssh handshake with %s: %w", addr, err)
-	}
-	client := ssh.NewClient(c, chans, reqs)
-	defer client.Close()
-	session, err := client.NewSession()
-	if err != nil {
-		return fmt.Errorf("session on %s: %w", addr, err)
-	}
-	defer session.Close()
-	session.Stdin = f
-	if err := session.Run(command); err != nil {
-		return fmt.Errorf("run %q on %s: %w", command, addr, err)
-	}
-	return nil
+	return connectAndRun(ctx, addr, config, command, f)
 }

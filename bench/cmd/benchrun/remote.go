@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/user"
@@ -307,7 +308,7 @@ func connectAndRunAll(ctx context.Context, signer ssh.Signer, knownHosts []strin
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, addr := range addrs {
-		wg.Go(func() { errs[i] = connectAndRun(ctx, addr, config, command) })
+		wg.Go(func() { errs[i] = connectAndRun(ctx, addr, config, command, nil) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -317,7 +318,8 @@ func connectAndRunAll(ctx context.Context, signer ssh.Signer, knownHosts []strin
 	return bench.Sample{Elapsed: elapsed}, nil
 }
 
-func connectAndRun(ctx context.Context, addr string, config *ssh.ClientConfig, command string) error {
+// connectAndRun logs in to addr and runs command with stdin (nil for none).
+func connectAndRun(ctx context.Context, addr string, config *ssh.ClientConfig, command string, stdin io.Reader) error {
 	var dialer net.Dialer
 	conn, err := dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -337,6 +339,7 @@ func connectAndRun(ctx context.Context, addr string, config *ssh.ClientConfig, c
 		return fmt.Errorf("session on %s: %w", addr, err)
 	}
 	defer session.Close()
+	session.Stdin = stdin
 	if err := session.Run(command); err != nil {
 		return fmt.Errorf("run %q on %s: %w", command, addr, err)
 	}
