@@ -141,7 +141,13 @@ func TestLimitsWaitForMemory(t *testing.T) {
 		t.Fatalf("wait returned %v with too little memory", err)
 	case <-time.After(200 * time.Millisecond):
 	}
-	if err := os.WriteFile(filepath.Join(root, "proc/meminfo"), []byte("MemAvailable: 3000 kB\n"), 0o644); err != nil {
+	// Replaced at once, as the kernel's file reads: a rewrite in place
+	// could be read empty between its truncation and its write.
+	next := filepath.Join(root, "proc/meminfo.next")
+	if err := os.WriteFile(next, []byte("MemAvailable: 3000 kB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, filepath.Join(root, "proc/meminfo")); err != nil {
 		t.Fatal(err)
 	}
 	select {
