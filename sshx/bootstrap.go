@@ -207,9 +207,11 @@ func newNonce() string {
 // "none") from stdin. It then execs the cached agent if it verifies, or
 // prints "upload gzip", reads the compressed size on a line and exactly
 // that many bytes, which gzip -dc writes into a temp file in the cache
-// folder (or, on a node without gzip, prints "upload" and reads exactly
-// SIZE bytes into it), verifies, chmods and renames it into place, and
-// execs it. "exec cached|uploaded PATH" is printed just before the agent starts, "refuse
+// folder (or, on a node without gzip, prints "upload", reads "raw" on a
+// line and exactly SIZE bytes into it), verifies, chmods and renames it
+// into place, and execs it. Instead of a size the client may answer
+// "again": the script checks the cache once more, execs the build if it is
+// there now, and asks for the upload a second time. "exec cached|uploaded PATH" is printed just before the agent starts, "refuse
 // writable|owner:UID PATH" for a cache folder that others could change,
 // "refuse parent-writable|parent-owner:UID PATH" for a folder above it that
 // others could change, and "fail MESSAGE" on other errors.
@@ -341,7 +343,14 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		// follows on stdin, so the client sends the compressed size first
 		// and head hands gzip exactly that many bytes. Either way the hash
 		// checked below is the uncompressed file's.
-		`if command -v gzip >/dev/null 2>&1; then m upload gzip; read -r z || exit 1; head -c "$z" | gzip -dc > "$t"; else m upload; head -c "$n" > "$t"; fi`,
+		// The client answers "upload" with a line: the compressed size,
+		// "raw" for the uncompressed file, or "again" when another node
+		// may have just put the build into this same cache (a home shared
+		// over NFS): then the cache is checked once more first.
+		`g=; command -v gzip >/dev/null 2>&1 && g=gzip`,
+		`m upload $g; read -r z || exit 1`,
+		`if [ "$z" = again ]; then e "$c" "$p"; m upload $g; read -r z || exit 1; fi`,
+		`if [ -n "$g" ]; then head -c "$z" | gzip -dc > "$t"; else head -c "$n" > "$t"; fi`,
 		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$r" "$f"; umask "$u0"; m exec uploaded "$f"; exec "$f" "$ag"; fi`,
 		`rm -f "$t"`,
 		`m fail the uploaded agent did not verify`,
@@ -369,6 +378,10 @@ type started struct {
 func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin io.Writer, stdout *bufio.Reader, opts *Options) (*started, error) {
 	b := own
 	prefix := []byte(markerPrefix + nonce + ":")
+	// The first upload of the build in this run, and whether this node
+	// waited for it and asked for its cache to be checked again.
+	var first *firstUpload
+	var askedAgain, waitedFirst bool
 	var noise bytes.Buffer
 	for {
 		if err := ctx.Err(); err != nil {
@@ -407,6 +420,29 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 				return nil, fmt.Errorf("%s: send the agent's name: %w", name, err)
 			}
 		case "upload":
+			if askedAgain {
+				if waitedFirst {
+					// The first upload is over and the cache still
+					// lacks the build: it is not shared with that node.
+					first.stillMissing()
+				}
+			} else {
+				first = firstUploadOf(b.sum)
+				isFirst, wait := first.begin()
+				if isFirst {
+					defer first.end()
+				} else if wait != nil {
+					waitedFirst = awaitFirst(ctx, wait)
+					if err := ctx.Err(); err != nil {
+						return nil, err
+					}
+					askedAgain = true
+					if _, err := io.WriteString(stdin, "again\n"); err != nil {
+						return nil, &startFailure{name: name, what: "ask for a second look at the cache", err: err, noise: noise.Bytes()}
+					}
+					continue
+				}
+			}
 			var err error
 			if arg == "gzip" {
 				err = uploadCompressed(stdin, b, func(size int) {
@@ -467,6 +503,9 @@ func upload(w io.Writer, b *build) error {
 		return err
 	}
 	defer f.Close()
+	if _, err := io.WriteString(w, "raw\n"); err != nil {
+		return err
+	}
 	n, err := io.Copy(w, f)
 	if err != nil {
 		return err

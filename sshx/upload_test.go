@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,4 +156,138 @@ func TestCompressCatchesAChangedBuild(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "changed while it was being uploaded") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// TestSharedHomeUploadsOnce starts nodes that share a home at once, with
+// the cache empty, on nodes with gzip and without: one node uploads, and
+// the others wait for it and find the agent in their cache.
+func TestSharedHomeUploadsOnce(t *testing.T) {
+	for _, withGzip := range []bool{true, false} {
+		t.Run(map[bool]string{true: "gzip", false: "no gzip"}[withGzip], func(t *testing.T) {
+			forgetFirstUploads(t)
+			s := sshtest.StartServer(t)
+			if !withGzip {
+				s.SetEnv("PATH=" + pathWithout(t, "gzip"))
+			}
+			config := s.WriteConfig("node1")
+			const nodes = 3
+			logs := make([]logLines, nodes)
+			var wg sync.WaitGroup
+			for i := range nodes {
+				wg.Go(func() {
+					n, err := Start(context.Background(), host(t, "node1"), options(config, &logs[i]))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					defer n.Close()
+					hello(t, n)
+				})
+			}
+			wg.Wait()
+			uploads, cached := 0, 0
+			for i := range logs {
+				if logs[i].has("uploading agent") {
+					uploads++
+				}
+				if logs[i].has("agent cached") {
+					cached++
+				}
+			}
+			if uploads != 1 || cached != nodes-1 {
+				for i := range logs {
+					t.Logf("node %d:\n%s", i, logs[i].String())
+				}
+				t.Errorf("%d uploads and %d cached starts, want 1 and %d", uploads, cached, nodes-1)
+			}
+		})
+	}
+}
+
+// TestUnsharedHomesUploadEach starts nodes with homes of their own at once:
+// each needs its upload, and once a node that waited for the first upload
+// still lacks the build, no later node waits.
+func TestUnsharedHomesUploadEach(t *testing.T) {
+	forgetFirstUploads(t)
+	const nodes = 3
+	var wg sync.WaitGroup
+	homes := make([]string, nodes)
+	for i := range nodes {
+		s := sshtest.StartServer(t)
+		homes[i] = s.Home
+		config := s.WriteConfig("node1")
+		wg.Go(func() {
+			var log logLines
+			n, err := Start(context.Background(), host(t, "node1"), options(config, &log))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer n.Close()
+			hello(t, n)
+			if !log.has("uploading agent") {
+				t.Errorf("node %d did not upload:\n%s", i, log.String())
+			}
+		})
+	}
+	wg.Wait()
+	for i, home := range homes {
+		if files := cachedAgents(t, home); len(files) != 1 {
+			t.Errorf("node %d: cache holds %q", i, files)
+		}
+	}
+	af, err := identifyAgent(testAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := firstUploadOf(af.sum)
+	if first, wait := f.begin(); first || wait != nil {
+		t.Errorf("after a node missed the build it waited for, the next would wait (first %v, wait %v)", first, wait != nil)
+	}
+}
+
+// TestFirstUploadWaitIsBounded: a first upload that does not end holds the
+// other nodes up for firstUploadWait, and no longer.
+func TestFirstUploadWaitIsBounded(t *testing.T) {
+	forgetFirstUploads(t)
+	defer func(d time.Duration) { firstUploadWait = d }(firstUploadWait)
+	firstUploadWait = 300 * time.Millisecond
+	af, err := identifyAgent(testAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A first upload, to some other node, that never ends.
+	if first, _ := firstUploadOf(af.sum).begin(); !first {
+		t.Fatal("not the first upload")
+	}
+	s := sshtest.StartServer(t)
+	config := s.WriteConfig("node1")
+	var log logLines
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n, err := Start(ctx, host(t, "node1"), options(config, &log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	hello(t, n)
+	if took := time.Since(start); took < firstUploadWait {
+		t.Errorf("started after %v, without waiting for the first upload", took)
+	}
+	if !log.has("uploading agent") {
+		t.Errorf("no upload after the wait:\n%s", log.String())
+	}
+}
+
+// forgetFirstUploads makes the next upload of every build the first of
+// the run again, as in a new process.
+func forgetFirstUploads(t testing.TB) {
+	reset := func() {
+		firstUploadsMu.Lock()
+		clear(firstUploads)
+		firstUploadsMu.Unlock()
+	}
+	reset()
+	t.Cleanup(reset)
 }
