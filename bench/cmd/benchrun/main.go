@@ -11,6 +11,11 @@
 // number.
 //
 //	go run ./bench/cmd/benchrun [-out BENCHMARKS.md] [-reps 3] [-only REGEXP] [-quick]
+//
+// With -serve-hosts N it runs no workload: it starts the scale workload's
+// loopback sshd with N host aliases, prints the shell variables that reach
+// them (CONFIG, HOSTS, HOME) and waits for Ctrl-C, for profiling a run by
+// hand (perf record -a, CONCURR_DEBUG=trace:DIR).
 package main
 
 import (
@@ -57,6 +62,9 @@ type config struct {
 	scaleHosts []int
 	// transferBigMB is the size of the big file of the transfer workload.
 	transferBigMB int
+	// serveHosts, when set, is the number of loopback hosts to serve by
+	// hand instead of running workloads.
+	serveHosts int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -74,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.quick, "quick", false, "small job counts and one repetition, to check the harness; numbers are not comparable")
 	fs.IntVar(&c.streamJobs, "stream-jobs", 10_000_000, "jobs of the streaming memory workload, lowered to fit the time budget")
 	fs.IntVar(&c.transferBigMB, "transfer-big-mb", 1024, "size in MiB of the transfer workload's big file (lower it when the disk is short)")
+	fs.IntVar(&c.serveHosts, "serve-hosts", 0, "run no workload: serve this many loopback sshd hosts, print how to reach them, and wait for Ctrl-C")
 	scaleHosts := fs.String("scale-hosts", "16,64,256,1000", "host counts of the scale workload; up to 256 are real sshd logins")
 	only := fs.String("only", "", "run only the workloads whose name matches this regular expression")
 	if err := fs.Parse(args); err != nil {
@@ -121,6 +130,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("work folder: %w", err)
 	}
 	defer os.RemoveAll(work)
+	if cfg.serveHosts > 0 {
+		return serveHosts(ctx, work, cfg.serveHosts, stdout)
+	}
 
 	started := time.Now()
 	r := &runner{cfg: cfg, work: work, log: stderr, nproc: runtime.NumCPU(), inputs: map[int]string{}}

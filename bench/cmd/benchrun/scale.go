@@ -572,3 +572,29 @@ func relaxConnectTimeout(config string) error {
 	s := regexp.MustCompile(`(?m)^(\s*)ConnectTimeout \d+$`).ReplaceAllString(string(b), "${1}"+scaleConnectTimeout)
 	return os.WriteFile(config, []byte(s), 0o600)
 }
+
+// serveHosts starts the scale workload's loopback sshd with n host aliases,
+// as scaleOverSSHD does, prints how to reach them, and waits for ctx.
+func serveHosts(ctx context.Context, work string, n int, stdout io.Writer) error {
+	d, stop, err := bench.StartSSHD(scalePorts,
+		fmt.Sprintf("MaxStartups %d:30:%d", 2*n, 4*n), "LoginGraceTime 60")
+	if err != nil {
+		return fmt.Errorf("loopback sshd: %w", err)
+	}
+	defer stop()
+	config, aliases, err := writeFanConfig(d, n)
+	if err == nil {
+		err = relaxConnectTimeout(config)
+	}
+	if err != nil {
+		return err
+	}
+	r := &runner{work: work}
+	hosts, err := r.writeHostsFile(n, aliases)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "CONFIG=%s HOSTS=%s HOME=%s\n# concurr -F \"$CONFIG\" --slf \"$HOSTS\" --nonall true\n", config, hosts, d.Keys.Dir)
+	<-ctx.Done()
+	return nil
+}
