@@ -52,6 +52,14 @@ type sshConfig struct {
 	// a block for each of a thousand hosts is parsed once, not a thousand
 	// times, and held once.
 	parsed map[string]*ssh_config.Config
+	// everyAlias, when the files have no Include and no Match line, is
+	// the one expansion that applies to every alias alike: with a block
+	// for each of a thousand hosts, expanding the config for each alias
+	// would cost a thousand times the file. Otherwise it is nil.
+	everyAlias *aliasConfig
+	// patterns holds the Host patterns compiled so far, by their text.
+	patterns map[string]*ssh_config.Pattern
+	values   map[string]*aliasValues // by alias
 }
 
 // configFile is one file of the config and where its relative Include
@@ -105,6 +113,10 @@ func cachedSSHConfig(path, home, login string) (*sshConfig, error) {
 	if login != "" {
 		// A login's own options come first, as ssh's command line does.
 		c.files = append([]configFile{{path: "the login's ssh options", dir: filepath.Join(home, ".ssh"), data: []byte(login)}}, c.files...)
+		c.everyAlias = nil
+		clear(c.aliases)
+		clear(c.values)
+		c.shareExpansion()
 	}
 	if configCache.m == nil {
 		configCache.m = make(map[string]*sshConfig)
@@ -136,10 +148,37 @@ func loadSSHConfig(path, home string) (*sshConfig, error) {
 	}
 	// Parse once for any host, so that a file ssh_config cannot read is
 	// reported before any host is dialled.
-	if a := c.forAlias(""); a.err != nil {
-		return nil, a.err
+	if err := c.shareExpansion(); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// shareExpansion expands the files once, and keeps that expansion for
+// every alias when no Include or Match line could make them differ.
+func (c *sshConfig) shareExpansion() error {
+	a := c.forAlias("")
+	if a.err != nil {
+		return a.err
+	}
+	if !c.expandsPerAlias() {
+		c.everyAlias = a
+	}
+	return nil
+}
+
+// expandsPerAlias reports whether a file has an Include or a Match line,
+// whose expansion may differ from one alias to another.
+func (c *sshConfig) expandsPerAlias() bool {
+	for _, f := range c.files {
+		for line := range strings.SplitSeq(string(f.data), "\n") {
+			key, _ := configLine(line)
+			if strings.EqualFold(key, "include") || strings.EqualFold(key, "match") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // maxIncludeDepth bounds nested Include, as OpenSSH does.
@@ -149,6 +188,9 @@ const maxIncludeDepth = 16
 func (c *sshConfig) forAlias(alias string) *aliasConfig {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.everyAlias != nil {
+		return c.everyAlias
+	}
 	if a, ok := c.aliases[alias]; ok {
 		return a
 	}
@@ -197,7 +239,7 @@ func (c *sshConfig) expandFile(text *strings.Builder, a *aliasConfig, alias, pat
 			continue
 		case "host":
 			header, match = "Host "+value, -1
-			active = hostMatches(strings.Fields(value), alias)
+			active = c.hostLineMatches(strings.Fields(value), alias)
 		case "match":
 			a.matches = append(a.matches, matchBlock{where: fmt.Sprintf("%s:%d", path, i+1), criteria: strings.Fields(value)})
 			match = len(a.matches) - 1
@@ -326,14 +368,82 @@ func hostMatches(patterns []string, name string) bool {
 	return h.Matches(name)
 }
 
-func (c *sshConfig) get(alias, key string) string {
-	v, _ := c.forAlias(alias).parsed.Get(alias, key)
+// hostLineMatches is hostMatches with the patterns compiled once for
+// every alias; c.mu is held.
+func (c *sshConfig) hostLineMatches(patterns []string, name string) bool {
+	h := &ssh_config.Host{}
+	for _, p := range patterns {
+		pat, ok := c.patterns[p]
+		if !ok {
+			var err error
+			if pat, err = ssh_config.NewPattern(p); err != nil {
+				return false
+			}
+			if c.patterns == nil {
+				c.patterns = make(map[string]*ssh_config.Pattern)
+			}
+			c.patterns[p] = pat
+		}
+		h.Patterns = append(h.Patterns, pat)
+	}
+	return h.Matches(name)
+}
+
+// aliasValues is every keyword's values as they apply to one alias, in
+// the order the config gives them, from one pass over its Host blocks:
+// ssh_config's Get matches every block's patterns anew for each keyword,
+// which with a block for each of a thousand hosts, and a score of
+// keywords a host, came to 20 million pattern matches.
+type aliasValues struct {
+	values map[string][]string // by lower-case keyword
+	// proxy is the first ProxyCommand or ProxyJump line, whichever comes
+	// first: the other is ignored.
+	proxyKey, proxyValue string
+}
+
+// valuesFor returns alias's values, collected on the first call.
+func (c *sshConfig) valuesFor(alias string) *aliasValues {
+	parsed := c.forAlias(alias).parsed
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.values[alias]; ok {
+		return v
+	}
+	v := &aliasValues{values: make(map[string][]string)}
+	for _, h := range parsed.Hosts {
+		if !h.Matches(alias) {
+			continue
+		}
+		for _, n := range h.Nodes {
+			switch n := n.(type) {
+			case *ssh_config.KV:
+				key := strings.ToLower(n.Key)
+				v.values[key] = append(v.values[key], n.Value)
+				if v.proxyKey == "" && (key == "proxycommand" || key == "proxyjump") {
+					v.proxyKey, v.proxyValue = key, n.Value
+				}
+			case *ssh_config.Include:
+				// Include lines are expanded before the parse (see
+				// expandFile), so none is left to follow here.
+			}
+		}
+	}
+	if c.values == nil {
+		c.values = make(map[string]*aliasValues)
+	}
+	c.values[alias] = v
 	return v
 }
 
+func (c *sshConfig) get(alias, key string) string {
+	if v := c.valuesFor(alias).values[strings.ToLower(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 func (c *sshConfig) getAll(alias, key string) []string {
-	v, _ := c.forAlias(alias).parsed.GetAll(alias, key)
-	return v
+	return c.valuesFor(alias).values[strings.ToLower(key)]
 }
 
 // unsupportedKeys change where or how the client connects, or which host
@@ -584,22 +694,12 @@ func (c *sshConfig) resolve(alias, specUser string, specPort int, withJumps bool
 // alias, of which at most one is set: as with OpenSSH, the one given first
 // wins, even as "none", and the other is ignored.
 func (c *sshConfig) proxyKeys(alias string) (proxyCommand, proxyJump string) {
-	for _, h := range c.forAlias(alias).parsed.Hosts {
-		if !h.Matches(alias) {
-			continue
-		}
-		for _, n := range h.Nodes {
-			kv, ok := n.(*ssh_config.KV)
-			if !ok {
-				continue
-			}
-			switch strings.ToLower(kv.Key) {
-			case "proxycommand":
-				return kv.Value, ""
-			case "proxyjump":
-				return "", kv.Value
-			}
-		}
+	v := c.valuesFor(alias)
+	switch v.proxyKey {
+	case "proxycommand":
+		return v.proxyValue, ""
+	case "proxyjump":
+		return "", v.proxyValue
 	}
 	return "", ""
 }

@@ -385,3 +385,46 @@ func TestConfigParsedOncePerExpansion(t *testing.T) {
 		t.Errorf("%d parses held for %d hosts, want 2 (the plain expansion and odd's Include)", n, hosts+1)
 	}
 }
+
+// A config without Include and Match lines is expanded once for every
+// alias; a login's own options, which come first, are part of that one
+// expansion, and its Host blocks still apply to their aliases alone.
+func TestConfigExpandedOnceWithoutIncludes(t *testing.T) {
+	home := t.TempDir()
+	var text strings.Builder
+	const hosts = 100
+	for i := range hosts {
+		fmt.Fprintf(&text, "Host n%d\n  Port %d\n", i, 2000+i)
+	}
+	text.WriteString("Host *\n  User everyone\n")
+	config := filepath.Join(home, "config")
+	os.WriteFile(config, []byte(text.String()), 0o600)
+	for _, login := range []string{"", "Host n7\nUser seven\nPort 7777\n"} {
+		configCache.Lock()
+		configCache.m = nil
+		configCache.Unlock()
+		c, err := cachedSSHConfig(config, home, login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.everyAlias == nil {
+			t.Fatalf("login %q: expanded per alias", login)
+		}
+		for i := range hosts {
+			alias := fmt.Sprintf("n%d", i)
+			port, user := strconv.Itoa(2000+i), "everyone"
+			if login != "" && i == 7 {
+				port, user = "7777", "seven"
+			}
+			if got := c.get(alias, "Port"); got != port {
+				t.Errorf("login %q: %s: Port %q, want %q", login, alias, got, port)
+			}
+			if got := c.get(alias, "User"); got != user {
+				t.Errorf("login %q: %s: User %q, want %q", login, alias, got, user)
+			}
+		}
+		if n := len(c.aliases); n > 1 {
+			t.Errorf("login %q: %d expansions kept, want at most 1", login, n)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"runtime/trace"
 	"strings"
 )
@@ -16,27 +17,40 @@ import (
 // goroutines are found.
 const debugTracePrefix = "trace:"
 
+// CONCURR_DEBUG=cpuprofile:DIR writes a CPU profile (runtime/pprof) of the
+// client and of every local agent to DIR instead, for `go tool pprof`: it
+// is how the client's own cost per host and per job is found.
+const debugProfilePrefix = "cpuprofile:"
+
 // startDebugTrace starts the trace when CONCURR_DEBUG asks for one; the
 // returned function stops it. A trace that cannot start is said on stderr
 // and the run goes on without it.
 func startDebugTrace(role string, stderr io.Writer) (stop func()) {
-	dir, ok := strings.CutPrefix(os.Getenv("CONCURR_DEBUG"), debugTracePrefix)
+	setting := os.Getenv("CONCURR_DEBUG")
+	what, suffix := "trace", ".trace"
+	begin, end := trace.Start, trace.Stop
+	dir, ok := strings.CutPrefix(setting, debugTracePrefix)
+	if !ok {
+		what, suffix = "cpuprofile", ".pprof"
+		begin, end = pprof.StartCPUProfile, pprof.StopCPUProfile
+		dir, ok = strings.CutPrefix(setting, debugProfilePrefix)
+	}
 	if !ok || dir == "" {
 		return func() {}
 	}
-	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("concurr-%s-%d.trace", role, os.Getpid())))
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("concurr-%s-%d%s", role, os.Getpid(), suffix)))
 	if err == nil {
-		err = trace.Start(f)
+		err = begin(f)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "concurr: debug: trace: %v\n", err)
+		fmt.Fprintf(stderr, "concurr: debug: %s: %v\n", what, err)
 		if f != nil {
 			f.Close()
 		}
 		return func() {}
 	}
 	return func() {
-		trace.Stop()
+		end()
 		f.Close()
 	}
 }
