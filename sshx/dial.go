@@ -59,7 +59,11 @@ func dialHop(ctx context.Context, name string, e *endpoint, via *ssh.Client, via
 	backoff := retryFirst
 	connected := false
 	for try := 1; ; try++ {
-		c, err := dialOnce(ctx, name, e, via, viaName, opts)
+		c, queued, err := dialOnce(ctx, name, e, via, viaName, opts)
+		// Time spent waiting for a place among the server's logins in
+		// flight is not the host's: a run of a thousand aliases of one
+		// server queues most of them for seconds.
+		budget = budget.Add(queued)
 		if err == nil {
 			return c, nil
 		}
@@ -105,17 +109,23 @@ func (d *droppedError) Error() string { return d.err.Error() }
 
 // dialOnce makes one connection to e and runs the SSH handshake on it, all
 // within e's connect timeout.
-func dialOnce(ctx context.Context, name string, e *endpoint, via *ssh.Client, viaName string, opts *Options) (*ssh.Client, error) {
+// It reports how long it waited for its turn before the connection began.
+func dialOnce(ctx context.Context, name string, e *endpoint, via *ssh.Client, viaName string, opts *Options) (*ssh.Client, time.Duration, error) {
 	// Waiting for a place among the logins in flight to this server is
 	// not part of the connect timeout.
+	queuedAt := time.Now()
 	release, err := startupGates.gate(e.addr()).acquire(ctx)
+	queued := time.Since(queuedAt)
 	if err != nil {
-		return nil, &Error{Node: name, Err: err}
+		return nil, queued, &Error{Node: name, Err: err}
+	}
+	if opts.AttemptStarted != nil {
+		opts.AttemptStarted()
 	}
 	c, err := dialAndHandshake(ctx, name, e, via, viaName, opts)
 	var dropped *droppedError
 	release(errors.As(err, &dropped) && dropped.connected)
-	return c, err
+	return c, queued, err
 }
 
 // dialAndHandshake is dialOnce's connection and handshake.

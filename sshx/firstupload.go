@@ -20,8 +20,13 @@ import (
 // thin link) holds the others up by that much at most.
 
 // firstUploadWait bounds how long a node waits for the first upload of
-// its build before it checks its cache again and uploads.
-var firstUploadWait = 3 * time.Second
+// its build before it checks its cache again and uploads. It is ssh's
+// default ConnectTimeout: the first upload (compressing the agent, sending
+// 4 MB, gzip -dc and a hash on the node) takes a fraction of a second on a
+// quiet LAN, but on a client busy starting a hundred logins, or over a
+// 10 Mbit/s link, it took 3 to 5 s, and a shorter bound then sent every
+// node its own copy after all.
+var firstUploadWait = 10 * time.Second
 
 // firstUpload is the first upload of one build in this process.
 type firstUpload struct {

@@ -46,7 +46,8 @@ type Options struct {
 	// ConnectTimeout, when set, overrides ssh_config's ConnectTimeout
 	// (default 10s), which bounds the TCP connection and the SSH handshake
 	// together. A connection the server drops before authentication is
-	// tried again, for at most three times this in all.
+	// tried again, for at most three times this in all, not counting the
+	// time spent waiting for a turn among the logins in flight.
 	ConnectTimeout time.Duration
 	// AgentPath is the local executable uploaded to nodes of the client's
 	// platform. Empty means the running executable; builds for other
@@ -61,6 +62,11 @@ type Options struct {
 	// Warn receives warnings the user must see, such as a host key accepted
 	// without verification. May be nil.
 	Warn func(format string, args ...any)
+	// AttemptStarted, when set, is called as each connection to the host
+	// (or to a ProxyJump hop) begins, once its turn among the logins in
+	// flight to that server has come (see startupGate): time spent
+	// waiting for that turn is not the host's.
+	AttemptStarted func()
 
 	// goos and goarch are the platform AgentPath is built for; empty means
 	// the client's own. Tests set them to make the real node look foreign.

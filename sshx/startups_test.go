@@ -2,8 +2,11 @@ package sshx
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"concurr/internal/sshtest"
 )
 
 func TestStartupGate(t *testing.T) {
@@ -78,4 +81,45 @@ func TestStartupGateWaits(t *testing.T) {
 			t.Fatal("acquired past a full window")
 		}
 	})
+}
+
+// A login that waits for its turn among the logins in flight to its server
+// is told when its connection begins, after the wait: the wait is not the
+// host's (no "slow host" warning counts it), and it does not use up the
+// retry budget of a host whose server drops it.
+func TestAttemptStartsAfterTheTurn(t *testing.T) {
+	s := sshtest.StartServer(t)
+	config := s.WriteConfig("node1")
+	g := startupGates.gate(s.Addr)
+	var holds []func(bool)
+	for {
+		g.mu.Lock()
+		full := g.inFlight >= g.window
+		g.mu.Unlock()
+		if full {
+			break
+		}
+		h, err := g.acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		holds = append(holds, h)
+	}
+	const held = 300 * time.Millisecond
+	go func() {
+		time.Sleep(held)
+		for _, h := range holds {
+			h(false)
+		}
+	}()
+	var log logLines
+	opts := options(config, &log)
+	begun := time.Now()
+	var startedAfter atomic.Int64
+	opts.AttemptStarted = func() { startedAfter.CompareAndSwap(0, int64(time.Since(begun))) }
+	n := start(t, "node1", opts)
+	hello(t, n)
+	if got := time.Duration(startedAfter.Load()); got < held {
+		t.Errorf("the attempt began after %v, before the server's logins in flight made room (%v)", got, held)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"mvdan.cc/sh/v3/shell"
@@ -51,9 +52,10 @@ func (p *runPlan) hostSlow(say *messages) func(string, time.Duration) {
 // dialRemote starts the agent on a host over SSH, or over the transport
 // its login names, after waiting its turn under --sshdelay.
 // A host that is not up once its ConnectTimeout has passed, and a second
-// more, is reported as slow through onSlow: the connection itself is bounded
-// by that timeout, but a node whose shell hangs afterwards would keep the
-// run waiting for it without a word.
+// more, since its last connection attempt began, is reported as slow
+// through onSlow: the connection itself is bounded by that timeout, but a
+// node whose shell hangs afterwards would keep the run waiting for it
+// without a word.
 func dialRemote(opts sshx.Options, h parse.Host, after time.Duration, onSlow func(host string, waited time.Duration)) func(context.Context) (*sched.Conn, error) {
 	return func(ctx context.Context) (*sched.Conn, error) {
 		if after > 0 {
@@ -70,12 +72,18 @@ func dialRemote(opts sshx.Options, h parse.Host, after time.Duration, onSlow fun
 			waited = sshx.DefaultConnectTimeout
 		}
 		waited += time.Second
+		var warned sync.Once
 		slow := time.AfterFunc(waited, func() {
 			if ctx.Err() == nil {
-				onSlow(h.Spec, waited)
+				warned.Do(func() { onSlow(h.Spec, waited) })
 			}
 		})
 		defer slow.Stop()
+		// The clock starts again with each connection attempt: a host
+		// waiting for its turn among many logins to one server (see
+		// sshx's startup window), or tried again after the server
+		// dropped it, is not slow.
+		opts.AttemptStarted = func() { slow.Reset(waited) }
 		var node *sshx.Node
 		var err error
 		if len(h.SSHCommand) > 0 && (!h.SSHBuiltin || len(opts.SSHCommand) > 0) {
