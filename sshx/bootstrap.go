@@ -210,8 +210,11 @@ func newNonce() string {
 // folder (or, on a node without gzip, prints "upload", reads "raw" on a
 // line and exactly SIZE bytes into it), verifies, chmods and renames it
 // into place, and execs it. Instead of a size the client may answer
-// "again": the script checks the cache once more, execs the build if it is
-// there now, and asks for the upload a second time. "exec cached|uploaded PATH" is printed just before the agent starts, "refuse
+// "peer K", K being the nonce of another node whose upload of the build is
+// under way: where that node's temp file is in this cache folder too, the
+// script prints "shares", reads a line once the other upload is over,
+// checks the cache again and execs the build if it is there now; either
+// way, it then asks for the upload a second time (see firstUpload). "exec cached|uploaded PATH" is printed just before the agent starts, "refuse
 // writable|owner:UID PATH" for a cache folder that others could change,
 // "refuse parent-writable|parent-owner:UID PATH" for a folder above it that
 // others could change, and "fail MESSAGE" on other errors.
@@ -344,12 +347,17 @@ func bootstrapScript(nonce string, own *build, fallback bool) string {
 		// and head hands gzip exactly that many bytes. Either way the hash
 		// checked below is the uncompressed file's.
 		// The client answers "upload" with a line: the compressed size,
-		// "raw" for the uncompressed file, or "again" when another node
-		// may have just put the build into this same cache (a home shared
-		// over NFS): then the cache is checked once more first.
+		// "raw" for the uncompressed file, or "peer K" while another
+		// node's upload of the build, whose temp file is .concurr.K.tmp,
+		// is under way. When that file is in this cache folder too (a
+		// home shared over NFS), the node says "shares", waits for the
+		// client's word that the other upload is over, and checks the
+		// cache again before it asks a second time. The temp file is made
+		// before "upload", so that a node sharing the folder finds it.
 		`g=; command -v gzip >/dev/null 2>&1 && g=gzip`,
+		`: > "$t"`,
 		`m upload $g; read -r z || exit 1`,
-		`if [ "$z" = again ]; then e "$c" "$p"; m upload $g; read -r z || exit 1; fi`,
+		`case "$z" in "peer "*) if [ -f "$r/.concurr.${z#peer }.tmp" ]; then m shares; read -r z || exit 1; rm -f "$t"; e "$c" "$p"; fi; m upload $g; read -r z || exit 1;; esac`,
 		`if [ -n "$g" ]; then head -c "$z" | gzip -dc > "$t"; else head -c "$n" > "$t"; fi`,
 		`if [ "$(h "$t")" = "$s" ] && chmod 700 "$t" && mv -f "$t" "$f"; then st "$r" "$f"; umask "$u0"; m exec uploaded "$f"; exec "$f" "$ag"; fi`,
 		`rm -f "$t"`,
@@ -378,10 +386,10 @@ type started struct {
 func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin io.Writer, stdout *bufio.Reader, opts *Options) (*started, error) {
 	b := own
 	prefix := []byte(markerPrefix + nonce + ":")
-	// The first upload of the build in this run, and whether this node
-	// waited for it and asked for its cache to be checked again.
-	var first *firstUpload
-	var askedAgain, waitedFirst bool
+	// Whether this node was told of another node's upload of the build
+	// under way, and that upload's end.
+	var askedPeer bool
+	var peerDone <-chan struct{}
 	var noise bytes.Buffer
 	for {
 		if err := ctx.Err(); err != nil {
@@ -420,29 +428,23 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 				return nil, fmt.Errorf("%s: send the agent's name: %w", name, err)
 			}
 		case "upload":
-			if askedAgain {
-				if waitedFirst {
-					// The first upload is over and the cache still
-					// lacks the build: it is not shared with that node.
-					first.stillMissing()
-				}
-			} else {
-				first = firstUploadOf(b.sum)
-				isFirst, wait := first.begin()
+			if !askedPeer {
+				first := firstUploadOf(b.sum)
+				isFirst, peer, wait := first.begin(nonce)
 				if isFirst {
 					defer first.end()
 				} else if wait != nil {
-					waitedFirst = awaitFirst(ctx, wait)
-					if err := ctx.Err(); err != nil {
-						return nil, err
-					}
-					askedAgain = true
-					if _, err := io.WriteString(stdin, "again\n"); err != nil {
-						return nil, &startFailure{name: name, what: "ask for a second look at the cache", err: err, noise: noise.Bytes()}
+					// Another node is uploading this build: the node
+					// looks for its temp file in its own cache.
+					askedPeer, peerDone = true, wait
+					uploadEvent("peer")
+					if _, err := io.WriteString(stdin, "peer "+peer+"\n"); err != nil {
+						return nil, &startFailure{name: name, what: "name the other upload", err: err, noise: noise.Bytes()}
 					}
 					continue
 				}
 			}
+			uploadEvent("upload")
 			var err error
 			if arg == "gzip" {
 				err = uploadCompressed(stdin, b, func(size int) {
@@ -454,6 +456,17 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 			}
 			if err != nil {
 				return nil, &startFailure{name: name, what: "upload the agent", err: err, noise: noise.Bytes()}
+			}
+		case "shares":
+			// The node shares its cache with the node uploading: once
+			// that upload is over, the build is most likely there.
+			uploadEvent("shares")
+			awaitFirst(ctx, peerDone)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if _, err := io.WriteString(stdin, "over\n"); err != nil {
+				return nil, &startFailure{name: name, what: "say the other upload is over", err: err, noise: noise.Bytes()}
 			}
 		case "exec":
 			how, path, _ := strings.Cut(arg, " ")

@@ -10,30 +10,38 @@ import (
 // nodes of an HPC allocation mount it over NFS. A run that starts on a
 // thousand such nodes with the cache empty would upload the agent a
 // thousand times, into the same folder, and no node would be up until
-// nearly all the uploads were through. So the first node that needs a
-// build uploads it alone; the others that need it meanwhile wait for that
-// upload, then check their cache once more, and most find the build there.
-// When a node that waited still lacks the build, the caches are not shared,
-// and from then on every node uploads at once, as each has to.
+// nearly all the uploads were through.
+//
+// So while one node's upload of a build is under way, a node that needs
+// the same build is told that upload's nonce ("peer K"), and looks for its
+// temp file, .concurr.K.tmp, in its own cache folder. Where it is there,
+// the two share the folder: the node waits for that upload to end, checks
+// its cache again and, most likely, runs the build from it. Where it is
+// not, the node uploads at once, as every node of its own cache must.
+// Nodes with caches of their own so pay one round trip, not a wait.
 //
 // The wait is bounded by firstUploadWait, so that a slow first node (a
 // thin link) holds the others up by that much at most.
 
-// firstUploadWait bounds how long a node waits for the first upload of
-// its build before it checks its cache again and uploads. It is ssh's
-// default ConnectTimeout: the first upload (compressing the agent, sending
-// 4 MB, gzip -dc and a hash on the node) takes a fraction of a second on a
-// quiet LAN, but on a client busy starting a hundred logins, or over a
-// 10 Mbit/s link, it took 3 to 5 s, and a shorter bound then sent every
-// node its own copy after all.
+// firstUploadWait bounds how long a node that shares its cache waits for
+// the other node's upload before it checks its cache again and uploads.
+// It is ssh's default ConnectTimeout: the upload (compressing the agent,
+// sending 4 MB, gzip -dc and a hash on the node) takes a fraction of a
+// second on a quiet LAN, but on a client busy starting a hundred logins,
+// or over a 10 Mbit/s link, it took 3 to 5 s.
 var firstUploadWait = 10 * time.Second
 
-// firstUpload is the first upload of one build in this process.
+// uploadEvent, when set by a test, is told of each step of the
+// coordination: "peer" (a node is told of another's upload), "shares"
+// (the node shares that cache) and "upload" (a node's upload begins).
+var uploadEvent = func(string) {}
+
+// firstUpload is the upload of one build under way in this process, if
+// any: the one that nodes sharing a cache wait for.
 type firstUpload struct {
-	mu       sync.Mutex
-	done     chan struct{} // closed when the first upload has ended; nil before it began
-	ended    bool
-	unshared bool // a node that waited for the first upload still lacked the build
+	mu    sync.Mutex
+	nonce string        // the uploading node's, naming its temp file
+	done  chan struct{} // closed when that upload has ended; nil when none is under way
 }
 
 var (
@@ -52,54 +60,39 @@ func firstUploadOf(sum string) *firstUpload {
 	return f
 }
 
-// begin is called when a node asks for the build. It returns first when
-// this node's upload is the first, and end must then be called once that
-// upload has ended, in success or not. Otherwise, when the caches may be
-// shared, wait is the first upload's end, which the node waits for before
-// checking its cache again.
-func (f *firstUpload) begin() (first bool, wait <-chan struct{}) {
+// begin is called when the node of nonce asks for the build. With no
+// upload of it under way, this node's becomes the one (first), and end
+// must be called once it has ended, in success or not. Otherwise it
+// returns the uploading node's nonce and the end of its upload.
+func (f *firstUpload) begin(nonce string) (first bool, peer string, done <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	switch {
-	case f.done == nil:
-		f.done = make(chan struct{})
-		return true, nil
-	case f.unshared:
-		return false, nil
-	default:
-		return false, f.done
+	if f.done == nil {
+		f.nonce, f.done = nonce, make(chan struct{})
+		return true, "", nil
 	}
+	return false, f.nonce, f.done
 }
 
-// end marks the first upload as over.
+// end marks the upload as over: the next node to need the build, if its
+// cache still lacks it, uploads as the first.
 func (f *firstUpload) end() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.ended {
-		f.ended = true
+	if f.done != nil {
 		close(f.done)
+		f.done, f.nonce = nil, ""
 	}
 }
 
-// awaitFirst waits for the first upload to end, for firstUploadWait, or for
-// ctx. It reports whether the first upload had ended.
-func awaitFirst(ctx context.Context, wait <-chan struct{}) bool {
+// awaitFirst waits for the other upload to end, for firstUploadWait, or for
+// ctx.
+func awaitFirst(ctx context.Context, done <-chan struct{}) {
 	timer := time.NewTimer(firstUploadWait)
 	defer timer.Stop()
 	select {
-	case <-wait:
-		return true
+	case <-done:
 	case <-timer.C:
-		return false
 	case <-ctx.Done():
-		return false
 	}
-}
-
-// stillMissing records that a node which waited for the first upload to
-// end still lacked the build: its cache is not the first node's.
-func (f *firstUpload) stillMissing() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.unshared = true
 }

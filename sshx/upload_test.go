@@ -158,96 +158,130 @@ func TestCompressCatchesAChangedBuild(t *testing.T) {
 	}
 }
 
-// TestSharedHomeUploadsOnce starts nodes that share a home at once, with
-// the cache empty, on nodes with gzip and without: one node uploads, and
-// the others wait for it and find the agent in their cache.
-func TestSharedHomeUploadsOnce(t *testing.T) {
-	for _, withGzip := range []bool{true, false} {
-		t.Run(map[bool]string{true: "gzip", false: "no gzip"}[withGzip], func(t *testing.T) {
-			forgetFirstUploads(t)
-			s := sshtest.StartServer(t)
-			if !withGzip {
-				s.SetEnv("PATH=" + pathWithout(t, "gzip"))
-			}
-			config := s.WriteConfig("node1")
-			const nodes = 3
-			logs := make([]logLines, nodes)
-			var wg sync.WaitGroup
-			for i := range nodes {
-				wg.Go(func() {
-					n, err := Start(context.Background(), host(t, "node1"), options(config, &logs[i]))
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					defer n.Close()
-					hello(t, n)
-				})
-			}
-			wg.Wait()
-			uploads, cached := 0, 0
-			for i := range logs {
-				if logs[i].has("uploading agent") {
-					uploads++
-				}
-				if logs[i].has("agent cached") {
-					cached++
+// recordUploadEvents counts the coordination's events for the test; with
+// holdFirst, the first upload waits until want nodes have been told of it,
+// so that they all ask while it is under way.
+func recordUploadEvents(t *testing.T, holdFirst bool, want int) map[string]int {
+	var mu sync.Mutex
+	counts := map[string]int{}
+	told := make(chan struct{}, 64)
+	uploadEvent = func(event string) {
+		mu.Lock()
+		counts[event]++
+		first := event == "upload" && counts[event] == 1
+		mu.Unlock()
+		switch {
+		case event == "peer":
+			told <- struct{}{}
+		case first && holdFirst:
+			timeout := time.After(10 * time.Second)
+			for range want {
+				select {
+				case <-told:
+				case <-timeout:
+					return
 				}
 			}
-			if uploads != 1 || cached != nodes-1 {
-				for i := range logs {
-					t.Logf("node %d:\n%s", i, logs[i].String())
-				}
-				t.Errorf("%d uploads and %d cached starts, want 1 and %d", uploads, cached, nodes-1)
-			}
-		})
+		}
 	}
+	t.Cleanup(func() { uploadEvent = func(string) {} })
+	return counts
 }
 
-// TestUnsharedHomesUploadEach starts nodes with homes of their own at once:
-// each needs its upload, and once a node that waited for the first upload
-// still lacks the build, no later node waits.
-func TestUnsharedHomesUploadEach(t *testing.T) {
-	forgetFirstUploads(t)
-	const nodes = 3
+// startEachOnce starts a node on each config at once and says hello to it.
+func startEachOnce(t *testing.T, configs []string) []logLines {
+	logs := make([]logLines, len(configs))
 	var wg sync.WaitGroup
-	homes := make([]string, nodes)
-	for i := range nodes {
-		s := sshtest.StartServer(t)
-		homes[i] = s.Home
-		config := s.WriteConfig("node1")
+	for i, config := range configs {
 		wg.Go(func() {
-			var log logLines
-			n, err := Start(context.Background(), host(t, "node1"), options(config, &log))
+			n, err := Start(context.Background(), host(t, "node1"), options(config, &logs[i]))
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			defer n.Close()
 			hello(t, n)
-			if !log.has("uploading agent") {
-				t.Errorf("node %d did not upload:\n%s", i, log.String())
-			}
 		})
 	}
 	wg.Wait()
+	return logs
+}
+
+func countLogs(logs []logLines, s string) int {
+	n := 0
+	for i := range logs {
+		if logs[i].has(s) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSharedHomeUploadsOnce starts nodes that share a home at once, with
+// the cache empty, on nodes with gzip and without: one node uploads, and
+// the others, told of that upload, find its temp file in their cache, wait
+// for it and run the agent from the cache.
+func TestSharedHomeUploadsOnce(t *testing.T) {
+	for _, withGzip := range []bool{true, false} {
+		t.Run(map[bool]string{true: "gzip", false: "no gzip"}[withGzip], func(t *testing.T) {
+			forgetFirstUploads(t)
+			const nodes = 3
+			events := recordUploadEvents(t, true, nodes-1)
+			s := sshtest.StartServer(t)
+			if !withGzip {
+				s.SetEnv("PATH=" + pathWithout(t, "gzip"))
+			}
+			config := s.WriteConfig("node1")
+			logs := startEachOnce(t, []string{config, config, config})
+			if uploads, cached := countLogs(logs, "uploading agent"), countLogs(logs, "agent cached"); uploads != 1 || cached != nodes-1 {
+				for i := range logs {
+					t.Logf("node %d:\n%s", i, logs[i].String())
+				}
+				t.Errorf("%d uploads and %d cached starts, want 1 and %d (events %v)", uploads, cached, nodes-1, events)
+			}
+			if events["shares"] != nodes-1 {
+				t.Errorf("events %v, want %d nodes sharing the first's cache", events, nodes-1)
+			}
+			if files := cachedAgents(t, s.Home); len(files) != 1 {
+				t.Errorf("cache holds %q", files)
+			}
+			leftovers, _ := filepath.Glob(filepath.Join(s.Home, ".cache", "concurr", "*", ".concurr.*"))
+			if len(leftovers) != 0 {
+				t.Errorf("temp files left: %q", leftovers)
+			}
+		})
+	}
+}
+
+// TestUnsharedHomesUploadEach starts nodes with homes of their own at once,
+// while the first upload is under way: each is told of it, finds no temp
+// file of it in its own cache, and uploads at once, without waiting.
+func TestUnsharedHomesUploadEach(t *testing.T) {
+	forgetFirstUploads(t)
+	const nodes = 3
+	events := recordUploadEvents(t, true, nodes-1)
+	var configs, homes []string
+	for range nodes {
+		s := sshtest.StartServer(t)
+		homes = append(homes, s.Home)
+		configs = append(configs, s.WriteConfig("node1"))
+	}
+	logs := startEachOnce(t, configs)
+	if uploads := countLogs(logs, "uploading agent"); uploads != nodes {
+		t.Errorf("%d uploads, want %d", uploads, nodes)
+	}
+	if events["peer"] != nodes-1 || events["shares"] != 0 {
+		t.Errorf("events %v: want %d nodes told of the first upload, none sharing its cache", events, nodes-1)
+	}
 	for i, home := range homes {
 		if files := cachedAgents(t, home); len(files) != 1 {
 			t.Errorf("node %d: cache holds %q", i, files)
 		}
 	}
-	af, err := identifyAgent(testAgent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := firstUploadOf(af.sum)
-	if first, wait := f.begin(); first || wait != nil {
-		t.Errorf("after a node missed the build it waited for, the next would wait (first %v, wait %v)", first, wait != nil)
-	}
 }
 
-// TestFirstUploadWaitIsBounded: a first upload that does not end holds the
-// other nodes up for firstUploadWait, and no longer.
+// TestFirstUploadWaitIsBounded: an upload into a shared cache that does
+// not end holds the other nodes up for firstUploadWait, and no longer.
 func TestFirstUploadWaitIsBounded(t *testing.T) {
 	forgetFirstUploads(t)
 	defer func(d time.Duration) { firstUploadWait = d }(firstUploadWait)
@@ -256,12 +290,24 @@ func TestFirstUploadWaitIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A first upload, to some other node, that never ends.
-	if first, _ := firstUploadOf(af.sum).begin(); !first {
-		t.Fatal("not the first upload")
-	}
 	s := sshtest.StartServer(t)
 	config := s.WriteConfig("node1")
+	// Another node's upload into this cache, which never ends: its temp
+	// file is there, and the client counts it as under way.
+	b := &build{sum: af.sum}
+	dir := filepath.Join(s.Home, ".cache", "concurr", b.dir())
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(s.Home, ".cache"), 0o700)
+	os.Chmod(filepath.Join(s.Home, ".cache", "concurr"), 0o700)
+	if err := os.WriteFile(filepath.Join(dir, ".concurr.stuck.tmp"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := firstUploadOf(af.sum).begin("stuck"); !first {
+		t.Fatal("not the first upload")
+	}
+	events := recordUploadEvents(t, false, 0)
 	var log logLines
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -273,10 +319,10 @@ func TestFirstUploadWaitIsBounded(t *testing.T) {
 	defer n.Close()
 	hello(t, n)
 	if took := time.Since(start); took < firstUploadWait {
-		t.Errorf("started after %v, without waiting for the first upload", took)
+		t.Errorf("started after %v, without waiting for the other upload", took)
 	}
-	if !log.has("uploading agent") {
-		t.Errorf("no upload after the wait:\n%s", log.String())
+	if !log.has("uploading agent") || events["shares"] != 1 {
+		t.Errorf("events %v; want the node to share, wait, and upload:\n%s", events, log.String())
 	}
 }
 
