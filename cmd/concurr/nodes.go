@@ -20,6 +20,10 @@ import (
 	"concurr/sshx"
 )
 
+// soleLocalPrefetch is how many jobs beyond its slots this machine's agent
+// is sent ahead when it is the run's only node.
+const soleLocalPrefetch = 256
+
 // planNodes makes a node of every host named, or of this machine when none
 // is, each with its slot count and its way of starting the agent.
 func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *messages) error {
@@ -54,10 +58,19 @@ func (p *runPlan) planNodes(o *options, v optionValues, stderr io.Writer, say *m
 			if o.terminalJobs() {
 				n.Dial = dialLocalOnTerminal
 			}
-			// As much as a remote node's: the agent is a process of its own,
-			// and jobs sent ahead save a round trip through its pipes.
+			// The agent is a process of its own, and jobs sent ahead save a
+			// round trip through its pipes: as many as a remote node's
+			// when other nodes share the jobs, so that none is left
+			// waiting behind this one at the end, and more when this
+			// machine runs them all. Then the client and the agent each
+			// handle inputs and results a hundred at a time, rather than
+			// taking turns: 100,000 echo jobs took 1.00-1.04 s with 256
+			// sent ahead, against 1.22-1.55 s with 16.
 			n.Local = true
 			n.Prefetch = 16
+			if len(hosts) == 1 {
+				n.Prefetch = soleLocalPrefetch
+			}
 		} else {
 			n.Dial = dialRemote(sshOpts, h, time.Duration(i)*v.sshDelay, p.hostSlow(say))
 			n.Prefetch = 16
