@@ -4,19 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"concurr/bench"
 )
@@ -254,28 +249,11 @@ func writeFrom(path string, r io.Reader) error {
 // same index to command's stdin on an exec channel, for the floor of
 // remote --pipe.
 func pushAll(ctx context.Context, signer ssh.Signer, knownHosts, addrs, files []string, command string) (bench.Sample, error) {
-	hostKeys, err := knownhosts.New(knownHosts...)
+	config, err := floorClientConfig(signer, knownHosts)
 	if err != nil {
-		return bench.Sample{}, fmt.Errorf("known hosts: %w", err)
-	}
-	u, err := user.Current()
-	if err != nil {
-		return bench.Sample{}, fmt.Errorf("current user: %w", err)
-	}
-	config := &ssh.ClientConfig{User: u.Username, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: hostKeys, Timeout: 30 * time.Second}
-	errs := make([]error, len(addrs))
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i, addr := range addrs {
-		wg.Go(func() { errs[i] = pushOne(ctx, addr, config, files[i], command) })
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err := errors.Join(errs...); err != nil {
 		return bench.Sample{}, err
 	}
-	return bench.Sample{Elapsed: elapsed}, nil
+	return timeAll(len(addrs), func(i int) error { return pushOne(ctx, addrs[i], config, files[i], command) })
 }
 
 // pushOne sends file to command's stdin over one fresh login to addr.

@@ -290,25 +290,39 @@ func hostBlock(config, alias string) (string, error) {
 // signer and the host keys in knownHosts, and runs command on each, as the
 // floor for starting on many hosts.
 func connectAndRunAll(ctx context.Context, signer ssh.Signer, knownHosts []string, addrs []string, command string) (bench.Sample, error) {
+	config, err := floorClientConfig(signer, knownHosts)
+	if err != nil {
+		return bench.Sample{}, err
+	}
+	return timeAll(len(addrs), func(i int) error { return connectAndRun(ctx, addrs[i], config, command, nil) })
+}
+
+// floorClientConfig is the bare x/crypto/ssh client of the floors: this
+// user, the key signer and the host keys in knownHosts.
+func floorClientConfig(signer ssh.Signer, knownHosts []string) (*ssh.ClientConfig, error) {
 	hostKeys, err := knownhosts.New(knownHosts...)
 	if err != nil {
-		return bench.Sample{}, fmt.Errorf("known hosts: %w", err)
+		return nil, fmt.Errorf("known hosts: %w", err)
 	}
 	u, err := user.Current()
 	if err != nil {
-		return bench.Sample{}, fmt.Errorf("current user: %w", err)
+		return nil, fmt.Errorf("current user: %w", err)
 	}
-	config := &ssh.ClientConfig{
+	return &ssh.ClientConfig{
 		User:            u.Username,
 		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: hostKeys,
 		Timeout:         30 * time.Second,
-	}
-	errs := make([]error, len(addrs))
+	}, nil
+}
+
+// timeAll runs do for 0 to n-1 at once and times them all.
+func timeAll(n int, do func(i int) error) (bench.Sample, error) {
+	errs := make([]error, n)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for i, addr := range addrs {
-		wg.Go(func() { errs[i] = connectAndRun(ctx, addr, config, command, nil) })
+	for i := range n {
+		wg.Go(func() { errs[i] = do(i) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
