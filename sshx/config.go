@@ -357,9 +357,20 @@ func configLine(line string) (key, value string) {
 // hostMatches says whether a Host line's patterns match name: some pattern
 // does and no negated one.
 func hostMatches(patterns []string, name string) bool {
+	return matchHost(patterns, name, ssh_config.NewPattern)
+}
+
+// hostLineMatches is hostMatches with the patterns compiled once for
+// every alias; c.mu is held.
+func (c *sshConfig) hostLineMatches(patterns []string, name string) bool {
+	return matchHost(patterns, name, c.compiledPattern)
+}
+
+// matchHost is hostMatches with the patterns compiled by compile.
+func matchHost(patterns []string, name string, compile func(string) (*ssh_config.Pattern, error)) bool {
 	h := &ssh_config.Host{}
 	for _, p := range patterns {
-		pat, err := ssh_config.NewPattern(p)
+		pat, err := compile(p)
 		if err != nil {
 			return false
 		}
@@ -368,25 +379,20 @@ func hostMatches(patterns []string, name string) bool {
 	return h.Matches(name)
 }
 
-// hostLineMatches is hostMatches with the patterns compiled once for
-// every alias; c.mu is held.
-func (c *sshConfig) hostLineMatches(patterns []string, name string) bool {
-	h := &ssh_config.Host{}
-	for _, p := range patterns {
-		pat, ok := c.patterns[p]
-		if !ok {
-			var err error
-			if pat, err = ssh_config.NewPattern(p); err != nil {
-				return false
-			}
-			if c.patterns == nil {
-				c.patterns = make(map[string]*ssh_config.Pattern)
-			}
-			c.patterns[p] = pat
-		}
-		h.Patterns = append(h.Patterns, pat)
+// compiledPattern compiles a Host pattern on its first use; c.mu is held.
+func (c *sshConfig) compiledPattern(p string) (*ssh_config.Pattern, error) {
+	if pat, ok := c.patterns[p]; ok {
+		return pat, nil
 	}
-	return h.Matches(name)
+	pat, err := ssh_config.NewPattern(p)
+	if err != nil {
+		return nil, err
+	}
+	if c.patterns == nil {
+		c.patterns = make(map[string]*ssh_config.Pattern)
+	}
+	c.patterns[p] = pat
+	return pat, nil
 }
 
 // aliasValues is every keyword's values as they apply to one alias, in
