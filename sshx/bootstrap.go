@@ -386,9 +386,8 @@ type started struct {
 func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin io.Writer, stdout *bufio.Reader, opts *Options) (*started, error) {
 	b := own
 	prefix := []byte(markerPrefix + nonce + ":")
-	// Whether this node was told of another node's upload of the build
-	// under way, and that upload's end.
-	var askedPeer bool
+	// The end of another node's upload of the build, once this node has
+	// been told of it.
 	var peerDone <-chan struct{}
 	var noise bytes.Buffer
 	for {
@@ -428,7 +427,7 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 				return nil, fmt.Errorf("%s: send the agent's name: %w", name, err)
 			}
 		case "upload":
-			if !askedPeer {
+			if peerDone == nil {
 				first := firstUploadOf(b.sum)
 				isFirst, peer, wait := first.begin(nonce)
 				if isFirst {
@@ -436,7 +435,7 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 				} else if wait != nil {
 					// Another node is uploading this build: the node
 					// looks for its temp file in its own cache.
-					askedPeer, peerDone = true, wait
+					peerDone = wait
 					uploadEvent("peer")
 					if _, err := io.WriteString(stdin, "peer "+peer+"\n"); err != nil {
 						return nil, &startFailure{name: name, what: "name the other upload", err: err, noise: noise.Bytes()}
