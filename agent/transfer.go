@@ -51,11 +51,39 @@ func (fw *fileWrite) write(dir string) error {
 	}
 	fw.path = filepath.Join(dir, filepath.FromSlash(rel))
 	var err error
-	if fw.created, err = mkdirs(dir, filepath.Dir(fw.path)); err != nil {
-		return err
-	}
-	return transfer.WriteAtomic(fw.path, fw.st, fs.FileMode(fw.st.open.Mode)&fs.ModePerm, fw.st.open.Mtime)
+	fw.created, err = writeBelow(dir, fw.path, func() error {
+		return transfer.WriteAtomic(fw.path, fw.st, fs.FileMode(fw.st.open.Mode)&fs.ModePerm, fw.st.open.Mtime)
+	})
+	return err
 }
+
+// writeBelow creates path's missing folders below root and then calls
+// write, which makes path in its folder; it returns the folders it created,
+// deepest last, for --cleanup. Another job's --cleanup (on this node, or
+// on one sharing the work dir) removes a folder it made once it is empty,
+// which it can be between the two steps: then the folder is made again.
+func writeBelow(root, path string, write func() error) ([]string, error) {
+	var created []string
+	for try := 1; ; try++ {
+		made, err := mkdirs(root, filepath.Dir(path))
+		for _, d := range made {
+			if !slices.Contains(created, d) {
+				created = append(created, d)
+			}
+		}
+		if err == nil {
+			err = write()
+		}
+		// A folder that vanished under mkdir, open or rename, or that
+		// mkdir saw made and then gone, is the race; anything else is not.
+		if err == nil || try == maxFolderRaces || !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrExist) {
+			return created, err
+		}
+	}
+}
+
+// maxFolderRaces bounds how often writeBelow makes a folder again.
+const maxFolderRaces = 10
 
 // mkdirs creates dir's missing parents below root and returns the ones it
 // created, deepest last, for --cleanup.
@@ -67,11 +95,13 @@ func mkdirs(root, dir string) ([]string, error) {
 		}
 		missing = append(missing, d)
 	}
-	if err := os.MkdirAll(dir, 0o777); err != nil {
-		return nil, err
-	}
+	err := os.MkdirAll(dir, 0o777)
 	slices.Reverse(missing)
-	return missing, nil
+	if err != nil {
+		// Those it made before it failed are still its own.
+		missing = slices.DeleteFunc(missing, func(d string) bool { _, serr := os.Lstat(d); return serr != nil })
+	}
+	return missing, err
 }
 
 // awaitFiles waits for the job's transferred files and returns the first
