@@ -213,8 +213,13 @@ func (nr *nodeRun) start(j *job) error {
 	r.reportStarted(j, nr)
 	var st *outStream
 	var err error
+	// files is read after the Send from this goroutine's own copy: once
+	// the node has the job, it may refuse it and have it requeued, and
+	// another node's sender then resets the job's fields.
+	var files []*outStream
 	if r.cfg.Transfer != nil && !nr.node.Local {
-		j.files, err = nr.openTransfers(j, send)
+		files, err = nr.openTransfers(j, send)
+		j.files = files
 	}
 	if err == nil && j.input != nil {
 		if st, err = nr.openInput(j); err == nil {
@@ -230,7 +235,7 @@ func (nr *nodeRun) start(j *job) error {
 		r.nodeLost(nr)
 		return err
 	}
-	for i, fs := range j.files {
+	for i, fs := range files {
 		f := send[i]
 		nr.streamsWG.Go(func() { nr.sendFile(j, fs, f) })
 	}
