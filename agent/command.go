@@ -248,11 +248,15 @@ func (c *command) pop() (j *job, slotNumber uint64) {
 	return j, slotNumber
 }
 
-// freeSlot gives back the slot number a job took in pop.
-func (c *command) freeSlot(n uint64) {
+// finishOnSlot gives back the slot number res.Slot that the job took in
+// pop, then reports the job's Result: in that order, so that a job the
+// client sends once it has the Result finds the number free, as the next
+// job does in GNU Parallel.
+func (c *command) finishOnSlot(j *job, res *wire.Result) {
 	c.mu.Lock()
-	c.slotBusy[n-1] = false
+	c.slotBusy[res.Slot-1] = false
 	c.mu.Unlock()
+	c.s.finish(j, res)
 }
 
 // retire lets the slots finish the queue and exit. With drop, queued jobs
@@ -363,19 +367,17 @@ func (c *command) runSlot() {
 			// --memfree and --load: the job waits here until the node has room.
 			if lerr := c.limits.wait(c.s.ctx, j.killed, c.s.logf); lerr != nil && c.s.ctx.Err() == nil {
 				fmt.Fprintf(&j.stderr, "concurr: slot %d: %v\n", n, lerr)
-				c.s.finish(j, &wire.Result{Seq: j.seq, Exit: 255, Slot: n, Start: time.Now().UnixNano(), Flags: wire.ResultNotRun})
-				c.freeSlot(n)
+				c.finishOnSlot(j, &wire.Result{Seq: j.seq, Exit: 255, Slot: n, Start: time.Now().UnixNano(), Flags: wire.ResultNotRun})
 				continue
 			}
 		}
 		if err != nil {
 			// Without an interpreter no job can run; say why for each.
 			fmt.Fprintf(&j.stderr, "concurr: slot %d: %v\n", n, err)
-			c.s.finish(j, &wire.Result{Seq: j.seq, Exit: 255, Slot: n, Start: time.Now().UnixNano(), Flags: wire.ResultNotRun})
+			c.finishOnSlot(j, &wire.Result{Seq: j.seq, Exit: 255, Slot: n, Start: time.Now().UnixNano(), Flags: wire.ResultNotRun})
 		} else {
 			sl.run(j)
 		}
-		c.freeSlot(n)
 	}
 }
 
@@ -400,7 +402,7 @@ func (sl *slot) run(j *job) {
 		res.Flags = j.flags | wire.ResultNotRun
 		j.mu.Unlock()
 		res.Exit, res.Signal = 128+uint64(sig), uint64(sig)
-		c.s.finish(j, res)
+		c.finishOnSlot(j, res)
 		return
 	}
 	j.state = jobRunning
@@ -501,7 +503,7 @@ func (sl *slot) run(j *job) {
 	j.mu.Unlock()
 	res.Exit = uint64(exit)
 	res.Runtime = int64(time.Since(start))
-	c.s.finish(j, res)
+	c.finishOnSlot(j, res)
 	sl.outBufs[0] = j.stdout.reclaim()
 	sl.outBufs[1] = j.stderr.reclaim()
 }
