@@ -43,6 +43,9 @@ type command struct {
 	shellErr error
 	// unsupported is what the embedded shell cannot run in the script.
 	unsupported error
+	// leavesNoState says that the script can change nothing in the
+	// interpreter that its next job would see (see stateless.go).
+	leavesNoState bool
 	// terminal gives jobs the terminal on stdin (--tty), and keeps their
 	// processes in the agent's process group, which is the terminal's
 	// foreground group, so that reading it does not stop them.
@@ -128,6 +131,7 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 	}
 	if c.file != nil && m.Shell == "" {
 		c.unsupported = unsupportedSyntax(c.file)
+		c.leavesNoState = c.unsupported == nil && !program.FromInput && program.Raw == nil && leavesNoState(c.file, c.funcs.bodies)
 	}
 	if m.Shell != "" {
 		if err := CheckShell(m.Shell); err != nil {
@@ -286,6 +290,10 @@ type slot struct {
 	fifoDir string // the interpreter's directory for FIFOs, or "" for the default
 	cgroup  slotCgroup
 	bindVar func(v *template.Var, values []string) // made once, not per job
+	// asReset says that the interpreter is as Reset left it, with the
+	// exported functions defined: the last job's script could change
+	// nothing, and it ended by itself.
+	asReset bool
 
 	// outBufs are the stdout and stderr buffers that the slot lends each job:
 	// sendOutput copies what it sends.
@@ -551,13 +559,20 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 		}
 	}
 	r := sl.runner
-	r.Reset()
-	c.funcs.define(r)
+	if !sl.asReset {
+		r.Reset()
+		c.funcs.define(r)
+	}
+	sl.asReset = false
 	if err := interp.StdIO(stdin, &j.stdout, &j.stderr)(r); err != nil {
 		fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
 		return 255
 	}
 	err := r.Run(ctx, file)
+	// A job that ended by itself, and whose script leaves no state, leaves
+	// the interpreter as Reset made it; one that was stopped may have left
+	// it anywhere.
+	sl.asReset = c.leavesNoState && ctx.Err() == nil
 	if err == nil {
 		return 0
 	}
@@ -566,6 +581,7 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 	if status, ok := errors.AsType[interp.ExitStatus](err); ok {
 		return int(status)
 	}
+	sl.asReset = false
 	switch {
 	case ctx.Err() != nil:
 		return 1
