@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"concurr/internal/optdoc"
 )
@@ -563,7 +564,7 @@ func flagError(err error) string {
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
 		return "unknown option " + optionName(name)
 	}
-	if m := configUnknown.FindStringSubmatch(msg); m != nil {
+	if m := configUnknown().FindStringSubmatch(msg); m != nil {
 		return "unknown option " + optionName(m[1]) + " in the --config file"
 	}
 	msg = strings.ReplaceAll(msg, "flag needs an argument: ", "option needs a value: ")
@@ -571,13 +572,13 @@ func flagError(err error) string {
 	msg = strings.ReplaceAll(msg, "invalid boolean value", "bad value")
 	msg = strings.ReplaceAll(msg, ": parse error", "")
 	msg = strings.ReplaceAll(msg, " for flag ", " for option ")
-	return flagNames.ReplaceAllStringFunc(msg, optionName)
+	return flagNames().ReplaceAllStringFunc(msg, optionName)
 }
 
 var (
-	configUnknown = regexp.MustCompile(`config file flag "([^"]+)" not defined`)
+	configUnknown = lazyRegexp(`config file flag "([^"]+)" not defined`)
 	// flagNames finds the flag package's one-dash spellings: -jobs, -max-args.
-	flagNames = regexp.MustCompile(`(^|\s)-[A-Za-z0-9][-A-Za-z0-9]*`)
+	flagNames = lazyRegexp(`(^|\s)-[A-Za-z0-9][-A-Za-z0-9]*`)
 )
 
 // optionName spells a flag name as GNU Parallel's users write it.
@@ -588,4 +589,11 @@ func optionName(name string) string {
 		return lead + "-" + name
 	}
 	return lead + "--" + name
+}
+
+// lazyRegexp compiles expr on its first use: compiled at package init, the
+// expressions would cost every start of the binary, agents' included, for
+// options most runs do not use.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

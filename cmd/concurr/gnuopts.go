@@ -104,8 +104,9 @@ func (p *runPlan) planTagExtras(o *options, mode output.Mode) error {
 	if !o.color {
 		return nil
 	}
+	colors := gnuColors()
 	colored := func(seq uint64, tag []byte) []byte {
-		c := gnuColors[seq%uint64(len(gnuColors))]
+		c := colors[seq%uint64(len(colors))]
 		return append([]byte(c+"\033[K"), tag...)
 	}
 	if base := p.cfg.Tag; base != nil {
@@ -123,8 +124,9 @@ func (p *runPlan) planTagExtras(o *options, mode output.Mode) error {
 
 // gnuColors are GNU Parallel's --color codes, in its order: readable
 // pairs of black or white text on a coloured background, ordered so that
-// neighbours differ.
-var gnuColors = func() []string {
+// neighbours differ. They are made on first use, not at every start of the
+// binary, agents' included.
+var gnuColors = sync.OnceValue(func() []string {
 	type pair struct{ bg, fg int }
 	var pairs []pair
 	add := func(fg int, ranges ...[2]int) {
@@ -154,7 +156,7 @@ var gnuColors = func() []string {
 		colors[i] = fmt.Sprintf("\033[48;5;%03d;38;5;%03dm", pairs[k].bg, pairs[k].fg)
 	}
 	return colors
-}()
+})
 
 // planRetryFailed makes the run of --retry-failed: as in GNU Parallel,
 // the command line's template and inputs are ignored, and job N runs the

@@ -40,11 +40,11 @@ func TestNormalizeOptionalAndOneLetterOptions(t *testing.T) {
 func TestGNUColors(t *testing.T) {
 	// GNU Parallel's first two jobs, numbers 1 and 2, as it prints them.
 	for seq, want := range map[uint64]string{1: "\033[48;5;134;38;5;231m", 2: "\033[48;5;021;38;5;231m"} {
-		if got := gnuColors[seq%uint64(len(gnuColors))]; got != want {
+		if got := gnuColors()[seq%uint64(len(gnuColors()))]; got != want {
 			t.Errorf("colour of job %d = %q, want %q", seq, got, want)
 		}
 	}
-	if len(gnuColors) != 307 {
-		t.Errorf("%d colours, want GNU Parallel's 307", len(gnuColors))
+	if len(gnuColors()) != 307 {
+		t.Errorf("%d colours, want GNU Parallel's 307", len(gnuColors()))
 	}
 }

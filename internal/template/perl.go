@@ -2,7 +2,6 @@ package template
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -46,16 +45,16 @@ func findPerl(text string) error {
 }
 
 var (
-	perlSubst  = regexp.MustCompile(`^s([/:|#,!])(.*)([/:|#,!])(.*)([/:|#,!])(g?)$`)
-	perlSubstr = regexp.MustCompile(`^\$_\s*=\s*substr\(\s*\$_\s*,\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$`)
-	perlCase   = regexp.MustCompile(`^\$_\s*=\s*(uc|lc)(?:\(\s*\$_\s*\)|\s*\$_)?$`)
-	perlJob    = regexp.MustCompile(`^\$_\s*=\s*(?:\$job->(seq|slot)\(\)|(total_jobs)\(\))$`)
+	perlSubst  = lazyRegexp(`^s([/:|#,!])(.*)([/:|#,!])(.*)([/:|#,!])(g?)$`)
+	perlSubstr = lazyRegexp(`^\$_\s*=\s*substr\(\s*\$_\s*,\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$`)
+	perlCase   = lazyRegexp(`^\$_\s*=\s*(uc|lc)(?:\(\s*\$_\s*\)|\s*\$_)?$`)
+	perlJob    = lazyRegexp(`^\$_\s*=\s*(?:\$job->(seq|slot)\(\)|(total_jobs)\(\))$`)
 )
 
 // perlEquivalent recognises the Perl expressions most often written in GNU
 // Parallel templates and names their --plus equivalents.
 func perlEquivalent(expr string) (equivalent string, plus, ok bool) {
-	if m := perlSubst.FindStringSubmatch(expr); m != nil && m[1] == m[3] && m[3] == m[5] &&
+	if m := perlSubst().FindStringSubmatch(expr); m != nil && m[1] == m[3] && m[3] == m[5] &&
 		!strings.Contains(m[2], m[1]) && !strings.Contains(m[4], m[1]) && !strings.Contains(m[2]+m[4], "}") {
 		pattern, with, all := m[2], m[4], m[6] == "g"
 		switch {
@@ -69,19 +68,19 @@ func perlEquivalent(expr string) (equivalent string, plus, ok bool) {
 			return "{/" + pattern + "/" + with + "}", true, true
 		}
 	}
-	if m := perlSubstr.FindStringSubmatch(expr); m != nil {
+	if m := perlSubstr().FindStringSubmatch(expr); m != nil {
 		if m[2] == "" {
 			return "{:" + m[1] + "}", true, true
 		}
 		return "{:" + m[1] + ":" + m[2] + "}", true, true
 	}
-	if m := perlCase.FindStringSubmatch(expr); m != nil {
+	if m := perlCase().FindStringSubmatch(expr); m != nil {
 		if m[1] == "uc" {
 			return "{^^.}", true, true
 		}
 		return "{,,.}", true, true
 	}
-	if m := perlJob.FindStringSubmatch(expr); m != nil {
+	if m := perlJob().FindStringSubmatch(expr); m != nil {
 		switch {
 		case m[1] == "seq":
 			return "{#}", false, true

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // The path transformations below follow GNU Parallel 20221122's Perl
@@ -77,11 +78,11 @@ func stripSlashes(s string) string {
 // The --plus path forms, as GNU Parallel 20221122 writes them in Perl.
 var (
 	// {..} s:\.[^/.]*\.[^/.]*$::  and  {...} with three.
-	noExt2 = regexp.MustCompile(`\.[^/.]*\.[^/.]*$`)
-	noExt3 = regexp.MustCompile(`\.[^/.]*\.[^/.]*\.[^/.]*$`)
+	noExt2 = lazyRegexp(`\.[^/.]*\.[^/.]*$`)
+	noExt3 = lazyRegexp(`\.[^/.]*\.[^/.]*\.[^/.]*$`)
 	// {+..} s:.*\.([^/.]*\.[^/.]*)$:$1: || s:.*$::  and  {+...}.
-	ext2 = regexp.MustCompile(`.*\.([^/.]*\.[^/.]*)$`)
-	ext3 = regexp.MustCompile(`.*\.([^/.]*\.[^/.]*\.[^/.]*)$`)
+	ext2 = lazyRegexp(`.*\.([^/.]*\.[^/.]*)$`)
+	ext3 = lazyRegexp(`.*\.([^/.]*\.[^/.]*\.[^/.]*)$`)
 )
 
 // dirPlus is {+/}: s:/[^/]*$:: || s:.*$:: — everything before the last
@@ -147,21 +148,21 @@ func transform(k Kind, p *Params, s string) string {
 	case KindBaseNoExt:
 		return noExtension(basename(s))
 	case KindNoExt2:
-		return noExt2.ReplaceAllLiteralString(s, "")
+		return noExt2().ReplaceAllLiteralString(s, "")
 	case KindNoExt3:
-		return noExt3.ReplaceAllLiteralString(s, "")
+		return noExt3().ReplaceAllLiteralString(s, "")
 	case KindBaseNoExt2:
-		return noExt2.ReplaceAllLiteralString(basename(s), "")
+		return noExt2().ReplaceAllLiteralString(basename(s), "")
 	case KindBaseNoExt3:
-		return noExt3.ReplaceAllLiteralString(basename(s), "")
+		return noExt3().ReplaceAllLiteralString(basename(s), "")
 	case KindDirPlus:
 		return dirPlus(s)
 	case KindExt:
 		return extension(s)
 	case KindExt2:
-		return extensions(ext2, s)
+		return extensions(ext2(), s)
 	case KindExt3:
-		return extensions(ext3, s)
+		return extensions(ext3(), s)
 	case KindDefault:
 		// $_ ||= "with": Perl's false strings are "" and "0".
 		if s == "" || s == "0" {
@@ -297,4 +298,11 @@ func appendValues(dst []string, k Kind, index int, p *Params, total uint64, j Jo
 		dst = append(dst, transform(k, p, j.Args[i]))
 	}
 	return dst
+}
+
+// lazyRegexp compiles expr on its first use: compiled at package init, the
+// expressions would cost every start of the binary, agents' included, for
+// options most runs do not use.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
