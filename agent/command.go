@@ -516,6 +516,22 @@ func (sl *slot) run(j *job) {
 	sl.outBufs[1] = j.stderr.reclaim()
 }
 
+// interpreter returns the slot's interpreter ready for a job: reset, or
+// as the last job left it when that is as Reset leaves it (see asReset),
+// with only Vars emptied as Reset would: the environment's copy there is
+// left out only when Vars starts empty (see jobEnviron.Each).
+func (sl *slot) interpreter() *interp.Runner {
+	r := sl.runner
+	if sl.asReset {
+		clear(r.Vars)
+	} else {
+		r.Reset()
+		sl.c.funcs.define(r)
+	}
+	sl.asReset = false
+	return r
+}
+
 // interpret runs the job's script in the slot's interpreter and returns its
 // exit status.
 func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
@@ -558,12 +574,7 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 			return 255
 		}
 	}
-	r := sl.runner
-	if !sl.asReset {
-		r.Reset()
-		c.funcs.define(r)
-	}
-	sl.asReset = false
+	r := sl.interpreter()
 	if err := interp.StdIO(stdin, &j.stdout, &j.stderr)(r); err != nil {
 		fmt.Fprintf(&j.stderr, "concurr: %v\n", err)
 		return 255

@@ -140,7 +140,8 @@ func (e *jobEnviron) Get(name string) expand.Variable {
 // environment into runner.Vars once the job is over: that copy cost every
 // short job a sixth of its time, concurr never reads it, and Reset discards
 // it before the next job. Nothing else in the interpreter writes
-// runner.Vars, which Reset leaves empty, so a first variable that lands in
+// runner.Vars, which Reset leaves empty (as does a slot that skips Reset,
+// see slot.interpret), so a first variable that lands in
 // it tells that copy apart from every other caller (processes'
 // environments, background statements' copies, ${!prefix*}), which all
 // still get everything. Should the interpreter change, the test only
