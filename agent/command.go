@@ -580,19 +580,19 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 		return 255
 	}
 	err := r.Run(ctx, file)
+	// AsType, unlike As, does not move a status variable to the heap for
+	// every job.
+	status, isStatus := errors.AsType[interp.ExitStatus](err)
 	// A job that ended by itself, and whose script leaves no state, leaves
-	// the interpreter as Reset made it; one that was stopped may have left
-	// it anywhere.
-	sl.asReset = c.leavesNoState && ctx.Err() == nil
+	// the interpreter as Reset made it; one that was stopped, or that the
+	// interpreter failed, may have left it anywhere.
+	sl.asReset = c.leavesNoState && ctx.Err() == nil && (err == nil || isStatus)
 	if err == nil {
 		return 0
 	}
-	// AsType, unlike As, does not move a status variable to the heap for
-	// every job.
-	if status, ok := errors.AsType[interp.ExitStatus](err); ok {
+	if isStatus {
 		return int(status)
 	}
-	sl.asReset = false
 	switch {
 	case ctx.Err() != nil:
 		return 1

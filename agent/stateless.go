@@ -79,9 +79,11 @@ func pureCall(call *syntax.CallExpr, functions map[string]*syntax.Stmt) bool {
 	if len(call.Assigns) > 0 || len(call.Args) == 0 {
 		return false
 	}
-	name := call.Args[0].Lit()
-	if name == "" || name != "[" && strings.ContainsAny(name, "*?[]{}~\\") {
-		// Not fixed in the template, or a pattern it expands to.
+	name, fixed := fixedWord(call.Args[0])
+	if call.Args[0].Lit() == "[" {
+		name, fixed = "[", true // a lone [ is the test builtin, not a pattern
+	}
+	if !fixed || name == "" {
 		return false
 	}
 	if _, ok := functions[name]; ok {

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"concurr/internal/optdoc"
 )
@@ -564,7 +563,7 @@ func flagError(err error) string {
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
 		return "unknown option " + optionName(name)
 	}
-	if m := configUnknown().FindStringSubmatch(msg); m != nil {
+	if m := regexp.MustCompile(configUnknown).FindStringSubmatch(msg); m != nil {
 		return "unknown option " + optionName(m[1]) + " in the --config file"
 	}
 	msg = strings.ReplaceAll(msg, "flag needs an argument: ", "option needs a value: ")
@@ -572,13 +571,15 @@ func flagError(err error) string {
 	msg = strings.ReplaceAll(msg, "invalid boolean value", "bad value")
 	msg = strings.ReplaceAll(msg, ": parse error", "")
 	msg = strings.ReplaceAll(msg, " for flag ", " for option ")
-	return flagNames().ReplaceAllStringFunc(msg, optionName)
+	return regexp.MustCompile(flagNames).ReplaceAllStringFunc(msg, optionName)
 }
 
-var (
-	configUnknown = lazyRegexp(`config file flag "([^"]+)" not defined`)
+// The expressions are compiled where an error needs them, not at every
+// start of the binary, agents' included.
+const (
+	configUnknown = `config file flag "([^"]+)" not defined`
 	// flagNames finds the flag package's one-dash spellings: -jobs, -max-args.
-	flagNames = lazyRegexp(`(^|\s)-[A-Za-z0-9][-A-Za-z0-9]*`)
+	flagNames = `(^|\s)-[A-Za-z0-9][-A-Za-z0-9]*`
 )
 
 // optionName spells a flag name as GNU Parallel's users write it.
@@ -589,11 +590,4 @@ func optionName(name string) string {
 		return lead + "-" + name
 	}
 	return lead + "--" + name
-}
-
-// lazyRegexp compiles expr on its first use: compiled at package init, the
-// expressions would cost every start of the binary, agents' included, for
-// options most runs do not use.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
