@@ -402,37 +402,8 @@ func (s *session) shutdown() {
 	s.dropStreams()
 	s.wakeOutStreams()
 	s.cancel() // stops jobs that start after the sweep above
-	s.waitSlots()
+	s.slotsWG.Wait()
 	s.waitSink()
-}
-
-// waitSlots waits for the slots to exit. A slot may be stuck writing its
-// Result to a client that stopped reading (see sink.sendResult): when the
-// same write is still under way a second later, w is closed if it can be,
-// as waitSink does for the flusher.
-func (s *session) waitSlots() {
-	done := make(chan struct{})
-	go func() {
-		s.slotsWG.Wait()
-		close(done)
-	}()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	var seen uint64
-	for {
-		select {
-		case <-done:
-			return
-		case <-tick.C:
-			if write, ok := s.out.writeUnderWay(); ok && write == seen {
-				if c, ok := s.out.w.(io.Closer); ok {
-					c.Close()
-				}
-			} else {
-				seen = write
-			}
-		}
-	}
 }
 
 // waitSink waits for the flusher, which may be stuck writing to a client

@@ -552,56 +552,6 @@ func TestSlowClientBackPressure(t *testing.T) {
 	}
 }
 
-// A slot writes its Result itself (see sink.sendResult); stuck in that
-// write to a client that stopped reading, it must not keep Serve from
-// returning at EOF.
-func TestSlotStuckWritingResultEndsAtEOF(t *testing.T) {
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	served := make(chan error, 1)
-	go func() {
-		served <- Serve(context.Background(), inR, outW, Options{Slots: 2})
-		outW.Close()
-	}()
-	br := bufio.NewReader(outR)
-	if _, err := wire.ReadMagic(br, 0); err != nil {
-		t.Fatal(err)
-	}
-	fr := wire.NewReader(br)
-	if _, err := fr.ReadFrame(); err != nil {
-		t.Fatal(err)
-	}
-	bw := bufio.NewWriter(inW)
-	fw := wire.NewWriter(bw)
-	wire.WriteMagic(bw)
-	fw.Write(&wire.Command{ID: 1, Template: script(`true`)})
-	for seq := uint64(1); seq <= 50; seq++ {
-		fw.Write(&wire.Input{Command: 1, Seq: seq})
-	}
-	bw.Flush()
-	// Read one Result, then no more: the io.Pipe makes every later write
-	// wait for a reader that never comes.
-	for {
-		f, err := fr.ReadFrame()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Type == wire.TypeResult {
-			break
-		}
-	}
-	time.Sleep(100 * time.Millisecond)
-	inW.Close()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("Serve = %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve did not return after EOF while a slot was stuck writing a Result")
-	}
-}
-
 func TestSubprocessAgent(t *testing.T) {
 	c := startSubprocess(t)
 	if c.hello.Slots != 2 || c.hello.PID == uint64(os.Getpid()) {

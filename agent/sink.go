@@ -24,13 +24,6 @@ var (
 // are encoded into a buffer under a mutex; one flusher goroutine takes the
 // whole buffer and writes it while the next frames accumulate in a second
 // one, so that a burst of small frames costs one write.
-//
-// A Result is written by the slot that sends it, when no write is under
-// way, instead of waking the flusher: the slot goes on to fork its next
-// job, and a fork holds the slot's processor until the child has exec'd,
-// so that a flusher readied on that processor waited, in a trace of 3,000
-// /bin/true jobs on 2 cores, 350 µs a Result for one to free. The client
-// would hear of each job that much later.
 type sink struct {
 	w     io.Writer
 	trace func(dir string, m wire.Message) // nil unless debugging
@@ -41,8 +34,6 @@ type sink struct {
 	drained sync.Cond // writers wait for room
 	buf     []byte
 	spare   []byte
-	writing bool   // a write is under way, by the flusher or a slot
-	writes  uint64 // how many writes have begun
 	closed  bool
 	err     error
 	done    chan struct{}
@@ -60,56 +51,34 @@ func newSink(w io.Writer, trace func(string, wire.Message), onErr func()) *sink 
 func (s *sink) run() {
 	defer close(s.done)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for {
-		for s.writing || (len(s.buf) == 0 && !s.closed) {
+		for len(s.buf) == 0 && !s.closed {
 			s.filled.Wait()
 		}
-		if len(s.buf) == 0 || !s.writeOut() {
+		if len(s.buf) == 0 {
+			s.mu.Unlock()
 			return
 		}
-	}
-}
-
-// writeOut writes the whole buffer while the next frames accumulate in the
-// spare one. It is called with s.mu held and no write under way, and
-// releases the lock while writing. It reports false when the write failed.
-func (s *sink) writeOut() bool {
-	b := s.buf
-	s.buf, s.spare = s.spare[:0], nil
-	s.writing = true
-	s.writes++
-	s.drained.Broadcast()
-	s.mu.Unlock()
-	_, err := s.w.Write(b)
-	s.mu.Lock()
-	s.writing = false
-	if len(s.buf) > 0 || s.closed || err != nil {
-		// Frames came in meanwhile, or the flusher waits to exit.
-		s.filled.Signal()
-	}
-	if err != nil {
-		s.err = err
-		s.buf = nil
+		b := s.buf
+		s.buf, s.spare = s.spare[:0], nil
 		s.drained.Broadcast()
-		if s.onErr != nil {
+		s.mu.Unlock()
+		_, err := s.w.Write(b)
+		s.mu.Lock()
+		if err != nil {
+			s.err = err
+			s.buf = nil
+			s.drained.Broadcast()
 			s.mu.Unlock()
-			s.onErr()
-			s.mu.Lock()
+			if s.onErr != nil {
+				s.onErr()
+			}
+			return
 		}
-		return false
+		if cap(b) <= 4*sinkLimit {
+			s.spare = b[:0]
+		}
 	}
-	if cap(b) <= 4*sinkLimit {
-		s.spare = b[:0]
-	}
-	return true
-}
-
-// writeUnderWay reports whether a write is under way, and which one.
-func (s *sink) writeUnderWay() (write uint64, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.writes, s.writing
 }
 
 // close stops accepting frames; the flusher writes what is buffered and
@@ -199,9 +168,7 @@ func (s *sink) sendOutput(j *job, stream uint8, data []byte) error {
 	return s.commit(start, b, err)
 }
 
-// sendResult buffers j's Result, and writes it with the frames before it
-// unless a write is under way; no Output of j follows it. Only slots call
-// it: the frame reader must never wait on a write.
+// sendResult buffers j's Result; no Output of j follows it.
 func (s *sink) sendResult(j *job, m *wire.Result) error {
 	if s.trace != nil {
 		traced := *m
@@ -215,14 +182,7 @@ func (s *sink) sendResult(j *job, m *wire.Result) error {
 	}
 	start := len(s.buf)
 	b, err := wire.EndFrame(m.AppendTo(wire.BeginFrame(s.buf, wire.TypeResult)), start)
-	if err != nil || s.writing {
-		return s.commit(start, b, err)
-	}
-	s.buf = b
-	if !s.writeOut() {
-		return errSinkClosed
-	}
-	return nil
+	return s.commit(start, b, err)
 }
 
 // commit keeps the buffer that now ends with the frames appended at start,
