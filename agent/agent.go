@@ -54,11 +54,6 @@ type Options struct {
 	Stderr io.Writer // the agent's own log, never the protocol stream
 	Debug  bool      // trace frames to Stderr (CONCURR_DEBUG=protocol)
 
-	// OwnProcess says that the agent is a process of its own, so that it
-	// may tune the Go runtime for its jobs (see procs.go). An agent served
-	// inside another program leaves the runtime alone.
-	OwnProcess bool
-
 	// BuildID is announced in Hello. When empty, it is the ID that the
 	// node's build cache folder names (buildinfo.InstalledID), or empty
 	// when the agent runs from anywhere else: hashing the executable would

@@ -88,7 +88,6 @@ func execExternal(ctx context.Context, args []string) error {
 	path, args = j.proc.wrap(path, args)
 	env := execEnv(hc.Env, j.cmd.env)
 	stdout, stderr := jobStreams(j, hc.Stdout, hc.Stderr)
-	j.s.beforeFirstFork()
 	ws, err := spawnDirect(ctx, j, path, args, env, hc.Dir, hc.Stdin, stdout, stderr)
 	switch {
 	case err == nil:

@@ -57,7 +57,7 @@ func start(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 		defer startDebugTrace("agent", stderr)()
 		return agent.Serve(ctx, stdin, stdout, agent.Options{Stderr: stderr,
-			Debug: os.Getenv("CONCURR_DEBUG") == "protocol", OwnProcess: true})
+			Debug: os.Getenv("CONCURR_DEBUG") == "protocol"})
 	}
 	// Raised with the number of hosts once they are known (memlimit.go).
 	setClientMemoryLimit(0)
