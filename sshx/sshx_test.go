@@ -583,3 +583,33 @@ func mustRead(t testing.TB, path string) []byte {
 	}
 	return b
 }
+
+// The agent's executable is hashed while the login goes on (see
+// pendingBuild); one that cannot be read still fails the start with its
+// path, closes the login it made, and starts nothing on the node.
+func TestStartUnreadableAgent(t *testing.T) {
+	s := sshtest.StartServer(t)
+	config := s.WriteConfig("node1")
+	var log logLines
+	opts := options(config, &log)
+	opts.AgentPath = filepath.Join(t.TempDir(), "no-such-concurr")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n, err := Start(ctx, host(t, "node1"), opts)
+	if err == nil {
+		n.Close()
+		t.Fatal("Start succeeded with no agent executable")
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Node != "node1" {
+		t.Fatalf("err = %#v, want an *Error for node1", err)
+	}
+	for _, want := range []string{"agent executable " + opts.AgentPath, "no such file"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if execs := s.Execs(); len(execs) != 0 {
+		t.Errorf("the node ran %q", execs)
+	}
+}

@@ -34,15 +34,16 @@ func Start(ctx context.Context, h parse.Host, opts Options) (*Node, error) {
 		return nil, &Error{Node: name, Err: err}
 	}
 	goos, goarch := opts.platform()
-	own, err := opts.buildFor(name, goos, goarch)
-	if err != nil {
-		return nil, &Error{Node: name, Err: fmt.Errorf("agent executable %s: %w", self, err)}
-	}
+	pending := opts.identifySoon(name, self, goos, goarch)
 	var n *Node
 	if len(opts.SSHCommand) > 0 {
+		var own *build
+		if own, err = pending.wait(); err != nil {
+			return nil, err
+		}
 		n, err = startCommand(ctx, name, h, own, &opts)
 	} else {
-		n, err = startNative(ctx, name, h, own, &opts)
+		n, err = startNative(ctx, name, h, pending, &opts)
 	}
 	if err != nil {
 		var e *Error
@@ -52,6 +53,34 @@ func Start(ctx context.Context, h parse.Host, opts Options) (*Node, error) {
 		return nil, &Error{Node: name, Err: err}
 	}
 	return n, nil
+}
+
+// pendingBuild is the agent's build being identified while the login goes
+// on: the first login of a run hashes the executable (about 10 ms for 8 MB,
+// see identifyAgent), which then no longer delays its dial.
+type pendingBuild struct {
+	done  chan struct{}
+	build *build
+	err   error
+}
+
+// identifySoon starts buildFor in the background.
+func (o *Options) identifySoon(name, self, goos, goarch string) *pendingBuild {
+	p := &pendingBuild{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.build, p.err = o.buildFor(name, goos, goarch)
+		if p.err != nil {
+			p.err = &Error{Node: name, Err: fmt.Errorf("agent executable %s: %w", self, p.err)}
+		}
+	}()
+	return p
+}
+
+// wait returns the build, or why there is none, as an *Error.
+func (p *pendingBuild) wait() (*build, error) {
+	<-p.done
+	return p.build, p.err
 }
 
 // loginOptions are the options of a login written as an ssh command line,
@@ -66,7 +95,7 @@ func loginOptions(h parse.Host) string {
 }
 
 // startNative reaches the node with x/crypto/ssh.
-func startNative(ctx context.Context, name string, h parse.Host, own *build, opts *Options) (*Node, error) {
+func startNative(ctx context.Context, name string, h parse.Host, pending *pendingBuild, opts *Options) (*Node, error) {
 	configFile := opts.ConfigFile
 	if h.SSHConfigFile != "" {
 		configFile = h.SSHConfigFile
@@ -149,6 +178,11 @@ func startNative(ctx context.Context, name string, h parse.Host, own *build, opt
 			a.wg.Wait()
 		}
 		return a, nil
+	}
+	own, err := pending.wait()
+	if err != nil {
+		closeAll()
+		return nil, err
 	}
 	a, st, err := runBootstrap(ctx, name, own, opts, launch)
 	if err != nil {
