@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -52,13 +54,15 @@ type hostKeyChecker struct {
 func newHostKeyChecker(e *endpoint, opts *Options) (*hostKeyChecker, error) {
 	k := &hostKeyChecker{e: e, warn: opts.warn, log: opts.log}
 	var files []string
+	var version strings.Builder
 	for _, f := range e.knownHosts {
-		if _, err := os.Stat(f); err == nil {
+		if st, err := os.Stat(f); err == nil {
 			files = append(files, f)
+			fmt.Fprintf(&version, "%s\x00%d\x00%d\x00%d\x00", f, fileID(st), st.Size(), st.ModTime().UnixNano())
 		}
 	}
 	if len(files) > 0 {
-		db, err := knownhosts.New(files...)
+		db, err := parsedKnownHosts(files, version.String())
 		if err != nil {
 			return nil, fmt.Errorf("read known hosts: %w", err)
 		}
@@ -66,6 +70,45 @@ func newHostKeyChecker(e *endpoint, opts *Options) (*hostKeyChecker, error) {
 		k.known = k.knownAlgorithms()
 	}
 	return k, nil
+}
+
+// lastKnownHosts is the last set of known_hosts files parsed, by its
+// version: each file's name, inode, size and modification time. Every host
+// of a run reads the same files, and a file of thousands of lines took
+// longer to parse than the host's key exchange; a file that changes, as
+// when a key is recorded, is parsed again.
+var knownHostsParses atomic.Int64 // for tests
+
+var lastKnownHosts struct {
+	sync.Mutex
+	version string
+	db      ssh.HostKeyCallback
+}
+
+// parsedKnownHosts returns the database of files, whose version is as
+// lastKnownHosts has it. The database is only read once made, so the hosts
+// share it.
+func parsedKnownHosts(files []string, version string) (ssh.HostKeyCallback, error) {
+	lastKnownHosts.Lock()
+	defer lastKnownHosts.Unlock()
+	if lastKnownHosts.db != nil && lastKnownHosts.version == version {
+		return lastKnownHosts.db, nil
+	}
+	knownHostsParses.Add(1)
+	db, err := knownhosts.New(files...)
+	if err != nil {
+		return nil, err
+	}
+	lastKnownHosts.version, lastKnownHosts.db = version, db
+	return db, nil
+}
+
+// fileID is st's inode, or 0 where the platform has none to give.
+func fileID(st os.FileInfo) uint64 {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return uint64(sys.Ino)
+	}
+	return 0
 }
 
 var probeKey = sync.OnceValue(func() ssh.PublicKey {
