@@ -77,13 +77,13 @@ func newHostKeyChecker(e *endpoint, opts *Options) (*hostKeyChecker, error) {
 // of a run reads the same files, and a file of thousands of lines took
 // longer to parse than the host's key exchange; a file that changes, as
 // when a key is recorded, is parsed again.
-var knownHostsParses atomic.Int64 // for tests
-
 var lastKnownHosts struct {
 	sync.Mutex
 	version string
 	db      ssh.HostKeyCallback
 }
+
+var knownHostsParses atomic.Int64 // parses made, for tests
 
 // parsedKnownHosts returns the database of files, whose version is as
 // lastKnownHosts has it. The database is only read once made, so the hosts
