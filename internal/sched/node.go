@@ -141,10 +141,12 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn, rejoin bool) (l
 		r.nodesMu.Unlock()
 	}()
 
+	// The command goes out with the first jobs, in one write: see
+	// wire.ClientHandshake for what a second small write can cost.
 	err := conn.Send(&wire.Command{ID: 1, Template: r.template, Env: r.cfg.Env,
 		Workdir: r.cfg.Workdir, Host: n.Name, Slots: uint64(nr.slots),
 		MemFree: r.cfg.MemFree, MaxLoad: r.cfg.MaxLoad, Nice: int64(r.cfg.Nice), Shell: r.cfg.Shell,
-		Terminal: r.cfg.Terminal}, true)
+		Terminal: r.cfg.Terminal}, false)
 	if errors.Is(err, wire.ErrFrameTooLarge) {
 		// Nothing was sent, and no node could take it: the run cannot go on.
 		r.fail(fmt.Errorf("the command with its environment is too large to send to any host: %w", err))
@@ -179,7 +181,13 @@ func (r *run) serveNode(ctx context.Context, n Node, conn *Conn, rejoin bool) (l
 	}
 	defer close(stopPing)
 	nr.send(ctx)
-	nr.conn.Send(&wire.Delete{Command: 1}, true)
+	if !nr.isIdle() {
+		// Jobs still run: the agent retires the command as they end. With
+		// none left, the end of the stream says as much, and a Delete
+		// just before it would be a second small write (see
+		// wire.ClientHandshake).
+		nr.conn.Send(&wire.Delete{Command: 1}, true)
+	}
 	nr.drain(ctx)
 	nr.mu.Lock()
 	nr.closing = true
