@@ -472,6 +472,17 @@ func bootstrap(ctx context.Context, name string, nonce string, own *build, stdin
 			if how == "cached" {
 				opts.log("%s: agent cached", name)
 			}
+			// The client's opening goes out now, while the agent starts:
+			// nothing but the agent reads stdin from here on. Sent after the
+			// agent's Hello instead, it would wait: over a TCP hop that
+			// keeps Nagle's algorithm on (sshd's sessions without a
+			// terminal, srun's I/O), the node holds the Hello back until
+			// this machine ACKs the marker line, and this machine delays
+			// that ACK by up to 40 ms when it has nothing to send. A
+			// failed write means that the session ended already: the
+			// agent could not start, which the caller finds out and
+			// explains (the noexec fallback among others).
+			_ = wire.WriteMagic(stdin)
 			return &started{build: b, cached: how == "cached", path: path}, nil
 		case "refuse":
 			return nil, refusal(name, arg)

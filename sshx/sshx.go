@@ -126,7 +126,11 @@ func (e *Error) Hint() string {
 // ends under it (a host that stops answering keepalives included), and
 // with an error naming the status or signal when it exits otherwise.
 type Node struct {
-	Name     string // the host as the user named it
+	Name string // the host as the user named it
+	// Stdin is the agent's stdin. The client's protocol opening
+	// (wire.Magic) has been written to it as the agent started (see
+	// bootstrap): the handshake reads the agent's and sends nothing
+	// (sched.HandshakeOpened).
 	Stdin    io.WriteCloser
 	Stdout   io.Reader
 	Platform string // GOOS/GOARCH of the node

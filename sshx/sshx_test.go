@@ -130,8 +130,8 @@ func hello(t testing.TB, n *Node) (*wire.Hello, string) {
 	if !ok {
 		t.Fatalf("first message is %T", m)
 	}
+	// The client's opening went out as the agent started (Node.Stdin).
 	bw := bufio.NewWriter(n.Stdin)
-	wire.WriteMagic(bw)
 	w := wire.NewWriter(bw)
 	w.Write(&wire.Ping{Nonce: 42})
 	if err := w.Flush(); err != nil {

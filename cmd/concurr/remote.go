@@ -99,7 +99,7 @@ func dialRemote(opts sshx.Options, h parse.Host, after time.Duration, onSlow fun
 		if err != nil {
 			return nil, err
 		}
-		conn, err := sched.Handshake(ctx, node.Stdout, node.Stdin, node)
+		conn, err := sched.HandshakeOpened(ctx, node.Stdout, node.Stdin, node)
 		if err != nil {
 			node.Close()
 			if tail := node.Stderr(); tail != "" {

@@ -25,6 +25,17 @@ type Conn struct {
 // returns ctx's error. Closing w tells the agent to finish; closer releases
 // everything (and kills the agent if it is still running).
 func Handshake(ctx context.Context, r io.Reader, w io.WriteCloser, closer io.Closer) (*Conn, error) {
+	return startHandshake(ctx, r, w, closer, false)
+}
+
+// HandshakeOpened is Handshake on a stream on which the client's opening
+// went out already, as the agent started (sshx.Node.Opened): it reads the
+// agent's opening and sends nothing.
+func HandshakeOpened(ctx context.Context, r io.Reader, w io.WriteCloser, closer io.Closer) (*Conn, error) {
+	return startHandshake(ctx, r, w, closer, true)
+}
+
+func startHandshake(ctx context.Context, r io.Reader, w io.WriteCloser, closer io.Closer, opened bool) (*Conn, error) {
 	stop := context.AfterFunc(ctx, func() { closer.Close() })
 	defer stop()
 	c := &Conn{
@@ -33,7 +44,14 @@ func Handshake(ctx context.Context, r io.Reader, w io.WriteCloser, closer io.Clo
 		stdin:  w,
 		closer: closer,
 	}
-	hello, noise, err := wire.ClientHandshake(c.r, c.w)
+	var hello *wire.Hello
+	var noise []byte
+	var err error
+	if opened {
+		hello, noise, err = wire.ReadAgentOpening(c.r)
+	} else {
+		hello, noise, err = wire.ClientHandshake(c.r, c.w)
+	}
 	c.Noise = noise
 	if err != nil {
 		if ctx.Err() != nil {

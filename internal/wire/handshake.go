@@ -11,7 +11,9 @@ import (
 // which the client checks before it answers with its own opening. Then the
 // client sends commands and inputs, and the agent outputs and results. The
 // agent's stream may be preceded by what a login shell prints; the client's
-// may not.
+// may not. A client that knows the agent is starting may send its opening
+// without waiting for the Hello (ReadAgentOpening): sshx does, as the
+// bootstrap execs the agent.
 
 // AppendAgentOpening appends what an agent sends before anything else: the
 // magic bytes and its Hello.
@@ -38,6 +40,22 @@ func (fr *Reader) ReadClientOpening() error {
 // speak this Version and announce between 1 and MaxSlots slots. Then it writes and flushes the
 // client's opening.
 func ClientHandshake(r *Reader, w *Writer) (hello *Hello, noise []byte, err error) {
+	hello, noise, err = ReadAgentOpening(r)
+	if err != nil {
+		return nil, noise, err
+	}
+	if err := WriteMagic(w.w); err != nil {
+		return nil, noise, fmt.Errorf("write opening: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, noise, fmt.Errorf("write opening: %w", err)
+	}
+	return hello, noise, nil
+}
+
+// ReadAgentOpening is ClientHandshake without the client's answer, for a
+// client that sent its opening already.
+func ReadAgentOpening(r *Reader) (hello *Hello, noise []byte, err error) {
 	noise, err = ReadMagic(r.r, MaxNoise)
 	if err != nil {
 		if len(noise) > 0 {
@@ -67,12 +85,6 @@ func ClientHandshake(r *Reader, w *Writer) (hello *Hello, noise []byte, err erro
 		// The count sizes the client's credit for the node: a broken or
 		// hostile agent must not make it allocate or loop without bound.
 		return nil, noise, fmt.Errorf("agent announced %d slots, more than the %d a node may have", hello.Slots, MaxSlots)
-	}
-	if err := WriteMagic(w.w); err != nil {
-		return nil, noise, fmt.Errorf("write opening: %w", err)
-	}
-	if err := w.Flush(); err != nil {
-		return nil, noise, fmt.Errorf("write opening: %w", err)
 	}
 	return hello, noise, nil
 }

@@ -200,3 +200,18 @@ func TestClientHandshakeSlots(t *testing.T) {
 		})
 	}
 }
+
+// ReadAgentOpening is the client's half without its answer, for a transport
+// that sent the client's opening as the agent started.
+func TestReadAgentOpening(t *testing.T) {
+	hello := &Hello{Version: Version, Slots: 2}
+	r := NewReader(bufio.NewReader(bytes.NewReader(agentStream("motd\n", hello, &Ping{Nonce: 7}))))
+	got, noise, err := ReadAgentOpening(r)
+	if err != nil || !reflect.DeepEqual(got, hello) || string(noise) != "motd\n" {
+		t.Fatalf("hello %+v, noise %q, err %v", got, noise, err)
+	}
+	f, err := r.ReadFrame()
+	if err != nil || f.Type != TypePing {
+		t.Fatalf("next frame %v, %v; want the ping after the hello", f.Type, err)
+	}
+}
