@@ -32,15 +32,15 @@ func StartExec(ctx context.Context, name, transport string, argv []string, opts 
 		return nil, &Error{Node: name, Err: err}
 	}
 	goos, goarch := opts.platform()
-	own, err := opts.buildFor(name, goos, goarch)
-	if err != nil {
-		return nil, &Error{Node: name, Err: fmt.Errorf("agent executable %s: %w", self, err)}
-	}
 	if _, err := exec.LookPath(argv[0]); err != nil {
 		return nil, &Error{Node: name, Err: fmt.Errorf("%s is not installed or not on PATH", argv[0]),
 			hint: "install " + argv[0] + " on this machine, or put it on PATH"}
 	}
-	launch := func(command string) (*attempt, error) {
+	// The agent's build is identified (its executable hashed, about 10 ms)
+	// while the command starts (srun's step takes longer): the shell on the
+	// node waits for its first line, which names the build.
+	pending := opts.identifySoon(name, self, goos, goarch)
+	process := func() (*attempt, error) {
 		a, err := runProcess(ctx, &opts, argv, true)
 		if err != nil {
 			return nil, err
@@ -48,6 +48,30 @@ func StartExec(ctx context.Context, name, transport string, argv []string, opts 
 		// Once a stopped start has no use for the process, ending it by
 		// SIGKILL would leave srun's step behind: SIGTERM first.
 		a.end = gentleEnd(a, a.end)
+		return a, nil
+	}
+	first, err := process()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", name, ctx.Err())
+		}
+		return nil, &Error{Node: name, Err: execFailure(argv[0], err)}
+	}
+	own, err := pending.wait()
+	if err != nil {
+		first.end()
+		return nil, err
+	}
+	launch := func(command string) (*attempt, error) {
+		a := first
+		first = nil
+		if a == nil {
+			// The bootstrap's second try (the noexec fallback).
+			var err error
+			if a, err = process(); err != nil {
+				return nil, err
+			}
+		}
 		if _, err := io.WriteString(a.stdin, "exec "+command+"\n"); err != nil {
 			// The command exited at once; its stderr says why.
 			waitFor(a.exited, time.Second)
