@@ -1044,7 +1044,12 @@ func TestFaultRetriesOtherHost(t *testing.T) {
 	c.addServer("good", false)
 	dir := t.TempDir()
 	attempts := filepath.Join(dir, "attempts")
-	template := fmt.Sprintf(`printf '%%s\n' "{#} {host}" >> %s; sleep 0.02; test {host} = good && echo {#} {host}`, attempts)
+	// A job fails on bad only once good has run one: a retry avoids the
+	// host it failed on only while another host is up (as it must, lest
+	// it wait for one that never joins), and under load good's login can
+	// come after bad's first failures. The wait is bounded, at 20 s.
+	goodUp := filepath.Join(dir, "good-up")
+	template := fmt.Sprintf(`printf '%%s\n' "{#} {host}" >> %s; if [ {host} = good ]; then : > %s; sleep 0.02; echo {#} {host}; else i=0; while [ ! -e %s ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; exit 1; fi`, attempts, goodUp, goodUp)
 	// Enough jobs that both hosts get some, although the first to connect
 	// is sent up to 16 beyond its slots.
 	const jobs = 50
