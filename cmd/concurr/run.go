@@ -74,6 +74,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		// With the reader of the output gone, there is no one to tell.
 		say.summary(p.report.lines())
 	}
+	if o.verbose && ctx.Err() == nil && !sum.Halted {
+		// Not a problem, so not in the summary: a short run over many
+		// hosts ends before the slowest have logged in.
+		if n := p.report.stillStarting(); n > 0 {
+			verb := "were"
+			if n == 1 {
+				verb = "was"
+			}
+			say.logf("%d of %s %s still starting when the jobs ran out, and not waited for", n, plural(p.report.hosts, "host"), verb)
+		}
+	}
 	if p.events != nil {
 		t := p.report.totals()
 		t.Elapsed = time.Since(started).Seconds()

@@ -186,6 +186,16 @@ func clip(s string, most int) string {
 	return strings.ToValidUTF8(s[:most], "") + "…"
 }
 
+// stillStarting counts the hosts that neither joined nor failed to: at the
+// end of a run that finished its jobs, those whose start was still under
+// way when the jobs ran out, and was called off.
+func (r *runReport) stillStarting() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.settle()
+	return max(r.hosts-len(r.up)-len(r.neverJoined), 0)
+}
+
 // lines is the summary, or nothing when the run went well.
 func (r *runReport) lines() []string {
 	r.mu.Lock()
