@@ -1,8 +1,6 @@
 package sshx
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,24 +8,15 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"concurr/internal/sshtest"
 )
 
 // The hosts of a run share one parse of their known_hosts files, and a file
 // that changes, by a key appended or by the file replaced, is read again.
 func TestKnownHostsParsedOncePerVersion(t *testing.T) {
-	newKey := func() ssh.PublicKey {
-		pub, _, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, err := ssh.NewPublicKey(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
 	file := filepath.Join(t.TempDir(), "known_hosts")
-	keyA, keyB, keyC := newKey(), newKey(), newKey()
+	keyA, keyB, keyC := sshtest.NewPublicKey(t), sshtest.NewPublicKey(t), sshtest.NewPublicKey(t)
 	line := func(host string, key ssh.PublicKey) string {
 		return knownhosts.Line([]string{knownhosts.Normalize(host)}, key) + "\n"
 	}

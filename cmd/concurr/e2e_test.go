@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -140,14 +139,7 @@ func writeE2EConfig(t *testing.T, d *sshtest.SSHD) string {
 
 	// A known_hosts file that holds another key for node1's address: what
 	// a reinstalled host, or a man in the middle, looks like.
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrong, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wrong := sshtest.NewPublicKey(t)
 	badKnown := filepath.Join(d.Keys.Dir, ".ssh", "known_hosts_wrong")
 	line := fmt.Sprintf("[127.0.0.1]:%d %s", d.Ports[0], ssh.MarshalAuthorizedKey(wrong))
 	if err := os.WriteFile(badKnown, []byte(line), 0o600); err != nil {

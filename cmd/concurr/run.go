@@ -77,12 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.verbose && ctx.Err() == nil && !sum.Halted {
 		// Not a problem, so not in the summary: a short run over many
 		// hosts ends before the slowest have logged in.
-		if n := p.report.stillStarting(); n > 0 {
-			verb := "were"
-			if n == 1 {
-				verb = "was"
-			}
-			say.logf("%d of %s %s still starting when the jobs ran out, and not waited for", n, plural(p.report.hosts, "host"), verb)
+		if line := p.report.stillStarting(); line != "" {
+			say.logf("%s", line)
 		}
 	}
 	if p.events != nil {

@@ -186,14 +186,19 @@ func clip(s string, most int) string {
 	return strings.ToValidUTF8(s[:most], "") + "…"
 }
 
-// stillStarting counts the hosts that neither joined nor failed to: at the
+// stillStarting says how many hosts neither joined nor failed to: at the
 // end of a run that finished its jobs, those whose start was still under
-// way when the jobs ran out, and was called off.
-func (r *runReport) stillStarting() int {
+// way when the jobs ran out, and was called off. It is "" when there were
+// none.
+func (r *runReport) stillStarting() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.settle()
-	return max(r.hosts-len(r.up)-len(r.neverJoined), 0)
+	n := r.hosts - len(r.up) - len(r.neverJoined)
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %s %s still starting when the jobs ran out, and not waited for", n, plural(r.hosts, "host"), wasOrWere(n))
 }
 
 // lines is the summary, or nothing when the run went well.
@@ -215,11 +220,7 @@ func (r *runReport) lines() []string {
 		out = append(out, fmt.Sprintf("summary: %d of %s never joined: %s", n, plural(r.hosts, "host"), hostList(r.neverJoined)))
 	}
 	if n := len(r.lost); n > 0 {
-		verb := "was"
-		if n > 1 {
-			verb = "were"
-		}
-		out = append(out, fmt.Sprintf("summary: %s %s lost: %s", plural(n, "host"), verb, hostList(r.lost)))
+		out = append(out, fmt.Sprintf("summary: %s %s lost: %s", plural(n, "host"), wasOrWere(n), hostList(r.lost)))
 	}
 	if r.moved > 0 {
 		moves := make([]string, len(r.movedShown))
@@ -250,6 +251,13 @@ func hostList(hosts []hostCause) string {
 		parts = append(parts, fmt.Sprintf("%s (%s)", hostName(h.name), why))
 	}
 	return strings.Join(parts, ", ")
+}
+
+func wasOrWere(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
 }
 
 func plural(n int, noun string) string {

@@ -29,7 +29,7 @@ func Handshake(ctx context.Context, r io.Reader, w io.WriteCloser, closer io.Clo
 }
 
 // HandshakeOpened is Handshake on a stream on which the client's opening
-// went out already, as the agent started (sshx.Node.Opened): it reads the
+// went out already, as the agent started (sshx.Node.Stdin): it reads the
 // agent's opening and sends nothing.
 func HandshakeOpened(ctx context.Context, r io.Reader, w io.WriteCloser, closer io.Closer) (*Conn, error) {
 	return startHandshake(ctx, r, w, closer, true)

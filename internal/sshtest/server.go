@@ -39,6 +39,21 @@ type Keys struct {
 	Signer     ssh.Signer
 }
 
+// NewPublicKey makes a fresh ed25519 public key, for a known_hosts line
+// that no server holds.
+func NewPublicKey(t testing.TB) ssh.PublicKey {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 // NewKeys makes a fresh ed25519 client key in a new temporary HOME.
 func NewKeys(t testing.TB) *Keys {
 	t.Helper()
