@@ -97,9 +97,6 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 			return nil, fmt.Errorf("parse template script: %w", err)
 		}
 	}
-	// A script built per job (from its input, or pasted for l{}) is not
-	// known yet: it may make FIFOs.
-	c.mayMakeFIFOs = c.file == nil || mayMakeFIFOs(c.file)
 	for _, kv := range m.Env {
 		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
 			return nil, fmt.Errorf("environment entry %q is not NAME=value", kv)
@@ -114,6 +111,9 @@ func newCommand(s *session, m *wire.Command) (*command, error) {
 	}
 	c.env = newBaseEnviron(slices.Concat(os.Environ(), hostVars(m.Host), m.Env), shadowed)
 	c.funcs = importFuncs(c.env.pairs)
+	// A script built per job (from its input, or pasted for l{}) is looked
+	// at when it is known (see interpret).
+	c.mayMakeFIFOs = c.file != nil && mayMakeFIFOs(c.file) || c.funcs.mayMakeFIFOs()
 	c.tmpPrefix = filepath.Join(os.TempDir(), fmt.Sprintf("par%d-%d-", os.Getpid(), m.ID))
 	if c.limits, err = newLimits(m.MemFree, m.MaxLoad, "/"); err != nil {
 		return nil, err
@@ -287,7 +287,7 @@ type slot struct {
 	name    string // n in decimal, for PARALLEL_JOBSLOT
 	env     jobEnviron
 	devnull *os.File
-	fifoDir string // the interpreter's directory for FIFOs, or "" for the default
+	fifos   *slotFIFOs // the interpreter's directory for FIFOs
 	cgroup  slotCgroup
 	bindVar func(v *template.Var, values []string) // made once, not per job
 	// asReset says that the interpreter is as Reset left it, with the
@@ -325,33 +325,13 @@ func (c *command) runSlot() {
 	sl.devnull, err = openJobStdin(c.terminal)
 	if err == nil {
 		defer sl.devnull.Close()
-		handlers := []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{bashMiddleware, execMiddleware}
-		if c.nice != 0 {
-			handlers = []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{bashMiddleware, niceMiddleware(c.nice, c.niceCmd), execMiddleware}
-		}
-		sl.runner, err = interp.New(
-			interp.Env(&sl.env),
-			interp.Dir(c.dir),
-			interp.StdIO(sl.devnull, nil, nil),
-			interp.ExecHandlers(handlers...),
-			interp.CallHandler(beforeCall),
-			interp.OpenHandler(openRedirect),
-		)
-		sl.env.runner = sl.runner
-	}
-	if err == nil {
-		// Without a directory of its own the interpreter uses TMPDIR, and
-		// only FIFOs of jobs that may make them are released.
-		if dir, derr := newFIFODir(&sl.env); derr == nil {
-			sl.fifoDir = dir
-			pinTempDir(sl, dir)
-			defer func() {
-				releaseFIFOs(dir)
-				if err := os.RemoveAll(dir); err != nil {
-					c.s.logf("remove FIFO directory of command %d: %v", c.id, err)
-				}
-			}()
-		}
+		sl.fifos = reserveFIFODir(&sl.env)
+		err = sl.newRunner()
+		defer func() {
+			if err := sl.fifos.remove(); err != nil {
+				c.s.logf("remove FIFO directory of command %d: %v", c.id, err)
+			}
+		}()
 	}
 	defer sl.cgroup.remove()
 	sl.bindVar = func(v *template.Var, values []string) { sl.env.setValues(v.Name, values) }
@@ -389,6 +369,46 @@ func (c *command) runSlot() {
 	}
 }
 
+// newRunner gives the slot a new interpreter, whose FIFOs go in the slot's
+// directory for them.
+func (sl *slot) newRunner() error {
+	c := sl.c
+	handlers := []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{bashMiddleware, execMiddleware}
+	if c.nice != 0 {
+		handlers = []func(interp.ExecHandlerFunc) interp.ExecHandlerFunc{bashMiddleware, niceMiddleware(c.nice, c.niceCmd), execMiddleware}
+	}
+	r, err := interp.New(
+		interp.Env(&sl.env),
+		interp.Dir(c.dir),
+		interp.StdIO(sl.devnull, nil, nil),
+		interp.ExecHandlers(handlers...),
+		interp.CallHandler(beforeCall),
+		interp.OpenHandler(openRedirect),
+	)
+	if err != nil {
+		return err
+	}
+	sl.runner, sl.env.runner, sl.asReset = r, r, false
+	if sl.fifos.path != "" {
+		pinTempDir(sl, sl.fifos.path)
+	}
+	return nil
+}
+
+// prepareFIFOs makes the slot's directory for FIFOs before a job that may
+// make some. When its name cannot be made (someone took it, or the
+// temporary folder is not writable), the slot starts over with a directory
+// made now, or, failing that, with the interpreter's default, as a shell
+// would use.
+func (sl *slot) prepareFIFOs() error {
+	if _, ok := sl.fifos.ensure(); ok || sl.fifos.path == "" {
+		return nil
+	}
+	sl.c.s.logf("slot %d: cannot make FIFO directory %s: making another", sl.n, sl.fifos.path)
+	sl.fifos = makeFIFODir(&sl.env)
+	return sl.newRunner()
+}
+
 // killed reports whether the job was killed before it started.
 func (j *job) killed() bool {
 	j.mu.Lock()
@@ -420,7 +440,7 @@ func (sl *slot) run(j *job) {
 		timer = time.AfterFunc(j.timeout, func() { j.kill(syscall.SIGTERM, wire.ResultTimedOut) })
 	}
 
-	j.fifoDir = sl.fifoDir
+	j.fifos = sl.fifos
 	j.cgroup = &sl.cgroup
 	j.stdout.lend(sl.outBufs[0])
 	j.stderr.lend(sl.outBufs[1])
@@ -490,8 +510,8 @@ func (sl *slot) run(j *job) {
 		// Processes that left the job's groups are still in its cgroup.
 		sl.cgroup.killLeft()
 	}
-	if sl.fifoDir != "" && (c.mayMakeFIFOs || j.mayMakeFIFOs) {
-		releaseFIFOs(sl.fifoDir)
+	if (c.mayMakeFIFOs || j.mayMakeFIFOs) && sl.fifos.isMade() {
+		releaseFIFOs(sl.fifos.path)
 	}
 
 	j.mu.Lock()
@@ -547,6 +567,7 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 		file, err = parseScript(src)
 		if err == nil && c.shell == "" {
 			err = unsupportedSyntax(file)
+			j.mayMakeFIFOs = j.mayMakeFIFOs || mayMakeFIFOs(file)
 		}
 		if err != nil {
 			// As a shell given bad syntax with -c: the message on stderr
@@ -558,6 +579,14 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 	if c.unsupported != nil {
 		fmt.Fprintf(&j.stderr, "concurr: %v\n", c.unsupported)
 		return 2
+	}
+	// Before the job's variables are set: a new interpreter resets them.
+	if c.shell == "" && (c.mayMakeFIFOs || j.mayMakeFIFOs) {
+		if err := sl.prepareFIFOs(); err != nil {
+			fmt.Fprintf(&j.stderr, "concurr: slot %d: %v\n", sl.n, err)
+			return 255
+		}
+		j.fifos = sl.fifos
 	}
 	sl.env.reset(j.values[:0])
 	sl.env.setJobVars(c.tmpPrefix, j.seq, sl.name)

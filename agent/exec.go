@@ -260,12 +260,14 @@ func runScript(ctx context.Context, hc interp.HandlerContext, path string, args 
 		return interp.ExitStatus(126)
 	}
 	r.Params = args[1:]
-	if j := jobOf(ctx); j != nil && j.fifoDir != "" {
+	if j := jobOf(ctx); j != nil && mayMakeFIFOs(file) {
 		// Its FIFOs go where the slot releases them at the job's end.
-		env.dir, env.pinned = j.fifoDir, true
-		r.Reset()
-		env.pinned = false
-		j.mayMakeFIFOs = true
+		if dir, ok := j.fifos.ensure(); ok {
+			env.dir, env.pinned = dir, true
+			r.Reset()
+			env.pinned = false
+			j.mayMakeFIFOs = true
+		}
 	}
 	return r.Run(ctx, file)
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/rand"
 	"errors"
 	"io"
 	"io/fs"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,19 +27,99 @@ import (
 // that may have made some, opens the ones left, which lets their goroutines
 // go on (the job's context is over, so they run nothing more) and remove
 // them; the directory goes when the slot exits.
+//
+// The directory's name is chosen, and pinned in the interpreter, when the
+// slot starts, but the directory is made only before the first job that
+// may make FIFOs. Most commands never do: making and removing a directory
+// for every slot cost each agent's start a fifth of its CPU when dozens of
+// agents shared a node's temporary folder, and an agent that was killed
+// left one behind for each of its slots.
 
 // fifoPrefix is how the interpreter names its FIFOs (fifoNamePrefix in
 // mvdan.cc/sh/v3/interp).
 const fifoPrefix = "sh-interp-"
 
-// newFIFODir makes a slot's directory for FIFOs, where the interpreter
-// would make them: under $TMPDIR when it is absolute, else os.TempDir().
-func newFIFODir(env expand.Environ) (string, error) {
+// fifoDirPrefix begins the name of a slot's directory for FIFOs.
+const fifoDirPrefix = "concurr-fifo-"
+
+// slotFIFOs is a slot's directory for FIFOs: its path, chosen at the
+// slot's start, and whether it has been made. Its methods are safe for the
+// interpreters of one job that run at once.
+type slotFIFOs struct {
+	path string // "" when the interpreter uses its default
+
+	mu     sync.Mutex
+	made   bool
+	failed bool // the path could not be made, and will not be
+}
+
+// fifoTempDir is where the interpreter would make FIFOs: under $TMPDIR
+// when it is absolute, else os.TempDir().
+func fifoTempDir(env expand.Environ) string {
 	tmp := env.Get("TMPDIR").String()
 	if !filepath.IsAbs(tmp) {
 		tmp = os.TempDir()
 	}
-	return os.MkdirTemp(tmp, "concurr-fifo-")
+	return tmp
+}
+
+// reserveFIFODir names a slot's directory for FIFOs without making it. The
+// name is random, so that no one can make it first.
+func reserveFIFODir(env expand.Environ) *slotFIFOs {
+	return &slotFIFOs{path: filepath.Join(fifoTempDir(env), fifoDirName())}
+}
+
+// fifoDirName names a slot's directory for FIFOs; tests replace it.
+var fifoDirName = func() string { return fifoDirPrefix + rand.Text() }
+
+// makeFIFODir makes a slot's directory for FIFOs now, or returns one that
+// leaves the interpreter its default.
+func makeFIFODir(env expand.Environ) *slotFIFOs {
+	dir, err := os.MkdirTemp(fifoTempDir(env), fifoDirPrefix)
+	if err != nil {
+		return &slotFIFOs{}
+	}
+	return &slotFIFOs{path: dir, made: true}
+}
+
+// ensure makes the directory if it has not been made, and reports its path
+// when it is there. A name that someone else took, or a temporary folder
+// that cannot be written, leave ok false: the slot's interpreter must then
+// be given another directory (see slot.prepareFIFOs).
+func (f *slotFIFOs) ensure() (dir string, ok bool) {
+	if f == nil || f.path == "" {
+		return "", false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.made && !f.failed {
+		if err := os.Mkdir(f.path, 0o700); err != nil {
+			f.failed = true
+		} else {
+			f.made = true
+		}
+	}
+	return f.path, f.made
+}
+
+// isMade reports whether the directory exists, made by ensure.
+func (f *slotFIFOs) isMade() bool {
+	if f == nil {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.made
+}
+
+// remove releases the FIFOs left in the directory and removes it, if it
+// was made.
+func (f *slotFIFOs) remove() error {
+	if !f.isMade() {
+		return nil
+	}
+	releaseFIFOs(f.path)
+	return os.RemoveAll(f.path)
 }
 
 // pinTempDir makes dir the interpreter's temporary directory. The
@@ -153,12 +235,13 @@ var codeFromStrings = map[string]bool{
 	"command": true, "builtin": true, "exec": true,
 }
 
-// mayMakeFIFOs reports whether running file may make process substitutions:
-// when it has one, or a command whose name is not a plain word or that runs
-// code from a string. Jobs of other scripts skip looking for FIFOs.
-func mayMakeFIFOs(file *syntax.File) bool {
+// mayMakeFIFOs reports whether running node may make process
+// substitutions: when it has one, or a command whose name is not a plain
+// word or that runs code from a string. Jobs of other scripts skip looking
+// for FIFOs, and their slots make no directory for them.
+func mayMakeFIFOs(node syntax.Node) bool {
 	found := false
-	syntax.Walk(file, func(n syntax.Node) bool {
+	syntax.Walk(node, func(n syntax.Node) bool {
 		if found {
 			return false
 		}
@@ -174,4 +257,15 @@ func mayMakeFIFOs(file *syntax.File) bool {
 		return !found
 	})
 	return found
+}
+
+// mayMakeFIFOs reports whether calling any of the functions may make
+// process substitutions.
+func (f *exportedFuncs) mayMakeFIFOs() bool {
+	for _, body := range f.bodies {
+		if mayMakeFIFOs(body) {
+			return true
+		}
+	}
+	return false
 }

@@ -42,11 +42,12 @@ type job struct {
 	ctx  jobContext
 	stop cancelContext
 
-	// fifoDir is the slot's directory for FIFOs, for the interpreters of
+	// fifos is the slot's directory for FIFOs, for the interpreters of
 	// scripts the job runs; mayMakeFIFOs is set when one of them ran, as the
-	// command's template does not tell what they do. Both are the job
-	// goroutine's, and are written before active.Done.
-	fifoDir      string
+	// command's template does not tell what they do, or when the job's own
+	// script, built for it, may make some. Both are the job goroutine's,
+	// and are written before active.Done.
+	fifos        *slotFIFOs
 	mayMakeFIFOs bool
 
 	// cgroup is the slot's, which the job's processes are born in.
