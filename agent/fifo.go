@@ -1,13 +1,14 @@
 package agent
 
 import (
-	"crypto/rand"
 	"errors"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,13 +65,13 @@ func fifoTempDir(env expand.Environ) string {
 }
 
 // reserveFIFODir names a slot's directory for FIFOs without making it. The
-// name is random, so that no one can make it first.
+// name is random, as os.MkdirTemp's are, so that no one can make it first.
 func reserveFIFODir(env expand.Environ) *slotFIFOs {
 	return &slotFIFOs{path: filepath.Join(fifoTempDir(env), fifoDirName())}
 }
 
 // fifoDirName names a slot's directory for FIFOs; tests replace it.
-var fifoDirName = func() string { return fifoDirPrefix + rand.Text() }
+var fifoDirName = func() string { return fifoDirPrefix + strconv.FormatUint(rand.Uint64(), 36) }
 
 // makeFIFODir makes a slot's directory for FIFOs now, or returns one that
 // leaves the interpreter its default.

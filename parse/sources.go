@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // SourceSpec is one input source named on the command line: the values of
@@ -177,14 +178,16 @@ func UnescapePrintf(s string) string {
 	s = strings.ReplaceAll(s, `\t`, "\t")
 	s = strings.ReplaceAll(s, `\n`, "\n")
 	s = strings.ReplaceAll(s, `\r`, "\r")
-	s = srcOctal3.ReplaceAllStringFunc(s, srcPerlOctal)
-	s = srcOctal1.ReplaceAllStringFunc(s, srcPerlOctal)
+	s = srcOctal3().ReplaceAllStringFunc(s, srcPerlOctal)
+	s = srcOctal1().ReplaceAllStringFunc(s, srcPerlOctal)
 	return s
 }
 
+// The octal escapes, compiled at their first use rather than at the start
+// of every agent.
 var (
-	srcOctal3 = regexp.MustCompile(`\\[0-9]{3}`)
-	srcOctal1 = regexp.MustCompile(`\\[0-9]`)
+	srcOctal3 = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\[0-9]{3}`) })
+	srcOctal1 = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\[0-9]`) })
 )
 
 // srcPerlOctal evaluates a backslash and digits as Perl's "\ddd" does: the

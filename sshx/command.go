@@ -98,7 +98,12 @@ func sshDropped(a *attempt, proxied func() bool) bool {
 // droppedByPeer matches ssh's last word on a connection that a server
 // closed or reset: "Connection closed by 10.0.0.7 port 22" (at LogLevel
 // INFO and above).
-var droppedByPeer = regexp.MustCompile(`Connection (?:closed|reset) by (\S+) port \d+`)
+//
+// It is compiled at its first use: every agent links this package, and a
+// compile at start is a cost to each of them.
+var droppedByPeer = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`Connection (?:closed|reset) by (\S+) port \d+`)
+})
 
 // sshDroppedLogin says whether ssh, ending with status and stderr, was
 // dropped by a server before the login, which is worth another try. ssh
@@ -123,7 +128,7 @@ func sshDroppedLogin(status int, stderr string, proxied func() bool) bool {
 			return false
 		}
 	}
-	for _, m := range droppedByPeer.FindAllStringSubmatch(stderr, -1) {
+	for _, m := range droppedByPeer().FindAllStringSubmatch(stderr, -1) {
 		if m[1] != "UNKNOWN" {
 			return true
 		}
