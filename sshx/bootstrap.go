@@ -123,7 +123,8 @@ type agentFile struct {
 
 // identifyAgent returns the SHA-256 and size of path and whether it needs a
 // dynamic loader, remembered for as long as the file's size and
-// modification time stay the same, since every node needs them.
+// modification time stay the same, since every node needs them, and across
+// runs for as long as the file stays the same (see sumcache.go).
 func identifyAgent(path string) (agentFile, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -133,6 +134,14 @@ func identifyAgent(path string) (agentFile, error) {
 	defer agentFilesMu.Unlock()
 	if af, ok := agentFiles[path]; ok && af.size == st.Size() && af.modTime.Equal(st.ModTime()) {
 		return af, nil
+	}
+	key, keyed := keyOf(path)
+	if keyed {
+		if af, ok := cachedSum(key); ok {
+			af.modTime = st.ModTime()
+			agentFiles[path] = af
+			return af, nil
+		}
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -147,6 +156,10 @@ func identifyAgent(path string) (agentFile, error) {
 	}
 	af := agentFile{size: n, modTime: st.ModTime(), sum: hex.EncodeToString(d.Sum(nil)), dynamic: needsLoader(path)}
 	agentFiles[path] = af
+	// Only a file that did not change while it was read is remembered.
+	if after, ok := keyOf(path); keyed && ok && after == key && n == key.size {
+		rememberSum(key, af)
+	}
 	return af, nil
 }
 

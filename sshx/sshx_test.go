@@ -42,6 +42,8 @@ func TestMain(m *testing.M) {
 	// No test may read the developer's ~/.ssh: default identity and
 	// known_hosts files resolve under this HOME instead.
 	os.Setenv("HOME", filepath.Join(dir, "home"))
+	// Nor write its cache: sums of agent files go under this HOME too.
+	os.Unsetenv("XDG_CACHE_HOME")
 	os.Unsetenv("SSH_AUTH_SOCK")
 	testAgent = filepath.Join(dir, "bin", "concurr")
 	out, err := exec.Command("go", "build", "-o", testAgent, "./testdata/testagent").CombinedOutput()
