@@ -321,18 +321,19 @@ func (sl *slot) endSession() {
 
 func (c *command) runSlot() {
 	sl := &slot{c: c, env: jobEnviron{parent: c.env}}
+	// The interpreter is made for the slot's first job: a node has a slot
+	// a core, and most commands of a --nonall or a short run give jobs to
+	// few of them.
 	var err error
-	sl.devnull, err = openJobStdin(c.terminal)
-	if err == nil {
-		defer sl.devnull.Close()
-		sl.fifos = reserveFIFODir(&sl.env)
-		err = sl.newRunner()
-		defer func() {
-			if err := sl.fifos.remove(); err != nil {
-				c.s.logf("remove FIFO directory of command %d: %v", c.id, err)
-			}
-		}()
-	}
+	prepared := false
+	defer func() {
+		if sl.devnull != nil {
+			sl.devnull.Close()
+		}
+		if err := sl.fifos.remove(); err != nil {
+			c.s.logf("remove FIFO directory of command %d: %v", c.id, err)
+		}
+	}()
 	defer sl.cgroup.remove()
 	sl.bindVar = func(v *template.Var, values []string) { sl.env.setValues(v.Name, values) }
 	ended := make(chan struct{})
@@ -351,6 +352,10 @@ func (c *command) runSlot() {
 			return
 		}
 		sl.n, sl.name = n, c.slotNames[n-1]
+		if !prepared {
+			prepared = true
+			err = sl.prepare()
+		}
 		if err == nil && c.limits != nil {
 			// --memfree and --load: the job waits here until the node has room.
 			if lerr := c.limits.wait(c.s.ctx, j.killed, c.s.logf); lerr != nil && c.s.ctx.Err() == nil {
@@ -367,6 +372,16 @@ func (c *command) runSlot() {
 			sl.run(j)
 		}
 	}
+}
+
+// prepare gives the slot its job's stdin and its interpreter.
+func (sl *slot) prepare() error {
+	var err error
+	if sl.devnull, err = openJobStdin(sl.c.terminal); err != nil {
+		return err
+	}
+	sl.fifos = reserveFIFODir(&sl.env)
+	return sl.newRunner()
 }
 
 // newRunner gives the slot a new interpreter, whose FIFOs go in the slot's
