@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +120,33 @@ func TestAddRowsRatiosAndNotRun(t *testing.T) {
 				t.Errorf("note %q lacks %q", tt.row.Note, tt.noteHas)
 			}
 		})
+	}
+}
+
+// TestPairedRatio checks that the ratio of two workloads is taken round by
+// round: a round of the whole machine slowed down moves both of its times,
+// not the ratio.
+func TestPairedRatio(t *testing.T) {
+	s := func(ms ...int) []time.Duration {
+		var ds []time.Duration
+		for _, m := range ms {
+			ds = append(ds, time.Duration(m)*time.Millisecond)
+		}
+		return ds
+	}
+	tests := []struct {
+		name string
+		a, b []time.Duration
+		want float64
+	}{
+		{"load drifts between rounds", s(1200, 2400, 1500), s(1000, 2000, 1250), 1.2},
+		{"an even number of rounds", s(1100, 1300), s(1000, 1000), 1.2},
+		{"a round the floor missed", s(1100, 1200, 1300), s(1000, 1000), 1.15},
+		{"no floor", s(1000), nil, 0},
+	}
+	for _, tt := range tests {
+		if got := pairedRatio(tt.a, tt.b); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("%s: %v", tt.name, got)
+		}
 	}
 }

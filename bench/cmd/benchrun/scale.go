@@ -45,7 +45,7 @@ const (
 	scalePorts    = 16 // one sshd listens on at most 16 ports
 	scaleServers  = 16 // in-process servers, each reached under many aliases
 	scaleTimeout  = 5 * time.Minute
-	scaleMaxReps  = 3
+	scaleMaxReps  = 5
 	scaleStatsEnv = "CONCURR_DEBUG=stats"
 )
 
@@ -465,7 +465,7 @@ func (r *runner) scaleRows(results []*scaleResult, base bench.Sample, localJobsR
 		"\"RSS/host above base\" is the peak over both phases above that base, which includes what the job phase's churn costs with no host at all; "+
 		"the honest per-host figures are the client's own peak (getrusage, in the stats line) of the reach phase above the same base (%.1f MB of its own), "+
 		"and of the job phase above a run of the same %d jobs with no host (%.1f MB, the local agent not counted). "+
-		"\"Go floor\" is as many bare logins each exec'ing a Go binary that does nothing, built as concurr is (bench/cmd/gotrue): the floor for starting any Go agent. Medians of up to %d rounds.\n\n",
+		"\"Go floor\" is as many bare logins each exec'ing a Go binary that does nothing, built as concurr is (bench/cmd/gotrue): the floor for starting any Go agent. Medians of up to %d rounds; \"reach vs floor\" is the median of each round's reach over the floor measured right after it, so that a change of the machine's load between rounds does not count.\n\n",
 		jobs, scaleSSHDMax, scalePorts, scaleServers, slices.Max(r.cfg.scaleHosts), float64(base.MaxRSS)/1e6, baseStats.fds, baseStats.goroutines,
 		float64(baseStats.selfRSS)/1e6, jobs, float64(localJobsRSS)/1e6, scaleMaxReps)
 	b.WriteString("| Hosts | Hosts are | Joined | Reach s | Last join s | Floor s | Reach vs floor | Go floor s | Reach vs Go floor | Peak RSS | RSS/host above base | Reach RSS/host | Jobs RSS/host above no-host jobs | fds | fds/host | goroutines/host | Reach CPU ms/host | Jobs/s | Hosts that ran jobs | Jobs' client CPU s |\n")
@@ -480,14 +480,14 @@ func (r *runner) scaleRows(results []*scaleResult, base bench.Sample, localJobsR
 		}
 		n := float64(res.hosts)
 		reach, floorT, jobsT := bench.Median(res.reach), bench.Median(res.floor), bench.Median(res.jobs)
-		vsFloor := reach.Seconds() / floorT.Seconds()
+		vsFloor := pairedRatio(res.reach, res.floor)
 		rssPerHost := float64(res.peakRSS-base.MaxRSS) / n
 		reachRSSPerHost := float64(res.reachRSS-baseStats.selfRSS) / n
 		jobsRSSPerHost := float64(res.jobsRSS-localJobsRSS) / n
 		goFloor, vsGoFloor := "—", "—"
 		if len(res.goFloor) > 0 {
 			g := bench.Median(res.goFloor).Seconds()
-			goFloor, vsGoFloor = fmt.Sprintf("%.3f", g), fmt.Sprintf("%.2f×", reach.Seconds()/g)
+			goFloor, vsGoFloor = fmt.Sprintf("%.3f", g), fmt.Sprintf("%.2f×", pairedRatio(res.reach, res.goFloor))
 		}
 		fdsPerHost := float64(res.stats.fds-baseStats.fds) / n
 		gorPerHost := float64(res.stats.goroutines-baseStats.goroutines) / n
@@ -597,4 +597,25 @@ func serveHosts(ctx context.Context, work string, n int, stdout io.Writer) error
 	fmt.Fprintf(stdout, "CONFIG=%s HOSTS=%s HOME=%s\n# concurr -F \"$CONFIG\" --slf \"$HOSTS\" --nonall true\n", config, hosts, d.Keys.Dir)
 	<-ctx.Done()
 	return nil
+}
+
+// pairedRatio is the median of a[i]/b[i] over the rounds that measured
+// both: each round's own ratio, which a drift of the machine's load from
+// one round to the next does not move as it moves the ratio of medians.
+func pairedRatio(a, b []time.Duration) float64 {
+	var ratios []float64
+	for i := range min(len(a), len(b)) {
+		if b[i] > 0 {
+			ratios = append(ratios, a[i].Seconds()/b[i].Seconds())
+		}
+	}
+	if len(ratios) == 0 {
+		return 0
+	}
+	slices.Sort(ratios)
+	mid := len(ratios) / 2
+	if len(ratios)%2 == 1 {
+		return ratios[mid]
+	}
+	return (ratios[mid-1] + ratios[mid]) / 2
 }
