@@ -577,6 +577,7 @@ type endpoint struct {
 	aliveCountMax  int
 	jumps          []*endpoint // ProxyJump hops, in the order they are crossed
 	proxyCommand   string      // ProxyCommand, its tokens expanded; "" to connect directly
+	algos          algorithms  // KexAlgorithms, Ciphers and MACs
 }
 
 // addr is host:port as net.Dial wants it.
@@ -675,6 +676,9 @@ func (c *sshConfig) resolve(alias, specUser string, specPort int, withJumps bool
 		if e.aliveCountMax, err = strconv.Atoi(v); err != nil || e.aliveCountMax < 1 {
 			return nil, fmt.Errorf("ssh config: bad ServerAliveCountMax %q for %s", v, alias)
 		}
+	}
+	if e.algos, err = c.algorithmsFor(alias); err != nil {
+		return nil, err
 	}
 	proxyCommand, jump := c.proxyKeys(alias)
 	if proxyCommand != "" && !strings.EqualFold(proxyCommand, "none") {

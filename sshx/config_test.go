@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -168,12 +169,30 @@ func TestResolveRefusesWhatItCannotFollow(t *testing.T) {
 			config: "Match exec \"test -f /x\"\n  ProxyCommand nc gateway 22\n"},
 		{name: "Match user and host of another host", alias: "db", config: "Match user bob host web\n  Port 2\n"},
 		{name: "Match user and host", alias: "web", err: "may apply to web", config: "Match user bob host web\n  Port 2\n"},
+		{name: "KexAlgorithms, Ciphers and MACs", alias: "web",
+			config: "Host web\n  KexAlgorithms -ecdh-sha2-*\n  Ciphers aes128-ctr,openssh-only@example.test\n  MACs ^hmac-sha2-512\n", check: func(t *testing.T, e *endpoint) {
+				if slices.ContainsFunc(e.algos.kex, func(k string) bool { return strings.HasPrefix(k, "ecdh-sha2-") }) || len(e.algos.kex) == 0 {
+					t.Errorf("key exchanges %q", e.algos.kex)
+				}
+				if !slices.Equal(e.algos.ciphers, []string{"aes128-ctr"}) {
+					t.Errorf("ciphers %q", e.algos.ciphers)
+				}
+				if len(e.algos.macs) < 2 || e.algos.macs[0] != "hmac-sha2-512" {
+					t.Errorf("MACs %q", e.algos.macs)
+				}
+			}},
+		{name: "no algorithm it implements", alias: "web", err: "sets Ciphers chacha99", config: "Host web\n  Ciphers chacha99\n"},
 		{name: "Match that sets nothing that matters", alias: "web",
 			config: "Match final all\n  GSSAPIAuthentication yes\n  Include crypto.conf\nHost web\n  Port 2200\n",
 			files:  map[string]string{"crypto.conf": "Ciphers aes256-gcm@openssh.com\n"},
 			check: func(t *testing.T, e *endpoint) {
 				if e.port != 2200 {
 					t.Errorf("port %d", e.port)
+				}
+				// A system crypto policy's lists, under Match final all,
+				// are not applied: the built-in client's defaults stand.
+				if e.algos.ciphers != nil {
+					t.Errorf("ciphers %q from a Match block", e.algos.ciphers)
 				}
 			}},
 		{name: "Match that includes a HostName", alias: "web", err: "may apply to web and sets HostName",

@@ -187,6 +187,7 @@ func handshake(ctx context.Context, conn net.Conn, e *endpoint, deadline time.Ti
 		HostKeyAlgorithms: checker.known,
 		Timeout:           e.connectTimeout,
 	}
+	e.algos.apply(&config.Config)
 	bc := newBannerDeadline(conn, deadline)
 	stop := context.AfterFunc(ctx, bc.cancel)
 	c, chans, reqs, err := ssh.NewClientConn(bc, e.addr(), config)

@@ -166,6 +166,13 @@ func StartServerWithKeys(t testing.TB, keys *Keys) *Server {
 	return s
 }
 
+// OfferOnly makes the server offer only these key exchanges and ciphers
+// (nil for its defaults), as an sshd with KexAlgorithms and Ciphers set
+// would. Call it before the first connection.
+func (s *Server) OfferOnly(kex, ciphers []string) {
+	s.config.KeyExchanges, s.config.Ciphers = kex, ciphers
+}
+
 // KnownHostsLine returns a known_hosts line for this server's key.
 func (s *Server) KnownHostsLine() string {
 	return knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, s.HostKey) + "\n"
