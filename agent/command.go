@@ -416,7 +416,7 @@ func (sl *slot) newRunner() error {
 // made now, or, failing that, with the interpreter's default, as a shell
 // would use.
 func (sl *slot) prepareFIFOs() error {
-	if _, ok := sl.fifos.ensure(); ok || sl.fifos.path == "" {
+	if dir, ok := sl.fifos.ensure(); ok || dir == "" {
 		return nil
 	}
 	sl.c.s.logf("slot %d: cannot make FIFO directory %s: making another", sl.n, sl.fifos.path)

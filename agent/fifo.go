@@ -84,8 +84,9 @@ func makeFIFODir(env expand.Environ) *slotFIFOs {
 }
 
 // ensure makes the directory if it has not been made, and reports its path
-// when it is there. A name that someone else took, or a temporary folder
-// that cannot be written, leave ok false: the slot's interpreter must then
+// and whether it is there; dir is "" when the interpreter uses its default.
+// A name that someone else took, or a temporary folder that cannot be
+// written, leave ok false with the path: the slot's interpreter must then
 // be given another directory (see slot.prepareFIFOs).
 func (f *slotFIFOs) ensure() (dir string, ok bool) {
 	if f == nil || f.path == "" {
