@@ -2,6 +2,7 @@ package sshx
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -102,5 +103,39 @@ func TestAlgorithmsNoneImplemented(t *testing.T) {
 	}
 	if len(srv.Execs()) != 0 {
 		t.Errorf("the server ran %q", srv.Execs())
+	}
+}
+
+// TestAlgorithmsSSHD checks the same against OpenSSH's sshd, set to offer
+// one key exchange and one cipher.
+func TestAlgorithmsSSHD(t *testing.T) {
+	sshtest.RequireE2E(t)
+	d := sshtest.StartSSHD(t, 1, sshtest.WithSSHDConfig("KexAlgorithms ecdh-sha2-nistp256", "Ciphers aes128-ctr"))
+	base, err := os.ReadFile(d.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ extra, wantErr string }{
+		{extra: "  KexAlgorithms ecdh-sha2-nistp256,curve25519-sha256\n  Ciphers ^aes128-ctr\n"},
+		{extra: "  KexAlgorithms curve25519-sha256\n", wantErr: "key exchange"},
+		{extra: "  Ciphers chacha20-poly1305@openssh.com\n", wantErr: "cipher"},
+	} {
+		config := writeConfig(t, string(base)+"Host node1\n"+tt.extra)
+		var log logLines
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		n, err := Start(ctx, host(t, "node1"), options(config, &log))
+		cancel()
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%q: %v", tt.extra, err)
+		case tt.wantErr == "":
+			hello(t, n)
+			n.Close()
+		case err == nil:
+			n.Close()
+			t.Errorf("%q: logged in, want an error about the %s", tt.extra, tt.wantErr)
+		case !strings.Contains(err.Error(), tt.wantErr):
+			t.Errorf("%q: %v, want one about the %s", tt.extra, err, tt.wantErr)
+		}
 	}
 }
