@@ -158,6 +158,16 @@ func TestAbsurdSlotCounts(t *testing.T) {
 				}},
 				{Name: "good", Slots: fixedSlots(2), Dial: func(ctx context.Context) (*Conn, error) {
 					<-oddDialled
+					// The odd node's slots are checked after its dial
+					// returns: a good node quick enough to run every job
+					// first would leave it still starting, and dropped
+					// without a look. So it waits for the warning, for
+					// 10 s at most.
+					for deadline := time.Now().Add(10 * time.Second); tt.wantWarn != "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+						if strings.Contains(warned.String(), "odd: ") {
+							break
+						}
+					}
 					return good(ctx)
 				}},
 			}
