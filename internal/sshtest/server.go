@@ -167,10 +167,15 @@ func StartServerWithKeys(t testing.TB, keys *Keys) *Server {
 }
 
 // OfferOnly makes the server offer only these key exchanges and ciphers
-// (nil for its defaults), as an sshd with KexAlgorithms and Ciphers set
-// would. Call it before the first connection.
+// (nil for its defaults) to the connections that follow, as an sshd with
+// KexAlgorithms and Ciphers set would. A connection already in its
+// handshake keeps the config it began with: the new one is a copy.
 func (s *Server) OfferOnly(kex, ciphers []string) {
-	s.config.KeyExchanges, s.config.Ciphers = kex, ciphers
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	config := *s.config
+	config.KeyExchanges, config.Ciphers = kex, ciphers
+	s.config = &config
 }
 
 // KnownHostsLine returns a known_hosts line for this server's key.
@@ -276,9 +281,10 @@ func (s *Server) handleConn(c net.Conn) {
 	defer c.Close()
 	s.mu.Lock()
 	timeout := cmp.Or(s.handshakeTimeout, defaultHandshakeTimeout)
+	config := s.config
 	s.mu.Unlock()
 	c.SetDeadline(time.Now().Add(timeout))
-	conn, chans, reqs, err := ssh.NewServerConn(c, s.config)
+	conn, chans, reqs, err := ssh.NewServerConn(c, config)
 	if err != nil {
 		return
 	}
