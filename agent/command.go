@@ -455,7 +455,6 @@ func (sl *slot) run(j *job) {
 		timer = time.AfterFunc(j.timeout, func() { j.kill(syscall.SIGTERM, wire.ResultTimedOut) })
 	}
 
-	j.fifos = sl.fifos
 	j.cgroup = &sl.cgroup
 	j.stdout.lend(sl.outBufs[0])
 	j.stderr.lend(sl.outBufs[1])
@@ -601,8 +600,8 @@ func (sl *slot) interpret(ctx context.Context, j *job, stdin *os.File) int {
 			fmt.Fprintf(&j.stderr, "concurr: slot %d: %v\n", sl.n, err)
 			return 255
 		}
-		j.fifos = sl.fifos
 	}
+	j.fifos = sl.fifos
 	sl.env.reset(j.values[:0])
 	sl.env.setJobVars(c.tmpPrefix, j.seq, sl.name)
 	job := template.Job{Seq: j.seq, Slot: sl.n, Slots: uint64(c.slots), Host: c.host, Args: j.args}

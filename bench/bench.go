@@ -210,13 +210,13 @@ func (t *tailBuffer) quote() string {
 
 var _ io.Writer = (*tailBuffer)(nil)
 
-// Median returns the median of ds, the mean of the middle two for an even
+// Median returns the median of xs, the mean of the middle two for an even
 // count, and 0 for none.
-func Median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
+func Median[T ~int64 | ~float64](xs []T) T {
+	if len(xs) == 0 {
 		return 0
 	}
-	s := slices.Clone(ds)
+	s := slices.Clone(xs)
 	slices.Sort(s)
 	mid := len(s) / 2
 	if len(s)%2 == 1 {

@@ -43,15 +43,21 @@ type Keys struct {
 // that no server holds.
 func NewPublicKey(t testing.TB) ssh.PublicKey {
 	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	return newSigner(t).PublicKey()
+}
+
+// newSigner makes a fresh ed25519 key.
+func newSigner(t testing.TB) ssh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := ssh.NewPublicKey(pub)
+	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return k
+	return signer
 }
 
 // NewKeys makes a fresh ed25519 client key in a new temporary HOME.
@@ -130,14 +136,7 @@ func StartServer(t testing.TB) *Server {
 // so that several servers can share one client HOME.
 func StartServerWithKeys(t testing.TB, keys *Keys) *Server {
 	t.Helper()
-	_, hostPriv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostSigner, err := ssh.NewSignerFromKey(hostPriv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hostSigner := newSigner(t)
 	s := &Server{
 		Home:    t.TempDir(),
 		Keys:    keys,

@@ -609,13 +609,5 @@ func pairedRatio(a, b []time.Duration) float64 {
 			ratios = append(ratios, a[i].Seconds()/b[i].Seconds())
 		}
 	}
-	if len(ratios) == 0 {
-		return 0
-	}
-	slices.Sort(ratios)
-	mid := len(ratios) / 2
-	if len(ratios)%2 == 1 {
-		return ratios[mid]
-	}
-	return (ratios[mid-1] + ratios[mid]) / 2
+	return bench.Median(ratios)
 }
